@@ -1,0 +1,11 @@
+// Versioned migrations, applied in name order at start-up. Append only: never edit a released one.
+import type { Migration } from 'kysely';
+import * as identity from './0001_identity.js';
+import * as lifecycle from './0002_lifecycle.js';
+import * as backups from './0003_backups.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_identity': identity,
+  '0002_lifecycle': lifecycle,
+  '0003_backups': backups,
+};

@@ -1,0 +1,7 @@
+// Row types of every table, one file per area. Timestamps are ISO-8601 text (UTC), booleans 0/1 integers,
+// JSON columns text — portable across SQLite and PostgreSQL.
+import type { IdentityTables } from './identity.js';
+import type { LifecycleTables } from './lifecycle.js';
+import type { BackupTables } from './backups.js';
+
+export interface Tables extends IdentityTables, LifecycleTables, BackupTables {}

@@ -1,6 +1,7 @@
 // Who is calling: set on every authenticated request by the bearer check (src/auth/), read by route
 // handlers and passed to domain functions. Domain code scopes every lookup to `organizationId`.
 
+import 'fastify';
 export type Role = 'owner' | 'admin' | 'operator' | 'read-operator' | 'billing';
 
 /** Deployment actions, as the environment-type privilege scope names them (api.md §2). */

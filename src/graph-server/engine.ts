@@ -1,0 +1,767 @@
+// The GraphEngine over Grafeo: one database file per process, every query in an engine
+// transaction (so a timed-out or refused auto-commit query can be rolled back), results converted
+// to the shared `Value` model.
+//
+// Grafeo gives each result twice: Arrow IPC (exact Integer vs Float, nanosecond times) and plain
+// rows (`rows()`, which lose Integer vs Float but keep what Arrow flattens: paths come as text in
+// Arrow, mixed lists as lists of text, offsets of times and datetimes are only in the plain text).
+// So we walk both side by side and take each fact from the form that keeps it.
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { DataType, Type, tableFromIPC, type Field, type Vector } from 'apache-arrow';
+import {
+  CypherDate,
+  CypherDateTime,
+  CypherDuration,
+  CypherLocalDateTime,
+  CypherLocalTime,
+  CypherPoint,
+  CypherTime,
+  Node,
+  Path,
+  Relationship,
+  isValueMap,
+  type Value,
+  type ValueMap,
+} from './values.js';
+import {
+  CypherError,
+  type EngineTransaction,
+  type GraphEngine,
+  type Notification,
+  type QueryOptions,
+  type QueryResult,
+  type QuerySummary,
+  type QueryType,
+  type StatKey,
+} from './engine-api.js';
+import type * as GrafeoModule from '@grafeo-db/js';
+
+const MS_PER_DAY = 86_400_000;
+const NS_PER_SECOND = 1_000_000_000n;
+
+export interface ElementIds {
+  node(id: bigint): string;
+  relationship(id: bigint): string;
+}
+
+export function elementIds(databaseUuid: string): ElementIds {
+  return {
+    node: (id) => `4:${databaseUuid}:${id}`,
+    relationship: (id) => `5:${databaseUuid}:${id}`,
+  };
+}
+
+type Plain = unknown;
+
+function arrowChild(av: unknown, name: string): unknown {
+  if (av === null || av === undefined) return null;
+  return (av as Record<string, unknown>)[name];
+}
+
+function listItem(av: unknown, i: number): unknown {
+  if (av === null || av === undefined) return null;
+  const vec = av as Vector | unknown[];
+  if (Array.isArray(vec)) return vec[i];
+  return (vec as Vector).get(i);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date);
+}
+
+function toBigInt(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  return BigInt(String(v));
+}
+
+const OFFSET_RE = /(Z|[+-]\d{2}:?\d{2}(?::?\d{2})?)$/;
+
+/** Offset seconds of an ISO time/datetime suffix such as `+02:00` or `Z`; null when there is none. */
+function offsetOf(text: string): bigint | null {
+  const m = OFFSET_RE.exec(text);
+  if (!m) return null;
+  const s = m[1]!;
+  if (s === 'Z') return 0n;
+  const sign = s.startsWith('-') ? -1n : 1n;
+  const digits = s.slice(1).replace(/:/g, '');
+  const h = BigInt(digits.slice(0, 2));
+  const min = BigInt(digits.slice(2, 4) || '0');
+  const sec = BigInt(digits.slice(4, 6) || '0');
+  return sign * (h * 3600n + min * 60n + sec);
+}
+
+/** A fractional-ms Arrow timestamp (microsecond precision) as whole seconds + nanoseconds. */
+function splitMs(ms: number): { seconds: bigint; nanoseconds: bigint } {
+  const micros = BigInt(Math.round(ms * 1000));
+  let seconds = micros / 1_000_000n;
+  let rem = micros % 1_000_000n;
+  if (rem < 0n) {
+    rem += 1_000_000n;
+    seconds -= 1n;
+  }
+  return { seconds, nanoseconds: rem * 1000n };
+}
+
+function timestampMs(av: unknown): number | null {
+  if (typeof av === 'number') return av;
+  if (typeof av === 'bigint') return Number(av);
+  if (av instanceof Date) return av.getTime();
+  return null;
+}
+
+function durationFrom(months: bigint, days: bigint, nanos: bigint): CypherDuration {
+  let seconds = nanos / NS_PER_SECOND;
+  let ns = nanos % NS_PER_SECOND;
+  if (ns < 0n) {
+    ns += NS_PER_SECOND;
+    seconds -= 1n;
+  }
+  return new CypherDuration(months, days, seconds, ns);
+}
+
+export class ResultConverter {
+  constructor(private readonly ids: ElementIds) {}
+
+  /** One row: Arrow struct row fields by index alongside the plain row. */
+  value(type: DataType, av: unknown, pv: Plain): Value {
+    if (av === undefined) av = null;
+    switch (type.typeId) {
+      case Type.Null:
+        return pv === null || pv === undefined ? null : this.plain(pv);
+      case Type.Int:
+        return av === null ? null : toBigInt(av);
+      case Type.Float:
+        return av === null ? null : Number(av);
+      case Type.Bool:
+        return av === null ? null : Boolean(av);
+      case Type.Utf8:
+      case Type.LargeUtf8:
+        if (av === null && (pv === null || pv === undefined)) return null;
+        return typeof pv === 'string' ? pv : this.plain(pv);
+      case Type.Binary:
+      case Type.LargeBinary:
+      case Type.FixedSizeBinary:
+        return av === null ? null : Uint8Array.from(av as Uint8Array);
+      case Type.Date: {
+        const ms = timestampMs(av);
+        return ms === null ? null : new CypherDate(BigInt(Math.round(ms / MS_PER_DAY)));
+      }
+      case Type.Time: {
+        if (av === null) return null;
+        const ns = toBigInt(av);
+        const offset = typeof pv === 'string' ? offsetOf(pv) : null;
+        return offset === null ? new CypherLocalTime(ns) : new CypherTime(ns, offset);
+      }
+      case Type.Timestamp: {
+        const ms = timestampMs(av);
+        if (ms === null) return null;
+        const { seconds, nanoseconds } = splitMs(ms);
+        // Grafeo's plain rows give a local datetime as a JS Date and a datetime as ISO text.
+        if (pv instanceof Date) return new CypherLocalDateTime(seconds, nanoseconds);
+        const offset = typeof pv === 'string' ? offsetOf(pv) : 0n;
+        return new CypherDateTime(seconds, nanoseconds, offset ?? 0n, null);
+      }
+      case Type.Decimal:
+        return pv === null || pv === undefined ? null : this.plain(pv);
+      case Type.List:
+      case Type.FixedSizeList: {
+        if (av === null && (pv === null || pv === undefined)) return null;
+        if (!Array.isArray(pv)) return this.plain(pv);
+        const child = (type.children[0] as Field).type as DataType;
+        return pv.map((item, i) => this.value(child, listItem(av, i), item));
+      }
+      case Type.Struct:
+        return this.struct(type, av, pv);
+      default:
+        return this.plain(pv);
+    }
+  }
+
+  private struct(type: DataType, av: unknown, pv: Plain): Value {
+    if (av === null && (pv === null || pv === undefined)) return null;
+    const fields = type.children as Field[];
+    const byName = new Map(fields.map((f) => [f.name, f.type as DataType]));
+    if (byName.has('_id') && byName.has('_labels')) return this.node(byName, av, pv);
+    if (byName.has('_id') && byName.has('_source') && byName.has('_target') && byName.has('_type')) {
+      return this.relationship(byName, av, pv);
+    }
+    if (fields.length === 3 && byName.has('months') && byName.has('days') && byName.has('nanos') && typeof pv === 'string') {
+      return durationFrom(
+        toBigInt(arrowChild(av, 'months')),
+        toBigInt(arrowChild(av, 'days')),
+        toBigInt(arrowChild(av, 'nanos')),
+      );
+    }
+    if (isPlainObject(pv) && '$decimal' in pv) return Number(pv.$decimal);
+    const out: ValueMap = {};
+    // The Arrow struct carries every key seen in any row; the plain row only this row's keys.
+    const keys = isPlainObject(pv) ? Object.keys(pv) : fields.map((f) => f.name);
+    for (const key of keys) {
+      const ft = byName.get(key);
+      const pval = isPlainObject(pv) ? pv[key] : null;
+      out[key] = ft ? this.value(ft, arrowChild(av, key), pval) : this.plain(pval);
+    }
+    return out;
+  }
+
+  private properties(byName: Map<string, DataType>, av: unknown, pv: Plain, reserved: string[]): ValueMap {
+    const props: ValueMap = {};
+    const keys = isPlainObject(pv) ? Object.keys(pv) : [...byName.keys()];
+    for (const key of keys) {
+      if (reserved.includes(key)) continue;
+      const ft = byName.get(key);
+      const pval = isPlainObject(pv) ? pv[key] : null;
+      const v = ft ? this.value(ft, arrowChild(av, key), pval) : this.plain(pval);
+      // Neo4j has no null-valued properties; Arrow pads keys other rows have with nulls.
+      if (v !== null) props[key] = v;
+    }
+    return props;
+  }
+
+  private node(byName: Map<string, DataType>, av: unknown, pv: Plain): Node {
+    const id = toBigInt(arrowChild(av, '_id') ?? (pv as Record<string, unknown>)._id);
+    const labelsPlain = isPlainObject(pv) && Array.isArray(pv._labels) ? (pv._labels as unknown[]) : [];
+    const labels = labelsPlain.map(String);
+    return new Node(id, labels, this.properties(byName, av, pv, ['_id', '_labels']), this.ids.node(id));
+  }
+
+  private relationship(byName: Map<string, DataType>, av: unknown, pv: Plain): Relationship {
+    const p = (isPlainObject(pv) ? pv : {}) as Record<string, unknown>;
+    const id = toBigInt(arrowChild(av, '_id') ?? p._id);
+    const start = toBigInt(arrowChild(av, '_source') ?? p._source);
+    const end = toBigInt(arrowChild(av, '_target') ?? p._target);
+    const type = String(arrowChild(av, '_type') ?? p._type);
+    const props = this.properties(byName, av, pv, ['_id', '_source', '_target', '_type']);
+    return new Relationship(id, start, end, type, props, this.ids.relationship(id), this.ids.node(start), this.ids.node(end));
+  }
+
+  /**
+   * A value only the plain form has (inside paths and mixed lists). A whole number here is taken
+   * as an Integer: Grafeo's plain form cannot tell `1` from `1.0`.
+   */
+  plain(pv: Plain): Value {
+    if (pv === null || pv === undefined) return null;
+    if (typeof pv === 'boolean' || typeof pv === 'string' || typeof pv === 'bigint') return pv;
+    if (typeof pv === 'number') return Number.isSafeInteger(pv) && !Object.is(pv, -0) ? BigInt(pv) : pv;
+    if (pv instanceof Uint8Array) return Uint8Array.from(pv);
+    if (pv instanceof Date) {
+      const { seconds, nanoseconds } = splitMs(pv.getTime());
+      return new CypherLocalDateTime(seconds, nanoseconds);
+    }
+    if (Array.isArray(pv)) return pv.map((x) => this.plain(x));
+    if (isPlainObject(pv)) {
+      if (Array.isArray(pv.nodes) && Array.isArray(pv.edges) && Object.keys(pv).length === 2) {
+        const nodes = (pv.nodes as unknown[]).map((n) => this.plain(n));
+        const rels = (pv.edges as unknown[]).map((r) => this.plain(r));
+        if (nodes.every((n) => n instanceof Node) && rels.every((r) => r instanceof Relationship)) {
+          return new Path(nodes as Node[], rels as Relationship[]);
+        }
+      }
+      if ('_id' in pv && '_labels' in pv) return this.node(new Map(), null, pv);
+      if ('_id' in pv && '_source' in pv && '_target' in pv && '_type' in pv) return this.relationship(new Map(), null, pv);
+      if ('$decimal' in pv && Object.keys(pv).length === 1) return Number(pv.$decimal);
+      const out: ValueMap = {};
+      for (const [k, v] of Object.entries(pv)) out[k] = this.plain(v);
+      return out;
+    }
+    return String(pv);
+  }
+}
+
+// ---- parameters ------------------------------------------------------------------------------
+
+function pad(n: bigint | number, width: number): string {
+  const s = String(n < 0 ? -n : n);
+  return s.padStart(width, '0');
+}
+
+function timeText(nanoseconds: bigint): string {
+  const total = nanoseconds;
+  const h = total / 3_600_000_000_000n;
+  const m = (total / 60_000_000_000n) % 60n;
+  const s = (total / NS_PER_SECOND) % 60n;
+  const ns = total % NS_PER_SECOND;
+  return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}${ns ? '.' + pad(ns, 9) : ''}`;
+}
+
+function offsetText(offsetSeconds: bigint): string {
+  if (offsetSeconds === 0n) return 'Z';
+  const sign = offsetSeconds < 0n ? '-' : '+';
+  const abs = offsetSeconds < 0n ? -offsetSeconds : offsetSeconds;
+  const sec = abs % 60n;
+  return `${sign}${pad(abs / 3600n, 2)}:${pad((abs / 60n) % 60n, 2)}${sec ? ':' + pad(sec, 2) : ''}`;
+}
+
+function dateText(days: bigint): string {
+  return new Date(Number(days) * MS_PER_DAY).toISOString().slice(0, 10);
+}
+
+function durationText(d: CypherDuration): string {
+  const totalNs = d.seconds * NS_PER_SECOND + d.nanoseconds;
+  const neg = totalNs < 0n;
+  const abs = neg ? -totalNs : totalNs;
+  const secs = abs / NS_PER_SECOND;
+  const frac = abs % NS_PER_SECOND;
+  const secText = `${neg ? '-' : ''}${secs}${frac ? '.' + pad(frac, 9).replace(/0+$/, '') : ''}`;
+  return `P${d.months}M${d.days}DT${secText}S`;
+}
+
+function typeError(message: string): CypherError {
+  return new CypherError('Neo.ClientError.Statement.TypeError', message, '22G03');
+}
+
+/**
+ * A `Value` as Grafeo takes it as a parameter. Grafeo reads a whole JS number as an INTEGER, so a
+ * whole Float goes as a decimal, which Grafeo computes with as a number and we read back as Float.
+ */
+export function toEngineParam(v: Value): unknown {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return v;
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && Math.abs(v) < 2 ** 53) return { $decimal: `${Object.is(v, -0) ? '-0' : v}.0` };
+    return v;
+  }
+  if (v instanceof Uint8Array) return Buffer.from(v);
+  if (Array.isArray(v)) return v.map(toEngineParam);
+  if (v instanceof CypherDate) return { $date: dateText(v.days) };
+  if (v instanceof CypherLocalTime) return { $time: timeText(v.nanoseconds) };
+  if (v instanceof CypherTime) return { $time: timeText(v.nanoseconds) + offsetText(v.offsetSeconds) };
+  if (v instanceof CypherDuration) return { $duration: durationText(v) };
+  // Grafeo takes datetimes only as JS Dates: millisecond precision, kept as UTC instants.
+  if (v instanceof CypherDateTime) return new Date(Number(v.seconds) * 1000 + Number(v.nanoseconds / 1_000_000n));
+  if (v instanceof CypherLocalDateTime) return new Date(Number(v.seconds) * 1000 + Number(v.nanoseconds / 1_000_000n));
+  if (v instanceof CypherPoint) throw typeError('Point values are not supported by this database');
+  if (v instanceof Node || v instanceof Relationship || v instanceof Path) {
+    throw typeError('Nodes, relationships and paths cannot be passed as parameters');
+  }
+  if (isValueMap(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = toEngineParam(x);
+    return out;
+  }
+  throw typeError('Unsupported parameter value');
+}
+
+export function toEngineParams(params: ValueMap): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = toEngineParam(v);
+  return out;
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+function gqlStatusOf(err: unknown): string | undefined {
+  const e = err as { gqlStatus?: unknown; cause?: { message?: unknown } };
+  if (typeof e?.gqlStatus === 'string') return e.gqlStatus;
+  const m = /GQLSTATUS (\w{5})/.exec(String(e?.cause?.message ?? ''));
+  return m?.[1];
+}
+
+/** A Grafeo error as the Neo4j status code drivers act on (they retry only `TransientError`s). */
+export function toCypherError(err: unknown): CypherError {
+  if (err instanceof CypherError) return err;
+  const raw = err instanceof Error ? err.message : String(err);
+  const message = raw.replace(/^(Query|Transaction) error: /, '').replace(/^GRAFEO-\w+: /, '').trim();
+  const status = gqlStatusOf(err);
+  const cls = status?.slice(0, 2);
+  if (/Missing parameter/i.test(message)) return new CypherError('Neo.ClientError.Statement.ParameterMissing', message, '42N51');
+  if (status === '22012' || status === '22003' || status === '22015') {
+    return new CypherError('Neo.ClientError.Statement.ArithmeticError', message, status);
+  }
+  switch (cls) {
+    case '42':
+      return new CypherError('Neo.ClientError.Statement.SyntaxError', message, status);
+    case '22':
+      return new CypherError(
+        /type|cannot (compare|convert|add|multiply)|expected/i.test(message)
+          ? 'Neo.ClientError.Statement.TypeError'
+          : 'Neo.ClientError.Statement.ArgumentError',
+        message,
+        status,
+      );
+    case '23':
+      return new CypherError('Neo.ClientError.Schema.ConstraintValidationFailed', message, status);
+    case '40':
+      return new CypherError('Neo.TransientError.Transaction.DeadlockDetected', message, status);
+    case '0A':
+      return new CypherError('Neo.ClientError.Statement.FeatureNotSupported', message, status);
+    default:
+      if (/conflict/i.test(message)) return new CypherError('Neo.TransientError.Transaction.DeadlockDetected', message, '40000');
+      return new CypherError('Neo.DatabaseError.Statement.ExecutionFailed', message, status ?? '50N42');
+  }
+}
+
+function timedOut(timeoutMs: number): CypherError {
+  return new CypherError(
+    'Neo.ClientError.Transaction.TransactionTimedOut',
+    `The transaction has been terminated: it ran longer than its timeout of ${timeoutMs} ms`,
+    '25N05',
+  );
+}
+
+function forbidden(): CypherError {
+  return new CypherError(
+    'Neo.ClientError.Security.Forbidden',
+    'Writing in read access mode not allowed. Attempted write to the database',
+    '42NFF',
+  );
+}
+
+// ---- query classification --------------------------------------------------------------------
+
+/** The query's words outside strings, comments and backticked names, upper-cased. */
+function keywords(query: string): string[] {
+  const stripped = query
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/\/\/[^\n]*/g, ' ')
+    .replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`/g, ' ');
+  return stripped.toUpperCase().match(/[A-Z_][A-Z0-9_]*/g) ?? [];
+}
+
+const WRITE_WORDS = new Set(['CREATE', 'MERGE', 'SET', 'DELETE', 'REMOVE', 'DETACH', 'INSERT', 'DROP', 'FOREACH']);
+const SCHEMA_OBJECTS = new Set(['INDEX', 'CONSTRAINT']);
+
+interface Classification {
+  writes: boolean;
+  schema: { added?: 'indexes-added' | 'constraints-added'; removed?: 'indexes-removed' | 'constraints-removed' } | null;
+}
+
+export function classifyQuery(query: string): Classification {
+  const words = keywords(query);
+  const writes = words.some((w) => WRITE_WORDS.has(w));
+  let schema: Classification['schema'] = null;
+  for (let i = 0; i < words.length - 1; i++) {
+    const w = words[i]!;
+    if (w !== 'CREATE' && w !== 'DROP') continue;
+    // CREATE [RANGE|TEXT|POINT|VECTOR|FULLTEXT|LOOKUP] INDEX / CREATE CONSTRAINT / DROP INDEX ...
+    const next = words.slice(i + 1, i + 3).find((x) => SCHEMA_OBJECTS.has(x));
+    if (!next) continue;
+    const kind = next === 'INDEX' ? 'indexes' : 'constraints';
+    schema = w === 'CREATE' ? { added: `${kind}-added` } : { removed: `${kind}-removed` };
+    break;
+  }
+  return { writes, schema };
+}
+
+type Counters = GrafeoModule.WriteCounters;
+
+function statsOf(counters: Counters | undefined, cls: Classification): Partial<Record<StatKey, number>> {
+  const stats: Partial<Record<StatKey, number>> = {};
+  const put = (k: StatKey, n: number | undefined) => {
+    if (n) stats[k] = n;
+  };
+  if (counters) {
+    put('nodes-created', counters.nodesCreated);
+    put('nodes-deleted', counters.nodesDeleted);
+    put('relationships-created', counters.edgesCreated);
+    put('relationships-deleted', counters.edgesDeleted);
+    put('properties-set', counters.propertiesSet);
+    put('labels-added', counters.labelsAdded);
+    put('labels-removed', counters.labelsRemoved);
+  }
+  if (cls.schema?.added) stats[cls.schema.added] = 1;
+  if (cls.schema?.removed) stats[cls.schema.removed] = 1;
+  return stats;
+}
+
+function countersWrote(c: Counters | undefined): boolean {
+  return !!c && (c.nodesCreated || c.nodesDeleted || c.edgesCreated || c.edgesDeleted || c.propertiesSet || c.labelsAdded || c.labelsRemoved) > 0;
+}
+
+// ---- the engine ------------------------------------------------------------------------------
+
+type GrafeoDB = GrafeoModule.GrafeoDB;
+type GrafeoTx = GrafeoModule.Transaction;
+type GrafeoResult = GrafeoModule.QueryResult;
+
+// @grafeo-db/js is CommonJS with a native addon; loading it through require keeps its types.
+const requireCjs = createRequire(import.meta.url);
+function grafeo(): typeof GrafeoModule {
+  return requireCjs('@grafeo-db/js') as typeof GrafeoModule;
+}
+
+export type QueryCheck = (query: string) => Promise<{ notifications: Notification[] }>;
+
+export interface OpenEngineOptions {
+  dataDir: string;
+  /** The whole database refuses writes (`--read-only`). */
+  readOnly?: boolean;
+  /** Called before the engine sees a query; throws a CypherError to refuse it. */
+  checkQuery?: QueryCheck;
+}
+
+export const DATABASE_FILE = 'graph.grafeo';
+const ID_FILE = 'database-id';
+
+/** The database's UUID, made on first start and kept in the data dir: element ids carry it. */
+async function databaseUuid(dataDir: string): Promise<string> {
+  const file = join(dataDir, ID_FILE);
+  try {
+    const text = (await readFile(file, 'utf8')).trim();
+    if (/^[0-9a-f-]{36}$/i.test(text)) return text;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const id = randomUUID();
+  await writeFile(`${file}.tmp`, id + '\n', { mode: 0o644 });
+  await rename(`${file}.tmp`, file);
+  return id;
+}
+
+export interface EngineCounts {
+  nodes: number;
+  relationships: number;
+}
+
+export class GrafeoEngine implements GraphEngine {
+  private closed = false;
+  private readonly open = new Set<GrafeoTransaction>();
+  private readonly converter: ResultConverter;
+
+  constructor(
+    private readonly db: GrafeoDB,
+    readonly databaseUuid: string,
+    readonly path: string,
+    private readonly readOnly: boolean,
+    readonly checkQuery: QueryCheck | undefined,
+  ) {
+    this.converter = new ResultConverter(elementIds(databaseUuid));
+  }
+
+  async run(query: string, params: ValueMap, options: QueryOptions): Promise<QueryResult & { bookmark: string }> {
+    const tx = await this.begin(options);
+    try {
+      const result = await tx.run(query, params);
+      const bookmark = await tx.commit();
+      return { ...result, bookmark };
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async begin(options: QueryOptions): Promise<GrafeoTransaction> {
+    this.assertOpen();
+    const tx = new GrafeoTransaction(this, this.db.beginTransaction(), { ...options, readOnly: options.readOnly || this.readOnly });
+    this.open.add(tx);
+    return tx;
+  }
+
+  /** @internal */ forget(tx: GrafeoTransaction): void {
+    this.open.delete(tx);
+  }
+
+  /** @internal */ convert(result: GrafeoResult): { fields: string[]; records: Value[][] } {
+    const fields = result.columns;
+    if (fields.length === 0) return { fields, records: [] };
+    const plainRows = result.rows();
+    const table = tableFromIPC(result.toArrowIPC());
+    const columns = table.schema.fields.map((f, i) => ({ type: f.type as DataType, vector: table.getChildAt(i) }));
+    const records: Value[][] = plainRows.map((row, r) =>
+      fields.map((_, c) => {
+        const col = columns[c];
+        if (!col || !col.vector) return this.converter.plain(row[c]);
+        return this.converter.value(col.type, col.vector.get(r), row[c]);
+      }),
+    );
+    return { fields, records };
+  }
+
+  bookmark(): string {
+    return `FB:${this.databaseUuid}:${this.db.currentEpoch()}`;
+  }
+
+  counts(): EngineCounts {
+    this.assertOpen();
+    return { nodes: this.db.nodeCount(), relationships: this.db.edgeCount() };
+  }
+
+  checkpoint(): void {
+    this.assertOpen();
+    this.db.walCheckpoint();
+  }
+
+  /** An online full backup into `dir` (created if missing): `backup_full_0000.grafeo` + manifest. */
+  async backup(dir: string): Promise<void> {
+    this.assertOpen();
+    await mkdir(dir, { recursive: true });
+    this.db.backupFull(dir);
+  }
+
+  get openTransactions(): number {
+    return this.open.size;
+  }
+
+  /** Rolls back what is open, checkpoints the WAL into the file, and closes it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const tx of [...this.open]) await tx.rollback().catch(() => undefined);
+    this.closed = true;
+    try {
+      this.db.walCheckpoint();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CypherError('Neo.TransientError.General.DatabaseUnavailable', 'The database is shutting down', '08N07');
+  }
+}
+
+export class GrafeoTransaction implements EngineTransaction {
+  private state: 'open' | 'committed' | 'rolledBack' | 'failed' = 'open';
+  /** The engine query still running (a timed-out one keeps running: Grafeo cannot cancel). */
+  private running: Promise<unknown> | null = null;
+  private readonly deadline: number | null;
+  private failure: CypherError | null = null;
+
+  constructor(
+    private readonly engine: GrafeoEngine,
+    private readonly tx: GrafeoTx,
+    private readonly options: QueryOptions,
+  ) {
+    this.deadline = options.timeoutMs && options.timeoutMs > 0 ? Date.now() + options.timeoutMs : null;
+  }
+
+  async run(query: string, params: ValueMap): Promise<QueryResult> {
+    this.assertUsable();
+    if (this.running) await this.running.catch(() => undefined);
+    const cls = classifyQuery(query);
+    if (this.options.readOnly && cls.writes) throw forbidden();
+    const notifications: Notification[] = [];
+    if (this.engine.checkQuery) notifications.push(...(await this.engine.checkQuery(query)).notifications);
+    const engineParams = toEngineParams(params);
+    this.assertUsable();
+    const exec = this.tx.executeCypher(query, engineParams);
+    this.running = exec;
+    let result: GrafeoResult;
+    try {
+      result = await this.withDeadline(exec);
+    } catch (err) {
+      const error = toCypherError(err);
+      this.fail(error);
+      throw error;
+    } finally {
+      if (this.running === exec && this.state !== 'failed') this.running = null;
+    }
+    this.running = null;
+    const counters = result.counters;
+    if (this.options.readOnly && countersWrote(counters)) {
+      const error = forbidden();
+      this.fail(error);
+      throw error;
+    }
+    let converted: { fields: string[]; records: Value[][] };
+    try {
+      converted = this.engine.convert(result);
+    } catch (err) {
+      const error = new CypherError('Neo.DatabaseError.Statement.ExecutionFailed', `Could not read the result: ${(err as Error).message}`);
+      this.fail(error);
+      throw error;
+    }
+    const queryType: QueryType = cls.schema ? 's' : cls.writes ? (converted.fields.length ? 'rw' : 'w') : 'r';
+    const summary: QuerySummary = { stats: statsOf(counters, cls), queryType, notifications };
+    return { ...converted, summary };
+  }
+
+  async commit(): Promise<string> {
+    this.assertUsable();
+    if (this.running) await this.running.catch(() => undefined);
+    try {
+      this.tx.commit();
+    } catch (err) {
+      this.state = 'failed';
+      this.finish();
+      throw toCypherError(err);
+    }
+    this.state = 'committed';
+    this.finish();
+    return this.engine.bookmark();
+  }
+
+  async rollback(): Promise<void> {
+    if (this.state === 'committed' || this.state === 'rolledBack') return;
+    if (this.running) await this.running.catch(() => undefined);
+    this.running = null;
+    try {
+      if (this.tx.isActive) this.tx.rollback();
+    } finally {
+      this.state = 'rolledBack';
+      this.finish();
+    }
+  }
+
+  private finish(): void {
+    this.engine.forget(this);
+  }
+
+  /** After a failure the transaction can only be rolled back (as in Neo4j); roll back in the background once the engine is done. */
+  private fail(error: CypherError): void {
+    if (this.state !== 'open') return;
+    this.state = 'failed';
+    this.failure = error;
+    const pending = this.running ?? Promise.resolve();
+    void pending
+      .catch(() => undefined)
+      .then(() => {
+        this.running = null;
+        if (this.tx.isActive) this.tx.rollback();
+      })
+      .catch(() => undefined);
+  }
+
+  private assertUsable(): void {
+    if (this.state === 'committed' || this.state === 'rolledBack') {
+      throw new CypherError('Neo.ClientError.Transaction.TransactionNotFound', 'The transaction has already been closed', '25N03');
+    }
+    if (this.state === 'failed') {
+      throw new CypherError(
+        'Neo.ClientError.Transaction.TransactionTerminated',
+        `The transaction can only be rolled back after an earlier error${this.failure ? `: ${this.failure.message}` : ''}`,
+        '25N06',
+      );
+    }
+    if (this.deadline !== null && Date.now() >= this.deadline) {
+      const error = timedOut(this.options.timeoutMs!);
+      this.fail(error);
+      throw error;
+    }
+  }
+
+  private withDeadline<T>(p: Promise<T>): Promise<T> {
+    if (this.deadline === null) return p;
+    const left = this.deadline - Date.now();
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(timedOut(this.options.timeoutMs!)), Math.max(0, left));
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e as Error);
+        },
+      );
+    });
+  }
+}
+
+/** Opens (or creates) the database in `dataDir`. One process per database file: a second open fails. */
+export async function openGrafeoEngine(options: OpenEngineOptions): Promise<GrafeoEngine> {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const uuid = await databaseUuid(options.dataDir);
+  const path = join(options.dataDir, DATABASE_FILE);
+  const { GrafeoDB } = grafeo();
+  let db: GrafeoDB;
+  try {
+    db = GrafeoDB.create(path);
+  } catch (err) {
+    throw new Error(`cannot open the database at ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return new GrafeoEngine(db, uuid, path, options.readOnly ?? false, options.checkQuery);
+}

@@ -1,0 +1,173 @@
+// The Bolt listener: like Neo4j, one port serves raw Bolt, Bolt over WebSocket (Neo4j Browser and
+// the browser driver) and the HTTP discovery document; the first bytes of a connection decide.
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Authenticator, GraphEngine } from '../engine-api.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js';
+import { BoltConnection, type ByteChannel, type Logger } from './connection.js';
+import { BOLT_MAGIC } from './handshake.js';
+
+export interface BoltServerOptions {
+  engine: GraphEngine;
+  authenticator: Authenticator;
+  /** "host:port" that clients should use: the ROUTE answer and the discovery document. */
+  advertisedAddress: () => string;
+  logger?: Logger;
+  maxConnections?: number;
+  /** Largest reassembled Bolt message accepted (default 64 MiB); larger ones get FAILURE + close. */
+  maxMessageBytes?: number;
+  /** Offer Manifest v1 negotiation to clients that propose it (default true). */
+  manifest?: boolean;
+}
+
+export interface BoltServer extends net.Server {
+  /** Destroys every open connection (close() does this too, so that it completes promptly). */
+  destroyConnections(): void;
+  /** Number of open client sockets. */
+  readonly openConnections: number;
+}
+
+export const NEO4J_VERSION = '5.26.0';
+// A client that sends nothing recognisable in this time is dropped; so is one stuck in the handshake.
+const SNIFF_TIMEOUT_MS = 10_000;
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+// A graceful end() is followed by destroy() if the peer never closes its side.
+const END_GRACE_MS = 2_000;
+
+export function createBoltServer(options: BoltServerOptions): BoltServer {
+  const sockets = new Set<net.Socket>();
+  let connectionCount = 0;
+  const logger = options.logger;
+
+  const startBolt = (channel: ByteChannel, socket: net.Socket): BoltConnection => {
+    const conn = new BoltConnection(channel, {
+      engine: options.engine,
+      authenticator: options.authenticator,
+      advertisedAddress: options.advertisedAddress,
+      logger,
+      connectionId: `bolt-${++connectionCount}`,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      manifest: options.manifest,
+    });
+    const timer = setTimeout(() => {
+      if (!conn.negotiatedVersion) socket.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    return conn;
+  };
+
+  const endSocket = (socket: net.Socket) => {
+    socket.end();
+    setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
+  };
+
+  const serveTcp = (socket: net.Socket, head: Buffer) => {
+    socket.setNoDelay(true);
+    const conn = startBolt(
+      {
+        write: (data) => {
+          if (!socket.destroyed && socket.writable) socket.write(data);
+        },
+        end: () => endSocket(socket),
+      },
+      socket,
+    );
+    socket.on('data', (d: Buffer) => conn.receive(d));
+    socket.once('close', () => conn.transportClosed());
+    conn.receive(head);
+  };
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) + 1024 });
+
+  const serveWebSocket = (ws: WebSocket, socket: net.Socket) => {
+    const conn = startBolt(
+      {
+        write: (data) => {
+          if (ws.readyState === ws.OPEN) ws.send(data, { binary: true });
+        },
+        end: () => {
+          ws.close(1000);
+          setTimeout(() => ws.terminate(), END_GRACE_MS).unref();
+        },
+      },
+      socket,
+    );
+    // Frames do not align with Bolt messages: feed every payload into the same byte stream.
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      conn.receive(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+    });
+    ws.once('close', () => conn.transportClosed());
+    ws.on('error', (err) => logger?.warn({ err: err.message }, 'bolt websocket error'));
+  };
+
+  const discovery = (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('Connection', 'close');
+    if (req.method !== 'GET') {
+      res.writeHead(405, { 'Content-Type': 'application/json' }).end('{"error":"method not allowed"}');
+      return;
+    }
+    const address = options.advertisedAddress();
+    const body = JSON.stringify({
+      bolt_direct: `bolt://${address}`,
+      bolt_routing: `neo4j://${address}`,
+      neo4j_version: NEO4J_VERSION,
+      neo4j_edition: 'community',
+    });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' }).end(body);
+  };
+
+  // Never listens: sniffed sockets are handed to it so Node parses the HTTP request.
+  const http = createHttpServer(discovery);
+  http.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ws, socket));
+  });
+  http.on('clientError', (_err, socket) => socket.destroy());
+
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', (err) => logger?.info({ err: err.message }, 'bolt socket error'));
+    socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+    let head: Buffer = Buffer.alloc(0);
+    const sniff = (data: Buffer) => {
+      head = head.length ? Buffer.concat([head, data]) : data;
+      const first = head[0];
+      if (first !== BOLT_MAGIC[0] && first !== 0x47 /* G */) return socket.destroy();
+      if (head.length < 4) return;
+      socket.off('data', sniff);
+      socket.setTimeout(0);
+      if (head.subarray(0, 4).equals(BOLT_MAGIC)) {
+        serveTcp(socket, head);
+      } else if (head.subarray(0, 4).toString('latin1') === 'GET ') {
+        socket.pause();
+        socket.unshift(head);
+        http.emit('connection', socket);
+        socket.resume();
+      } else {
+        socket.destroy();
+      }
+    };
+    socket.on('data', sniff);
+  }) as BoltServer;
+
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+
+  const destroyConnections = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  const close = server.close.bind(server);
+  server.close = (callback?: (err?: Error) => void) => {
+    close(callback);
+    destroyConnections();
+    return server;
+  };
+  Object.defineProperty(server, 'destroyConnections', { value: destroyConnections });
+  Object.defineProperty(server, 'openConnections', { get: () => sockets.size });
+  return server;
+}

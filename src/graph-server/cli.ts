@@ -1,0 +1,71 @@
+// `allotrope graph-server`: runs one database until SIGTERM/SIGINT; SIGHUP reloads the users file.
+// Prints one JSON line on stdout when ready, for the local runtime to parse; logs go to stderr.
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { runGraphServer } from './main.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
+  return n;
+}
+
+interface GraphServerFlags {
+  dataDir: string;
+  boltPort: number;
+  httpPort: number;
+  usersFile: string;
+  host: string;
+  advertisedHost?: string;
+  readOnly?: boolean;
+}
+
+export function registerGraphServerCommand(program: Command): Command {
+  return program
+    .command('graph-server')
+    .description('run the graph server of one database (Bolt, Neo4j Query API, admin socket)')
+    .requiredOption('--data-dir <dir>', 'directory of the database file')
+    .requiredOption('--bolt-port <port>', 'Bolt port (0 picks a free one)', port)
+    .requiredOption('--http-port <port>', 'Query API port (0 picks a free one)', port)
+    .requiredOption('--users-file <file>', 'JSON users file [{username, passwordHash, readOnly}]')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--advertised-host <host>', 'host clients are told to use (routing, discovery)')
+    .option('--read-only', 'refuse every write')
+    .action(async (flags: GraphServerFlags) => {
+      let handle;
+      try {
+        handle = await runGraphServer({
+          dataDir: resolve(flags.dataDir),
+          boltPort: flags.boltPort,
+          httpPort: flags.httpPort,
+          usersFile: resolve(flags.usersFile),
+          host: flags.host,
+          advertisedHost: flags.advertisedHost,
+          readOnly: flags.readOnly ?? false,
+        });
+      } catch (err) {
+        process.stderr.write(`graph-server: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const h = handle;
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        h.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`graph-server: shutdown after ${signal} failed: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => void h.users.reload());
+      process.stdout.write(
+        JSON.stringify({ event: 'ready', boltPort: h.boltPort, httpPort: h.httpPort, adminSocket: h.adminSocket, databaseId: h.databaseId, pid: process.pid }) + '\n',
+      );
+    });
+}

@@ -1,0 +1,300 @@
+// `Value`s as the Neo4j Query API writes and reads them: plain JSON (temporal as ISO-8601 text,
+// points as WKT, bytes as base64) and typed JSON (`{"$type": T, "_value": v}`).
+import {
+  CypherDate,
+  CypherDateTime,
+  CypherDuration,
+  CypherLocalDateTime,
+  CypherLocalTime,
+  CypherPoint,
+  CypherTime,
+  Node,
+  Path,
+  Relationship,
+  isValueMap,
+  type Value,
+  type ValueMap,
+} from '../values.js';
+
+const NS = 1_000_000_000n;
+const MS_PER_DAY = 86_400_000;
+
+function pad(n: bigint, width: number): string {
+  return String(n < 0n ? -n : n).padStart(width, '0');
+}
+
+function fraction(ns: bigint): string {
+  return ns ? '.' + pad(ns, 9).replace(/0+$/, '') : '';
+}
+
+function timeText(nanoseconds: bigint): string {
+  const secs = nanoseconds / NS;
+  return `${pad(secs / 3600n, 2)}:${pad((secs / 60n) % 60n, 2)}:${pad(secs % 60n, 2)}${fraction(nanoseconds % NS)}`;
+}
+
+function offsetText(offset: bigint): string {
+  if (offset === 0n) return 'Z';
+  const abs = offset < 0n ? -offset : offset;
+  const sec = abs % 60n;
+  return `${offset < 0n ? '-' : '+'}${pad(abs / 3600n, 2)}:${pad((abs / 60n) % 60n, 2)}${sec ? ':' + pad(sec, 2) : ''}`;
+}
+
+function dateText(days: bigint): string {
+  return new Date(Number(days) * MS_PER_DAY).toISOString().slice(0, 10);
+}
+
+function localDateTimeText(seconds: bigint, nanoseconds: bigint): string {
+  const iso = new Date(Number(seconds) * 1000).toISOString(); // yyyy-mm-ddThh:mm:ss.000Z
+  return iso.slice(0, 19) + fraction(nanoseconds);
+}
+
+function durationText(d: CypherDuration): string {
+  const total = d.seconds * NS + d.nanoseconds;
+  const neg = total < 0n;
+  const abs = neg ? -total : total;
+  return `P${d.months}M${d.days}DT${neg ? '-' : ''}${abs / NS}${fraction(abs % NS)}S`;
+}
+
+function pointText(p: CypherPoint): string {
+  return p.z === null ? `SRID=${p.srid};POINT(${p.x} ${p.y})` : `SRID=${p.srid};POINT Z(${p.x} ${p.y} ${p.z})`;
+}
+
+function dateTimeText(v: CypherDateTime): string {
+  const offset = v.offsetSeconds ?? 0n;
+  const local = localDateTimeText(v.seconds + offset, v.nanoseconds);
+  return local + offsetText(offset) + (v.zoneId ? `[${v.zoneId}]` : '');
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function jsonNumber(n: number): Json {
+  return Number.isFinite(n) ? n : String(n);
+}
+
+/** Plain JSON, as the Query API answers `Accept: application/json`. */
+export function toPlainJson(v: Value): Json {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number') return jsonNumber(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (Array.isArray(v)) return v.map(toPlainJson);
+  if (v instanceof Node) return { elementId: v.elementId, labels: v.labels, properties: mapOf(v.properties, toPlainJson) };
+  if (v instanceof Relationship) {
+    return {
+      elementId: v.elementId,
+      startNodeElementId: v.startElementId,
+      endNodeElementId: v.endElementId,
+      type: v.type,
+      properties: mapOf(v.properties, toPlainJson),
+    };
+  }
+  if (v instanceof Path) return pathItems(v).map(toPlainJson);
+  if (v instanceof CypherDate) return dateText(v.days);
+  if (v instanceof CypherTime) return timeText(v.nanoseconds) + offsetText(v.offsetSeconds);
+  if (v instanceof CypherLocalTime) return timeText(v.nanoseconds);
+  if (v instanceof CypherDateTime) return dateTimeText(v);
+  if (v instanceof CypherLocalDateTime) return localDateTimeText(v.seconds, v.nanoseconds);
+  if (v instanceof CypherDuration) return durationText(v);
+  if (v instanceof CypherPoint) return pointText(v);
+  return mapOf(v, toPlainJson);
+}
+
+function mapOf(m: ValueMap, f: (v: Value) => Json): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  for (const [k, x] of Object.entries(m)) out[k] = f(x);
+  return out;
+}
+
+function pathItems(p: Path): (Node | Relationship)[] {
+  const items: (Node | Relationship)[] = [];
+  p.nodes.forEach((n, i) => {
+    items.push(n);
+    const r = p.rels[i];
+    if (r) items.push(r);
+  });
+  return items;
+}
+
+function typed(type: string, value: Json): Json {
+  return { $type: type, _value: value };
+}
+
+/** Typed JSON, as the Query API answers `Accept: application/vnd.neo4j.query`. */
+export function toTypedJson(v: Value): Json {
+  if (v === null) return typed('Null', null);
+  if (typeof v === 'boolean') return typed('Boolean', v);
+  if (typeof v === 'string') return typed('String', v);
+  if (typeof v === 'bigint') return typed('Integer', v.toString());
+  if (typeof v === 'number') return typed('Float', String(v));
+  if (v instanceof Uint8Array) return typed('Base64', Buffer.from(v).toString('base64'));
+  if (Array.isArray(v)) return typed('List', v.map(toTypedJson));
+  if (v instanceof Node) {
+    return typed('Node', { _element_id: v.elementId, _labels: v.labels, _properties: mapOf(v.properties, toTypedJson) });
+  }
+  if (v instanceof Relationship) {
+    return typed('Relationship', {
+      _element_id: v.elementId,
+      _start_node_element_id: v.startElementId,
+      _end_node_element_id: v.endElementId,
+      _type: v.type,
+      _properties: mapOf(v.properties, toTypedJson),
+    });
+  }
+  if (v instanceof Path) return typed('Path', pathItems(v).map(toTypedJson));
+  if (v instanceof CypherDate) return typed('Date', dateText(v.days));
+  if (v instanceof CypherTime) return typed('Time', timeText(v.nanoseconds) + offsetText(v.offsetSeconds));
+  if (v instanceof CypherLocalTime) return typed('LocalTime', timeText(v.nanoseconds));
+  if (v instanceof CypherDateTime) return typed(v.zoneId ? 'ZonedDateTime' : 'OffsetDateTime', dateTimeText(v));
+  if (v instanceof CypherLocalDateTime) return typed('LocalDateTime', localDateTimeText(v.seconds, v.nanoseconds));
+  if (v instanceof CypherDuration) return typed('Duration', durationText(v));
+  if (v instanceof CypherPoint) return typed('Point', pointText(v));
+  return typed('Map', mapOf(v, toTypedJson));
+}
+
+export class ParameterFormatError extends Error {}
+
+/** Plain JSON parameters: whole numbers are Integers (as Neo4j reads them), the rest Floats. */
+export function fromPlainJson(j: unknown): Value {
+  if (j === null || typeof j === 'boolean' || typeof j === 'string') return j;
+  if (typeof j === 'number') return Number.isSafeInteger(j) ? BigInt(j) : j;
+  if (Array.isArray(j)) return j.map(fromPlainJson);
+  if (typeof j === 'object') {
+    const out: ValueMap = {};
+    for (const [k, x] of Object.entries(j as object)) out[k] = fromPlainJson(x);
+    return out;
+  }
+  throw new ParameterFormatError('unsupported JSON value');
+}
+
+function parseNanos(frac: string | undefined): bigint {
+  return frac ? BigInt(frac.slice(1).padEnd(9, '0').slice(0, 9)) : 0n;
+}
+
+function parseOffset(text: string): bigint {
+  if (text === 'Z') return 0n;
+  const m = /^([+-])(\d{2}):?(\d{2})(?::?(\d{2}))?$/.exec(text);
+  if (!m) throw new ParameterFormatError(`bad offset '${text}'`);
+  const s = BigInt(m[2]!) * 3600n + BigInt(m[3]!) * 60n + BigInt(m[4] ?? '0');
+  return m[1] === '-' ? -s : s;
+}
+
+function parseTime(text: string): { ns: bigint; offset: string | undefined } {
+  const m = /^(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}(?::?\d{2})?)?$/.exec(text);
+  if (!m) throw new ParameterFormatError(`bad time '${text}'`);
+  const secs = BigInt(m[1]!) * 3600n + BigInt(m[2]!) * 60n + BigInt(m[3] ?? '0');
+  return { ns: secs * NS + parseNanos(m[4]), offset: m[5] };
+}
+
+function parseDateDays(text: string): bigint {
+  const m = /^(-?\d{4,})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) throw new ParameterFormatError(`bad date '${text}'`);
+  return BigInt(Math.floor(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / MS_PER_DAY));
+}
+
+function parseDateTime(text: string): { seconds: bigint; ns: bigint; offset: string | undefined; zone: string | undefined } {
+  const m = /^([^T]+)T([^[]+?)(?:\[([^\]]+)\])?$/.exec(text);
+  if (!m) throw new ParameterFormatError(`bad datetime '${text}'`);
+  const days = parseDateDays(m[1]!);
+  const t = parseTime(m[2]!);
+  return { seconds: days * 86_400n + t.ns / NS, ns: t.ns % NS, offset: t.offset, zone: m[3] };
+}
+
+function parseDuration(text: string): CypherDuration {
+  const m = /^P(?:(-?\d+)Y)?(?:(-?\d+)M)?(?:(-?\d+)W)?(?:(-?\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?\d+)(\.\d+)?S)?)?$/.exec(text);
+  if (!m || text === 'P' || text.endsWith('T')) throw new ParameterFormatError(`bad duration '${text}'`);
+  const n = (i: number) => BigInt(m[i] ?? '0');
+  const months = n(1) * 12n + n(2);
+  const days = n(3) * 7n + n(4);
+  const secs = n(5) * 3600n + n(6) * 60n + n(7);
+  let ns = parseNanos(m[8]);
+  if ((m[7] ?? '').startsWith('-')) ns = -ns;
+  const total = secs * NS + ns;
+  let seconds = total / NS;
+  let nanos = total % NS;
+  if (nanos < 0n) {
+    nanos += NS;
+    seconds -= 1n;
+  }
+  return new CypherDuration(months, days, seconds, nanos);
+}
+
+function parsePoint(text: string): CypherPoint {
+  const m = /^SRID=(\d+);\s*POINT\s*(?:Z\s*)?\(\s*(\S+)\s+(\S+)(?:\s+(\S+))?\s*\)$/i.exec(text);
+  if (!m) throw new ParameterFormatError(`bad point '${text}'`);
+  return new CypherPoint(BigInt(m[1]!), Number(m[2]), Number(m[3]), m[4] === undefined ? null : Number(m[4]));
+}
+
+/** Typed JSON parameters (`Content-Type: application/vnd.neo4j.query`). */
+export function fromTypedJson(j: unknown): Value {
+  if (j === null || typeof j !== 'object' || Array.isArray(j) || !('$type' in j)) {
+    throw new ParameterFormatError('every typed parameter must be {"$type": ..., "_value": ...}');
+  }
+  const { $type: type, _value: v } = j as { $type: unknown; _value: unknown };
+  const str = () => {
+    if (typeof v !== 'string') throw new ParameterFormatError(`${String(type)} needs a string _value`);
+    return v;
+  };
+  switch (type) {
+    case 'Null':
+      return null;
+    case 'Boolean':
+      if (typeof v !== 'boolean') throw new ParameterFormatError('Boolean needs a boolean _value');
+      return v;
+    case 'Integer': {
+      const s = typeof v === 'number' ? String(v) : str();
+      if (!/^-?\d+$/.test(s)) throw new ParameterFormatError(`bad Integer '${s}'`);
+      return BigInt(s);
+    }
+    case 'Float': {
+      const n = typeof v === 'number' ? v : Number(str());
+      if (Number.isNaN(n) && v !== 'NaN') throw new ParameterFormatError(`bad Float '${String(v)}'`);
+      return n;
+    }
+    case 'String':
+      return str();
+    case 'Base64':
+      return new Uint8Array(Buffer.from(str(), 'base64'));
+    case 'List':
+      if (!Array.isArray(v)) throw new ParameterFormatError('List needs an array _value');
+      return v.map(fromTypedJson);
+    case 'Map': {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ParameterFormatError('Map needs an object _value');
+      const out: ValueMap = {};
+      for (const [k, x] of Object.entries(v)) out[k] = fromTypedJson(x);
+      return out;
+    }
+    case 'Date':
+      return new CypherDate(parseDateDays(str()));
+    case 'Time': {
+      const t = parseTime(str());
+      return new CypherTime(t.ns, parseOffset(t.offset ?? 'Z'));
+    }
+    case 'LocalTime':
+      return new CypherLocalTime(parseTime(str()).ns);
+    case 'LocalDateTime': {
+      const d = parseDateTime(str());
+      return new CypherLocalDateTime(d.seconds, d.ns);
+    }
+    case 'OffsetDateTime':
+    case 'ZonedDateTime': {
+      const d = parseDateTime(str());
+      const offset = parseOffset(d.offset ?? 'Z');
+      return new CypherDateTime(d.seconds - offset, d.ns, d.zone ? null : offset, d.zone ?? null);
+    }
+    case 'Duration':
+      return parseDuration(str());
+    case 'Point':
+      return parsePoint(str());
+    default:
+      throw new ParameterFormatError(`unknown $type '${String(type)}'`);
+  }
+}
+
+export function parametersFrom(body: unknown, typedJson: boolean): ValueMap {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw new ParameterFormatError('"parameters" must be an object');
+  const out: ValueMap = {};
+  for (const [k, v] of Object.entries(body)) out[k] = typedJson ? fromTypedJson(v) : fromPlainJson(v);
+  if (!isValueMap(out)) throw new ParameterFormatError('"parameters" must be an object');
+  return out;
+}

@@ -1,0 +1,138 @@
+// One graph-server: the Grafeo engine of one data dir behind Bolt, the Query API and the admin
+// channel. `runGraphServer` wires them and returns a handle; the CLI adds signals and the ready line.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { startAdminServer, type AdminServer } from './admin.js';
+import { createBoltServer, NEO4J_VERSION, type BoltServer } from './bolt/server.js';
+import { openGrafeoEngine, type GrafeoEngine, type QueryCheck } from './engine.js';
+import { createHttpServer } from './http/server.js';
+import { UsersFile } from './users.js';
+
+export interface GraphServerOptions {
+  dataDir: string;
+  boltPort: number;
+  httpPort: number;
+  usersFile: string;
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Refuse every write, whoever the user. */
+  readOnly?: boolean;
+  /** Host clients should use in ROUTE answers and discovery (default: host, or 127.0.0.1 for 0.0.0.0/::). */
+  advertisedHost?: string;
+  checkQuery?: QueryCheck;
+  logger?: Logger;
+  usersPollIntervalMs?: number;
+}
+
+export interface GraphServerHandle {
+  boltPort: number;
+  httpPort: number;
+  adminSocket: string;
+  databaseId: string;
+  engine: GrafeoEngine;
+  users: UsersFile;
+  /** Stops listening, rolls back open transactions, checkpoints and closes the database. */
+  close(): Promise<void>;
+}
+
+function listen(server: Server | BoltServer, port: number, host: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen for ${what} on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : (err.code ?? err.message)}`));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server | BoltServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  });
+}
+
+export async function runGraphServer(opts: GraphServerOptions): Promise<GraphServerHandle> {
+  const started = Date.now();
+  const host = opts.host ?? '127.0.0.1';
+  const logger = opts.logger ?? pino({ name: 'graph-server' }, pino.destination(2));
+  const advertisedHost = opts.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+  const users = await UsersFile.open({ file: opts.usersFile, logger, pollIntervalMs: opts.usersPollIntervalMs });
+  let engine: GrafeoEngine;
+  try {
+    engine = await openGrafeoEngine({ dataDir: opts.dataDir, readOnly: opts.readOnly, checkQuery: opts.checkQuery });
+  } catch (err) {
+    users.close();
+    throw err;
+  }
+
+  let boltPort = opts.boltPort;
+  let httpPort = opts.httpPort;
+  const bolt = createBoltServer({
+    engine,
+    authenticator: users,
+    advertisedAddress: () => `${advertisedHost}:${boltPort}`,
+    logger,
+  });
+  const http = createHttpServer({
+    engine,
+    authenticator: users,
+    boltAddress: () => `${advertisedHost}:${boltPort}`,
+    neo4jVersion: NEO4J_VERSION,
+    logger,
+  });
+  let admin: AdminServer | null = null;
+  const closeAll = async () => {
+    await Promise.all([closeServer(bolt), closeServer(http), admin?.close()]);
+    users.close();
+    await engine.close();
+  };
+
+  try {
+    boltPort = await listen(bolt, opts.boltPort, host, 'Bolt');
+    httpPort = await listen(http, opts.httpPort, host, 'HTTP');
+    admin = await startAdminServer(
+      opts.dataDir,
+      {
+        health: () => ({
+          status: 'ok',
+          databaseId: engine.databaseUuid,
+          pid: process.pid,
+          uptimeMs: Date.now() - started,
+          rssBytes: process.memoryUsage.rss(),
+          readOnly: opts.readOnly ?? false,
+          boltPort,
+          httpPort,
+          openTransactions: engine.openTransactions,
+        }),
+        counts: () => engine.counts(),
+        checkpoint: async () => engine.checkpoint(),
+        backup: (dir) => engine.backup(dir),
+      },
+      logger,
+    );
+  } catch (err) {
+    await closeAll().catch(() => undefined);
+    throw err;
+  }
+
+  let closing: Promise<void> | null = null;
+  logger.info({ boltPort, httpPort, dataDir: opts.dataDir, startMs: Date.now() - started }, 'graph-server ready');
+  return {
+    boltPort,
+    httpPort,
+    adminSocket: admin.socketPath,
+    databaseId: engine.databaseUuid,
+    engine,
+    users,
+    close: () => {
+      closing ??= closeAll().then(() => logger.info({}, 'graph-server stopped'));
+      return closing;
+    },
+  };
+}

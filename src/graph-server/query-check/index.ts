@@ -1,0 +1,188 @@
+// Neo4j's own query checks in front of the engine (issue 13): every new query text goes
+// through Neo4j's Cypher front-end in a worker thread before the engine runs it. Errors
+// refuse the query as Neo4j would; warnings become notifications. Results are cached by
+// query text, and a check that exceeds its time budget lets the engine decide alone.
+import { createHash } from 'node:crypto';
+import { CypherError } from '../engine-api.js';
+import type { Notification } from '../engine-api.js';
+import { LruCache } from './lru.js';
+import { LintPool } from './lint-pool.js';
+import type { LintOutcome } from './lint-pool.js';
+import { verdictFor } from './verdict.js';
+import type { SchemaInfo, Verdict } from './verdict.js';
+
+export type { SchemaInfo } from './verdict.js';
+
+/** pino-compatible: `logger.warn({ fields }, 'message')`. */
+export interface QueryCheckLogger {
+  warn(fields: Record<string, unknown>, msg: string): void;
+  info?(fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface QueryCheckerOptions {
+  /** How long a query waits for a new check before the engine decides alone; 0 turns checks off. Default 100. */
+  budgetMs?: number;
+  /** Query texts remembered (LRU). Default 1000. */
+  cacheSize?: number;
+  /** What the engine knows beyond Neo4j (its functions and procedures), read at each new check. */
+  schema?: () => SchemaInfo;
+  logger?: QueryCheckLogger;
+  /** Worker threads running the front-end, 1–2. Default 1. */
+  workers?: number;
+  /** A check still running after this is abandoned and its worker replaced. Default 15000. */
+  maxCheckMs?: number;
+  /** New query texts waiting for a worker beyond this are not checked. Default 256. */
+  maxQueue?: number;
+}
+
+export interface QueryCheckStats {
+  /** check() calls while checking is on (cache hits included). */
+  checked: number;
+  /** Answered from the cache without running the front-end. */
+  cacheHits: number;
+  /** Left to the engine alone because the check did not finish within the budget (or could not run). */
+  overBudget: number;
+  /** Refused with a CypherError. */
+  refused: number;
+}
+
+export interface QueryChecker {
+  /** Resolves with Neo4j's notifications for the query; rejects with CypherError when Neo4j would refuse it. */
+  check(query: string): Promise<{ notifications: Notification[] }>;
+  stats(): QueryCheckStats;
+  /** Resolves when the front-end is loaded in a worker (about 1 s after creation), so first checks fit the budget. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// A query the front-end could not judge (too slow, worker failure) is remembered as accepted
+// without notifications, so it is not re-checked on every send.
+const UNCHECKED: Verdict = Object.freeze({ kind: 'accept', notifications: Object.freeze([]) as readonly Notification[] });
+
+interface InFlight {
+  verdict: Promise<Verdict>;
+  loggedOverBudget: boolean;
+}
+
+function fingerprint(query: string): string {
+  return createHash('sha256').update(query).digest('hex').slice(0, 16);
+}
+
+// Query texts may carry literal secrets, so logs name a query by fingerprint, length and first keyword.
+function queryFields(query: string): Record<string, unknown> {
+  const firstWord = /^\s*([A-Za-z]+)/.exec(query)?.[1]?.toUpperCase();
+  return { queryId: fingerprint(query), queryLength: query.length, ...(firstWord ? { queryStart: firstWord } : {}) };
+}
+
+export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChecker {
+  const budgetMs = options.budgetMs ?? 100;
+  if (!Number.isFinite(budgetMs) || budgetMs < 0) throw new RangeError(`budgetMs must be >= 0, got ${budgetMs}`);
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 2) throw new RangeError(`workers must be 1 or 2, got ${workers}`);
+  const cacheSize = options.cacheSize ?? 1000;
+  const logger = options.logger;
+  const counters: QueryCheckStats = { checked: 0, cacheHits: 0, overBudget: 0, refused: 0 };
+
+  if (budgetMs === 0) {
+    return {
+      check: async () => ({ notifications: [] }),
+      stats: () => ({ ...counters }),
+      ready: async () => undefined,
+      close: async () => undefined,
+    };
+  }
+
+  const cache = new LruCache<string, Verdict>(cacheSize);
+  const inFlight = new Map<string, InFlight>();
+  // Over-budget logging is once per query text; bounded like the cache.
+  const loggedOverBudget = new LruCache<string, true>(cacheSize);
+  let closed = false;
+  const pool = new LintPool({
+    size: workers,
+    maxCheckMs: options.maxCheckMs ?? 15_000,
+    maxQueue: options.maxQueue ?? 256,
+    onWorkerProblem: (detail) => logger?.warn({ detail }, 'query check worker stopped; it will be restarted'),
+  });
+
+  function readSchema(): SchemaInfo | undefined {
+    try {
+      return options.schema?.();
+    } catch (err) {
+      logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'query check could not read the engine schema');
+      return undefined;
+    }
+  }
+
+  function settle(query: string, outcome: LintOutcome): Verdict {
+    if (outcome.kind === 'done') return verdictFor(query, outcome.diagnostics, readSchema());
+    if (outcome.reason !== 'closed') {
+      logger?.warn({ ...queryFields(query), reason: outcome.reason, ...(outcome.detail ? { detail: outcome.detail } : {}) }, 'query check abandoned; the engine alone decides this query');
+    }
+    return UNCHECKED;
+  }
+
+  function start(query: string): InFlight {
+    const entry: InFlight = {
+      loggedOverBudget: false,
+      verdict: pool.lint(query).then((outcome) => {
+        const verdict = settle(query, outcome);
+        // A full queue or unavailable workers say nothing about the query itself: let its
+        // next send try again. A query that was too slow or crashed a worker is not retried.
+        if (outcome.kind === 'done' || outcome.reason === 'too-slow' || outcome.reason === 'worker-failed') cache.set(query, verdict);
+        inFlight.delete(query);
+        return verdict;
+      }),
+    };
+    inFlight.set(query, entry);
+    return entry;
+  }
+
+  function answer(verdict: Verdict): { notifications: Notification[] } {
+    if (verdict.kind === 'refuse') {
+      counters.refused++;
+      const r = verdict.refusal;
+      throw new CypherError(r.code, r.message, r.gqlStatus, { ...r.position });
+    }
+    return { notifications: [...verdict.notifications] };
+  }
+
+  async function check(query: string): Promise<{ notifications: Notification[] }> {
+    if (closed) return { notifications: [] };
+    counters.checked++;
+    const cached = cache.get(query);
+    if (cached) {
+      counters.cacheHits++;
+      return answer(cached);
+    }
+    const entry = inFlight.get(query) ?? start(query);
+    let timer: NodeJS.Timeout | undefined;
+    const overBudget = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, budgetMs, undefined);
+    });
+    const verdict = await Promise.race([entry.verdict, overBudget]);
+    clearTimeout(timer);
+    // UNCHECKED straight from a check means it could not run (queue full, workers failing).
+    if (verdict === undefined || verdict === UNCHECKED) {
+      counters.overBudget++;
+      // An abandoned check was logged when it was abandoned.
+      if (verdict === undefined && !entry.loggedOverBudget && !loggedOverBudget.has(query)) {
+        entry.loggedOverBudget = true;
+        loggedOverBudget.set(query, true);
+        logger?.warn({ ...queryFields(query), budgetMs }, 'query check exceeded its budget; the engine alone decides this query');
+      }
+      return { notifications: [] };
+    }
+    return answer(verdict);
+  }
+
+  return {
+    check,
+    stats: () => ({ ...counters }),
+    ready: () => pool.ready,
+    close: async () => {
+      closed = true;
+      await pool.close();
+      cache.clear();
+    },
+  };
+}

@@ -1,0 +1,166 @@
+// A small pool of lint worker threads with a queue. A check that runs past `maxCheckMs`
+// is abandoned and its worker replaced: Neo4j's front-end is superlinear on long CREATE
+// scripts (a 20 kB script took 9 s here) and must not hold a CPU core the engine needs.
+import { Worker } from 'node:worker_threads';
+import type { LintDiagnostic, LintReply, LintRequest } from './lint-protocol.js';
+
+export type LintOutcome =
+  | { kind: 'done'; diagnostics: LintDiagnostic[]; elapsedMs: number }
+  | { kind: 'abandoned'; reason: 'queue-full' | 'too-slow' | 'worker-failed' | 'closed' | 'unavailable'; detail?: string };
+
+export interface LintPoolOptions {
+  size: number;
+  maxCheckMs: number;
+  maxQueue: number;
+  onWorkerProblem?: (detail: string) => void;
+}
+
+interface Job {
+  id: number;
+  query: string;
+  resolve: (outcome: LintOutcome) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+  ceiling: NodeJS.Timeout | undefined;
+}
+
+// Compiled, the worker is lint-worker.js next to this file. Under tsx this module is a .ts
+// file, and Node 20 workers ignore `--import tsx` in execArgv, so a one-line bootstrap
+// registers tsx inside the worker before importing the TypeScript worker module.
+function createWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./lint-worker.js', import.meta.url));
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const target = new URL('./lint-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+// After this many workers in a row die without answering anything, stop respawning.
+const MAX_CONSECUTIVE_FAILURES = 3;
+
+export class LintPool {
+  private readonly slots: (Slot | undefined)[];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private consecutiveFailures = 0;
+  private markReady!: () => void;
+  /** Resolves once a worker has loaded and warmed up the front-end. */
+  readonly ready = new Promise<void>((resolve) => {
+    this.markReady = resolve;
+  });
+
+  constructor(private readonly options: LintPoolOptions) {
+    this.slots = Array.from({ length: options.size }, () => undefined);
+    for (let i = 0; i < this.slots.length; i++) this.slots[i] = this.spawn(i);
+  }
+
+  get unavailable(): boolean {
+    return this.closed || this.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES;
+  }
+
+  lint(query: string): Promise<LintOutcome> {
+    if (this.closed) return Promise.resolve({ kind: 'abandoned', reason: 'closed' });
+    if (this.unavailable) return Promise.resolve({ kind: 'abandoned', reason: 'unavailable' });
+    if (this.queue.length >= this.options.maxQueue) return Promise.resolve({ kind: 'abandoned', reason: 'queue-full' });
+    return new Promise<LintOutcome>((resolve) => {
+      this.queue.push({ id: this.nextId++, query, resolve });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.resolve({ kind: 'abandoned', reason: 'closed' });
+    const stopping: Promise<number>[] = [];
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i];
+      if (!slot) continue;
+      this.slots[i] = undefined;
+      if (slot.ceiling) clearTimeout(slot.ceiling);
+      slot.job?.resolve({ kind: 'abandoned', reason: 'closed' });
+      slot.job = undefined;
+      stopping.push(slot.worker.terminate());
+    }
+    await Promise.all(stopping);
+  }
+
+  private spawn(index: number): Slot | undefined {
+    if (this.unavailable) return undefined;
+    const worker = createWorker();
+    // Idle lint workers must never keep a process alive on their own.
+    worker.unref();
+    const slot: Slot = { worker, job: undefined, ceiling: undefined };
+    worker.on('message', (reply: LintReply) => this.onReply(slot, reply));
+    worker.on('error', (err) => this.onWorkerGone(index, slot, `lint worker failed: ${err.message}`));
+    worker.on('exit', (code) => this.onWorkerGone(index, slot, `lint worker exited with code ${code}`));
+    return slot;
+  }
+
+  private dispatch(): void {
+    for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
+      if (!this.slots[i]) this.slots[i] = this.spawn(i);
+      const slot = this.slots[i];
+      if (!slot || slot.job) continue;
+      // Shortest query first: an application's small queries are not kept waiting behind a
+      // bulk script, and the queue is bounded so the scan is cheap.
+      let pick = 0;
+      for (let j = 1; j < this.queue.length; j++) if (this.queue[j]!.query.length < this.queue[pick]!.query.length) pick = j;
+      const job = this.queue.splice(pick, 1)[0]!;
+      slot.job = job;
+      slot.ceiling = setTimeout(() => this.abandon(i, slot, 'too-slow'), this.options.maxCheckMs);
+      slot.ceiling.unref();
+      slot.worker.postMessage({ id: job.id, query: job.query } satisfies LintRequest);
+    }
+    if (this.unavailable) for (const job of this.queue.splice(0)) job.resolve({ kind: 'abandoned', reason: 'unavailable' });
+  }
+
+  private onReply(slot: Slot, reply: LintReply): void {
+    if (reply.type === 'ready') {
+      this.consecutiveFailures = 0;
+      this.markReady();
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.id !== reply.id) return;
+    this.finish(slot);
+    if (reply.type === 'result') job.resolve({ kind: 'done', diagnostics: reply.diagnostics, elapsedMs: reply.elapsedMs });
+    else job.resolve({ kind: 'abandoned', reason: 'worker-failed', detail: reply.message });
+    this.dispatch();
+  }
+
+  private finish(slot: Slot): void {
+    if (slot.ceiling) clearTimeout(slot.ceiling);
+    slot.ceiling = undefined;
+    slot.job = undefined;
+  }
+
+  private abandon(index: number, slot: Slot, reason: 'too-slow'): void {
+    const job = slot.job;
+    this.finish(slot);
+    if (this.slots[index] === slot) this.slots[index] = undefined;
+    slot.worker.removeAllListeners('exit');
+    slot.worker.removeAllListeners('message');
+    // terminate() interrupts the JavaScript the worker is running; the slot is respawned lazily.
+    slot.worker.on('error', () => undefined);
+    void slot.worker.terminate();
+    job?.resolve({ kind: 'abandoned', reason });
+    this.dispatch();
+  }
+
+  private onWorkerGone(index: number, slot: Slot, detail: string): void {
+    if (this.slots[index] !== slot) return;
+    this.slots[index] = undefined;
+    const job = slot.job;
+    this.finish(slot);
+    if (this.closed) return;
+    this.consecutiveFailures++;
+    this.options.onWorkerProblem?.(detail);
+    job?.resolve({ kind: 'abandoned', reason: 'worker-failed', detail });
+    this.dispatch();
+  }
+}

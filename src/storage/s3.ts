@@ -51,6 +51,8 @@ export interface S3BlobStoreOptions {
   queueSize?: number;
   /** Inject a ready client (tests, shared connection pools). */
   client?: S3Client;
+  /** Signing time of presigned links (the expiry counts from it). */
+  clock?: () => Date;
 }
 
 const MIB = 1024 * 1024;
@@ -64,6 +66,7 @@ export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
   readonly #partSizeBytes: number;
   readonly #queueSize: number;
+  readonly #clock: () => Date;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = validateBucket(options.bucket);
@@ -71,6 +74,7 @@ export class S3BlobStore implements BlobStore {
     if (this.prefix !== '') validateKey(this.prefix);
     this.#partSizeBytes = Math.max(5 * MIB, options.partSizeBytes ?? 8 * MIB);
     this.#queueSize = Math.max(1, options.queueSize ?? 2);
+    this.#clock = options.clock ?? (() => new Date());
     this.client =
       options.client ??
       new S3Client({
@@ -174,7 +178,7 @@ export class S3BlobStore implements BlobStore {
       Key: this.#objectKey(key),
       ResponseContentDisposition: contentDisposition(opts.fileName),
     });
-    return getSignedUrl(this.client, command, { expiresIn: opts.expiresInSeconds });
+    return getSignedUrl(this.client, command, { expiresIn: opts.expiresInSeconds, signingDate: this.#clock() });
   }
 
   close(): void {
@@ -234,6 +238,7 @@ export function createBlobStore(url: string, options: CreateBlobStoreOptions): B
       region: options.s3?.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
       ...(endpoint ? { endpoint } : {}),
       ...(credentials ? { credentials } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
   }
   let root: string | undefined;

@@ -1,0 +1,67 @@
+// How a local node's process is launched. The factory is injectable so that tests (and other packagings,
+// e.g. a single-file binary) can run something else; the default runs `allotrope graph-server`.
+import { fileURLToPath } from 'node:url';
+import { RuntimeError, type NodeSpec } from '../runtime.js';
+import type { NodePaths } from './node-files.js';
+import { findLocalRuntimeSetting } from './settings.js';
+
+export interface NodeLaunch {
+  spec: NodeSpec;
+  paths: NodePaths;
+  /** `allotrope graph-server` flags for this node (data dir, ports, users file, settings). */
+  args: string[];
+  /** Options for the Node.js running the graph-server (heap bound). */
+  nodeOptions: string[];
+}
+
+/** Returns `[executable, ...arguments]`. */
+export type CommandFactory = (launch: NodeLaunch) => string[];
+
+export function buildLaunch(spec: NodeSpec, paths: NodePaths): NodeLaunch {
+  const args = [
+    '--data-dir', paths.dataDir,
+    '--bolt-port', String(spec.boltPort),
+    '--http-port', String(spec.httpPort),
+    '--host', spec.host,
+    '--users-file', paths.usersFile,
+  ];
+  const nodeOptions: string[] = [];
+  let readOnly = spec.readOnly === true;
+  let heapFromSettings = false;
+  for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const setting = findLocalRuntimeSetting(key);
+    if (!setting) throw new RuntimeError('Invalid', `setting '${key}' is not supported by the local runtime`);
+    const error = setting.validate(value);
+    if (error) throw new RuntimeError('Invalid', `setting '${key}': ${error}`);
+    const effect = setting.apply(value);
+    if (effect.args?.includes('--read-only')) {
+      readOnly = true;
+      continue;
+    }
+    args.push(...(effect.args ?? []));
+    if (effect.nodeOptions?.length) heapFromSettings = true;
+    nodeOptions.push(...(effect.nodeOptions ?? []));
+  }
+  if (readOnly) args.push('--read-only');
+  // The plan's memory bounds the JS heap when no explicit heap setting is given; the engine's own
+  // (native) memory is not bounded by this.
+  if (!heapFromSettings && spec.memoryMb !== undefined && spec.memoryMb > 0) {
+    nodeOptions.push(`--max-old-space-size=${Math.max(64, Math.floor(spec.memoryMb))}`);
+  }
+  return { spec, paths, args, nodeOptions };
+}
+
+const fromTypeScript = import.meta.url.endsWith('.ts');
+
+/**
+ * `node [options] <cli main> graph-server <args>`: the compiled dist/src/cli/main.js next to this file,
+ * or src/cli/main.ts through tsx when the control plane itself runs from TypeScript.
+ */
+export const graphServerCommand: CommandFactory = ({ args, nodeOptions }) => {
+  if (fromTypeScript) {
+    const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+    return [process.execPath, ...nodeOptions, '--import', 'tsx', main, 'graph-server', ...args];
+  }
+  const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+  return [process.execPath, ...nodeOptions, main, 'graph-server', ...args];
+};

@@ -1,0 +1,754 @@
+// The local runtime: one supervised `allotrope graph-server` child process per database node.
+//
+// Crash safety. Nodes are spawned detached (own process group) with their output going straight into a
+// log file, so they outlive a control plane killed with SIGKILL and keep serving. Each node has a pid
+// file holding pid + kernel start time + argv + a hash of its command. On `reconcile()` after a restart:
+//   - a recorded process that is still the same process (pid AND start time match, so a reused pid is
+//     never mistaken for ours) and runs exactly the command we would run now is ADOPTED: supervised by
+//     polling /proc, signalled by pid. Adoption means a control-plane restart costs the database no
+//     downtime and no dropped Bolt connections; the only loss is the exit code of an adopted process.
+//   - a recorded process whose command differs (ports or settings changed meanwhile) is stopped and
+//     started again, because it would not honour the desired spec;
+//   - every recorded process of a node that is not desired is stopped.
+// `close()` stops every node by default, so a clean shutdown leaves nothing running.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  RuntimeError,
+  assertStationId,
+  type CloseOptions,
+  type DatabaseUserEntry,
+  type NodeCounts,
+  type NodeHealth,
+  type NodeSpec,
+  type ReconcileReport,
+  type RestartOptions,
+  type Runtime,
+  type RuntimeEvent,
+} from '../runtime.js';
+import { graphServerAdminChannel, type AdminChannel } from './admin-channel.js';
+import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
+import { buildLaunch, graphServerCommand, type CommandFactory } from './command.js';
+import {
+  listStationIds,
+  nodePaths,
+  readPidRecord,
+  removePidRecord,
+  writePidRecord,
+  writeUsersFile,
+  type NodePaths,
+  type PidRecord,
+} from './node-files.js';
+import { LogTail, capChildLog, openChildLog } from './node-log.js';
+import { isSameProcess, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
+
+/** pino-compatible subset; the runtime logs lifecycle events, never user data or secrets. */
+export interface RuntimeLogger {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+export interface LocalRuntimeOptions {
+  /** Directory the runtime owns; nodes live under `<rootDir>/nodes/<stationId>/`. */
+  rootDir: string;
+  /** What to run for a node; default `allotrope graph-server …`. */
+  command?: CommandFactory;
+  /** Environment of node processes (default: this process's environment). */
+  env?: NodeJS.ProcessEnv;
+  readyTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL. */
+  stopGraceMs?: number;
+  healthIntervalMs?: number;
+  healthTimeoutMs?: number;
+  /** How often an adopted process (not our child) is checked for being alive. */
+  adoptedPollMs?: number;
+  backoff?: Partial<BackoffPolicy>;
+  /** Cap of each node's log file; the previous content is kept once as `.1`. */
+  logMaxBytes?: number;
+  logger?: RuntimeLogger;
+  /** Admin-channel client (health, counts, backup); default: the graph-server's own. */
+  admin?: AdminChannel;
+}
+
+export interface StartReport {
+  stationId: string;
+  pid: number;
+  /** Spawn to the ready line, ms; 0 when the node was already running or adopted. */
+  readyMs: number;
+  adopted: boolean;
+}
+
+export interface LocalRuntime extends Runtime {
+  readonly name: 'local';
+  /** What the last start of a node did (for logs and tests). */
+  lastStart(stationId: string): StartReport | undefined;
+  /** pid of a node's process, if it runs. */
+  pidOf(stationId: string): Promise<number | undefined>;
+  paths(stationId: string): NodePaths;
+}
+
+/** One live process of a node: our child, or one adopted from a previous control plane. */
+interface NodeProcess {
+  identity: ProcessIdentity;
+  commandHash: string;
+  child?: ChildProcess;
+  startedAtMs: number;
+  /** Set before we signal it, so its exit is not taken for a crash. */
+  stopping: boolean;
+  exited: Promise<string>;
+  /** Stops the liveness polling of an adopted process. */
+  dispose(): void;
+}
+
+interface NodeState {
+  stationId: string;
+  paths: NodePaths;
+  spec?: NodeSpec;
+  /** The node should run: crashes are restarted while this holds. */
+  wanted: boolean;
+  proc?: NodeProcess;
+  restartTimer?: NodeJS.Timeout;
+  failures: number;
+  health?: NodeHealth['status'];
+  lastStart?: StartReport;
+}
+
+const noopLogger: RuntimeLogger = { info() {}, warn() {}, error() {} };
+
+export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
+  const rootDir = options.rootDir;
+  const command = options.command ?? graphServerCommand;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const stopGraceMs = options.stopGraceMs ?? 10_000;
+  const healthIntervalMs = options.healthIntervalMs ?? 5_000;
+  const healthTimeoutMs = options.healthTimeoutMs ?? 2_000;
+  const adoptedPollMs = options.adoptedPollMs ?? 500;
+  const backoff: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const logMaxBytes = options.logMaxBytes ?? 10 * 1024 * 1024;
+  const log = options.logger ?? noopLogger;
+  const admin = options.admin ?? graphServerAdminChannel;
+
+  const nodes = new Map<string, NodeState>();
+  const locks = new Map<string, Promise<unknown>>();
+  const listeners = new Set<(event: RuntimeEvent) => void>();
+  let closed = false;
+  let healthRunning = false;
+
+  const healthTimer = setInterval(() => void healthSweep(), healthIntervalMs);
+  healthTimer.unref();
+
+  function emit(event: RuntimeEvent): void {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        log.error({ stationId: event.stationId, err }, 'runtime event listener failed');
+      }
+    }
+  }
+
+  function stateOf(stationId: string): NodeState {
+    let node = nodes.get(stationId);
+    if (!node) {
+      node = { stationId, paths: nodePaths(rootDir, stationId), wanted: false, failures: 0 };
+      nodes.set(stationId, node);
+    }
+    return node;
+  }
+
+  /** Serialises every action on one node: start/stop/restart and the supervisor never interleave. */
+  function withLock<T>(stationId: string, action: () => Promise<T>): Promise<T> {
+    const previous = locks.get(stationId) ?? Promise.resolve();
+    const next = previous.then(action, action);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    locks.set(stationId, settled);
+    void settled.then(() => {
+      if (locks.get(stationId) === settled) locks.delete(stationId);
+    });
+    return next;
+  }
+
+  function assertOpen(): void {
+    if (closed) throw new RuntimeError('Unavailable', 'the local runtime is closed');
+  }
+
+  function commandOf(spec: NodeSpec, paths: NodePaths): { argv: string[]; hash: string } {
+    const argv = command(buildLaunch(spec, paths));
+    if (argv.length === 0 || !argv[0]) throw new RuntimeError('Invalid', 'the node command is empty');
+    return { argv, hash: createHash('sha256').update(JSON.stringify(argv)).digest('hex') };
+  }
+
+  async function provisionFiles(paths: NodePaths): Promise<void> {
+    await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
+    try {
+      await stat(paths.usersFile);
+    } catch {
+      await writeUsersFile(paths, []);
+    }
+  }
+
+  /** A process left by an earlier control plane (or an earlier run of this one), verified by start time. */
+  async function recordedProcess(paths: NodePaths): Promise<PidRecord | null> {
+    const record = await readPidRecord(paths);
+    if (!record) return null;
+    if (await isSameProcess(record, paths.dataDir)) return record;
+    // The pid is gone or now belongs to someone else: the record is stale.
+    await removePidRecord(paths);
+    return null;
+  }
+
+  function watchChild(child: ChildProcess): Promise<string> {
+    return new Promise((resolve) => {
+      child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    });
+  }
+
+  function adopt(node: NodeState, record: PidRecord): NodeProcess {
+    let timer: NodeJS.Timeout | undefined;
+    let disposed = false;
+    const exited = new Promise<string>((resolve) => {
+      const poll = async (): Promise<void> => {
+        if (disposed) return;
+        if (!(await isSameProcess(record, node.paths.dataDir))) {
+          resolve('exited (adopted process; exit status unknown)');
+          return;
+        }
+        timer = setTimeout(() => void poll(), adoptedPollMs);
+        timer.unref();
+      };
+      timer = setTimeout(() => void poll(), adoptedPollMs);
+      timer.unref();
+    });
+    return {
+      identity: record,
+      commandHash: record.commandHash,
+      startedAtMs: Date.now(),
+      stopping: false,
+      exited,
+      dispose() {
+        disposed = true;
+        if (timer) clearTimeout(timer);
+      },
+    };
+  }
+
+  /** Spawns the node's process and resolves once it printed its ready line. */
+  async function launch(node: NodeState, spec: NodeSpec): Promise<NodeProcess> {
+    const { argv, hash } = commandOf(spec, node.paths);
+    await provisionFiles(node.paths);
+    const childLog = await openChildLog(node.paths, logMaxBytes);
+    const spawnedAt = performance.now();
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        cwd: node.paths.root,
+        env: options.env ?? process.env,
+        stdio: ['ignore', childLog.fd, childLog.fd],
+        detached: true, // own process group: no terminal signals, and we can signal the whole group
+      });
+    } finally {
+      await childLog.close(); // the child holds its own copy of the descriptor
+    }
+    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+    const exited = watchChild(child);
+    if (child.pid === undefined) {
+      const err = await spawnError;
+      throw new RuntimeError('Failed', `cannot start the node process '${argv[0]}': ${err.message}`);
+    }
+    const pid = child.pid;
+    const proc: NodeProcess = {
+      identity: { pid, startTime: '', argv },
+      commandHash: hash,
+      child,
+      startedAtMs: Date.now(),
+      stopping: false,
+      exited,
+      dispose() {},
+    };
+    // Record the pid before waiting for readiness: a control plane killed right now must still find it.
+    const early = await readProcessIdentity(pid);
+    if (early) {
+      proc.identity = { pid, startTime: early.startTime, argv };
+      await writePidRecord(node.paths, { ...proc.identity, commandHash: hash, startedAt: new Date().toISOString() });
+    }
+
+    const tail = new LogTail(node.paths.logFile, childLog.offset);
+    let exitDetail: string | undefined;
+    void exited.then((detail) => (exitDetail = detail));
+    const deadline = Date.now() + readyTimeoutMs;
+    let lastLines: string[] = [];
+    for (;;) {
+      const lines = await tail.readLines();
+      if (lines.length) lastLines = [...lastLines, ...lines].slice(-5);
+      if (lines.some(isReadyLine)) break;
+      if (exitDetail !== undefined) {
+        await removePidRecord(node.paths);
+        throw new RuntimeError('Failed', `node ${node.stationId} ${exitDetail} before it was ready${lastOutput(lastLines, tail.pending)}`);
+      }
+      if (Date.now() > deadline) {
+        await terminate(node, proc, 0);
+        await removePidRecord(node.paths);
+        throw new RuntimeError('Failed', `node ${node.stationId} was not ready within ${readyTimeoutMs} ms${lastOutput(lastLines, tail.pending)}`);
+      }
+      await delay(10);
+    }
+    const readyMs = Math.round(performance.now() - spawnedAt);
+    // The process may have rewritten its argv (process.title) while starting: record what /proc shows now.
+    const settled = await readProcessIdentity(pid);
+    if (settled && settled.startTime === proc.identity.startTime) proc.identity = settled;
+    await writePidRecord(node.paths, { ...proc.identity, commandHash: hash, startedAt: new Date().toISOString() });
+    node.lastStart = { stationId: node.stationId, pid, readyMs, adopted: false };
+    log.info({ stationId: node.stationId, pid, readyMs }, 'node started');
+    return proc;
+  }
+
+  /** Follow a process we now own: an exit we did not ask for is a crash, restarted with back-off. */
+  function supervise(node: NodeState, proc: NodeProcess): void {
+    node.proc = proc;
+    node.health = 'healthy';
+    void proc.exited.then((detail) => {
+      proc.dispose();
+      if (node.proc === proc) node.proc = undefined;
+      if (proc.stopping || closed) return;
+      void removePidRecord(node.paths).catch(() => undefined);
+      node.health = 'stopped';
+      log.warn({ stationId: node.stationId, pid: proc.identity.pid, detail }, 'node exited unexpectedly');
+      emit({ stationId: node.stationId, type: 'exited', detail });
+      if (Date.now() - proc.startedAtMs >= backoff.stableMs) node.failures = 0;
+      scheduleRestart(node, detail);
+    });
+  }
+
+  function scheduleRestart(node: NodeState, reason: string): void {
+    if (!node.wanted || closed || node.restartTimer) return;
+    node.failures += 1;
+    if (node.failures > backoff.maxConsecutiveFailures) {
+      node.wanted = false;
+      log.error({ stationId: node.stationId, failures: node.failures - 1 }, 'node keeps failing; restarts given up');
+      emit({ stationId: node.stationId, type: 'gave-up', detail: `${node.failures - 1} restarts failed; last: ${reason}` });
+      return;
+    }
+    const waitMs = backoffDelayMs(backoff, node.failures);
+    node.restartTimer = setTimeout(() => {
+      node.restartTimer = undefined;
+      void withLock(node.stationId, async () => {
+        if (!node.wanted || closed || node.proc || !node.spec) return;
+        try {
+          const proc = await launch(node, node.spec);
+          supervise(node, proc);
+          emit({ stationId: node.stationId, type: 'restarted', detail: `after ${node.failures} attempt(s)` });
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          log.warn({ stationId: node.stationId, err: message }, 'node restart failed');
+          scheduleRestart(node, message);
+        }
+      });
+    }, waitMs);
+    node.restartTimer.unref();
+  }
+
+  function signal(pid: number, sig: NodeJS.Signals): void {
+    try {
+      process.kill(-pid, sig); // the whole group: a node may have helpers of its own
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  async function terminate(node: NodeState, proc: NodeProcess, graceMs: number): Promise<void> {
+    proc.stopping = true;
+    const gone = proc.exited.then(() => true);
+    if (graceMs > 0) {
+      signal(proc.identity.pid, 'SIGTERM');
+      if (await within(gone, graceMs)) return finish();
+      log.warn({ stationId: node.stationId, pid: proc.identity.pid, graceMs }, 'node ignored SIGTERM; killing it');
+    }
+    signal(proc.identity.pid, 'SIGKILL');
+    if (!(await within(gone, 10_000))) {
+      throw new RuntimeError('Failed', `node ${node.stationId} (pid ${proc.identity.pid}) did not exit after SIGKILL`);
+    }
+    return finish();
+
+    function finish(): void {
+      proc.dispose();
+      if (node.proc === proc) node.proc = undefined;
+    }
+  }
+
+  /** Stop whatever runs for this node: our child, an adopted process, or one only the pid file knows. */
+  async function stopNode(node: NodeState, graceMs: number): Promise<boolean> {
+    if (node.restartTimer) {
+      clearTimeout(node.restartTimer);
+      node.restartTimer = undefined;
+    }
+    let stopped = false;
+    if (node.proc) {
+      await terminate(node, node.proc, graceMs);
+      stopped = true;
+    } else {
+      const record = await recordedProcess(node.paths);
+      if (record) {
+        await terminate(node, adopt(node, record), graceMs);
+        stopped = true;
+      }
+    }
+    await removePidRecord(node.paths);
+    node.health = 'stopped';
+    return stopped;
+  }
+
+  /** Make the node run `spec`; returns how (`started` or `adopted`) or `running` when nothing changed. */
+  async function ensureRunning(node: NodeState, spec: NodeSpec): Promise<'started' | 'adopted' | 'running'> {
+    node.spec = spec;
+    node.wanted = true;
+    if (node.restartTimer) {
+      clearTimeout(node.restartTimer);
+      node.restartTimer = undefined;
+    }
+    const { hash } = commandOf(spec, node.paths);
+    if (node.proc) {
+      if (node.proc.commandHash === hash) return 'running';
+      // A different spec (ports, settings): the running process cannot honour it.
+      await terminate(node, node.proc, stopGraceMs);
+    } else {
+      const record = await recordedProcess(node.paths);
+      if (record && record.commandHash === hash) {
+        const proc = adopt(node, record);
+        supervise(node, proc);
+        node.failures = 0;
+        node.lastStart = { stationId: node.stationId, pid: record.pid, readyMs: 0, adopted: true };
+        log.info({ stationId: node.stationId, pid: record.pid }, 'node adopted');
+        return 'adopted';
+      }
+      if (record) await terminate(node, adopt(node, record), stopGraceMs);
+    }
+    node.failures = 0;
+    const proc = await launch(node, spec);
+    supervise(node, proc);
+    return 'started';
+  }
+
+  async function probe(node: NodeState): Promise<NodeHealth> {
+    const checkedAt = new Date();
+    const running = node.proc ?? (await recordedProcess(node.paths));
+    if (!running) return { status: 'stopped', checkedAt };
+    const spec = node.spec;
+    try {
+      // Both: the admin channel proves the server's loop answers, the Bolt port that clients get in.
+      if (admin.available) await admin.request(node.paths.dataDir, { op: 'health' }, healthTimeoutMs);
+      if (spec) await tcpProbe(connectHost(spec.host), spec.boltPort, healthTimeoutMs);
+      return { status: 'healthy', checkedAt };
+    } catch (err) {
+      return { status: 'unhealthy', checkedAt, detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async function healthSweep(): Promise<void> {
+    if (healthRunning || closed) return;
+    healthRunning = true;
+    try {
+      for (const node of nodes.values()) {
+        if (!node.proc || node.proc.stopping) continue;
+        await capChildLog(node.paths, logMaxBytes).catch(() => undefined);
+        const result = await probe(node);
+        if (!node.proc || node.proc.stopping || result.status === 'stopped') continue;
+        if (result.status !== node.health) {
+          node.health = result.status;
+          emit({ stationId: node.stationId, type: result.status === 'healthy' ? 'healthy' : 'unhealthy', detail: result.detail });
+        }
+      }
+    } finally {
+      healthRunning = false;
+    }
+  }
+
+  async function requireRunning(stationId: string): Promise<NodeState> {
+    assertStationId(stationId);
+    const node = stateOf(stationId);
+    if (!node.proc && !(await recordedProcess(node.paths))) {
+      throw new RuntimeError('Conflict', `node ${stationId} is not running`);
+    }
+    return node;
+  }
+
+  const runtime: LocalRuntime = {
+    name: 'local',
+
+    paths: (stationId) => nodePaths(rootDir, stationId),
+
+    lastStart: (stationId) => nodes.get(stationId)?.lastStart,
+
+    async pidOf(stationId) {
+      const node = stateOf(stationId);
+      if (node.proc) return node.proc.identity.pid;
+      return (await recordedProcess(node.paths))?.pid;
+    },
+
+    async provision(spec) {
+      assertOpen();
+      const node = stateOf(spec.stationId);
+      commandOf(spec, node.paths); // validates settings before anything is created
+      await withLock(spec.stationId, () => provisionFiles(node.paths));
+    },
+
+    async start(spec) {
+      assertOpen();
+      const node = stateOf(spec.stationId);
+      await withLock(spec.stationId, () => ensureRunning(node, spec));
+    },
+
+    async stop(stationId) {
+      assertStationId(stationId);
+      const node = stateOf(stationId);
+      await withLock(stationId, async () => {
+        node.wanted = false;
+        await stopNode(node, stopGraceMs);
+      });
+    },
+
+    async restart(spec, restartOptions: RestartOptions = {}) {
+      assertOpen();
+      const node = stateOf(spec.stationId);
+      await withLock(spec.stationId, async () => {
+        await stopNode(node, restartOptions.reset ? 0 : stopGraceMs);
+        await ensureRunning(node, spec);
+      });
+    },
+
+    async destroy(stationId) {
+      assertStationId(stationId);
+      const node = stateOf(stationId);
+      await withLock(stationId, async () => {
+        node.wanted = false;
+        await stopNode(node, stopGraceMs);
+        await rm(node.paths.root, { recursive: true, force: true });
+        nodes.delete(stationId);
+      });
+    },
+
+    async health(stationId) {
+      assertStationId(stationId);
+      return probe(stateOf(stationId));
+    },
+
+    async writeUsers(stationId, users: DatabaseUserEntry[]) {
+      assertStationId(stationId);
+      const node = stateOf(stationId);
+      await writeUsersFile(node.paths, users);
+    },
+
+    async empty(stationId) {
+      assertOpen();
+      assertStationId(stationId);
+      const node = stateOf(stationId);
+      await withLock(stationId, async () => {
+        const wasRunning = node.wanted || node.proc !== undefined;
+        if (wasRunning && !node.spec) {
+          throw new RuntimeError('Conflict', `node ${stationId} runs but this runtime has no spec for it; reconcile first`);
+        }
+        await stopNode(node, stopGraceMs);
+        // Move aside first so a crash mid-way leaves either the old data or none, never a mix.
+        const doomed = `${node.paths.dataDir}.emptying`;
+        await rm(doomed, { recursive: true, force: true });
+        await rename(node.paths.dataDir, doomed).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        await mkdir(node.paths.dataDir, { recursive: true, mode: 0o700 });
+        await rm(doomed, { recursive: true, force: true });
+        if (wasRunning && node.spec) await ensureRunning(node, node.spec);
+      });
+    },
+
+    async backup(stationId, targetDir) {
+      const node = await requireRunning(stationId);
+      if (!admin.available) {
+        throw new RuntimeError('Unavailable', 'online backup needs the graph-server admin channel, which is not available');
+      }
+      const dir = path.resolve(targetDir);
+      await mkdir(dir, { recursive: true });
+      try {
+        await admin.request(node.paths.dataDir, { op: 'backup', dir }, 10 * 60_000);
+      } catch (err) {
+        throw new RuntimeError('Failed', `backup of node ${stationId} failed: ${(err as Error).message}`, { cause: err });
+      }
+    },
+
+    async restoreFiles(stationId, sourceDir) {
+      assertStationId(stationId);
+      const node = stateOf(stationId);
+      await withLock(stationId, async () => {
+        if (node.proc || (await recordedProcess(node.paths))) {
+          throw new RuntimeError('Conflict', `node ${stationId} must be stopped before its files are restored`);
+        }
+        await mkdir(node.paths.root, { recursive: true });
+        const incoming = `${node.paths.dataDir}.restoring`;
+        const previous = `${node.paths.dataDir}.previous`;
+        await rm(incoming, { recursive: true, force: true });
+        await cp(sourceDir, incoming, { recursive: true, errorOnExist: false, verbatimSymlinks: true });
+        await rm(previous, { recursive: true, force: true });
+        await rename(node.paths.dataDir, previous).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        await rename(incoming, node.paths.dataDir);
+        await rm(previous, { recursive: true, force: true });
+      });
+    },
+
+    async counts(stationId) {
+      const node = await requireRunning(stationId);
+      if (!admin.available) {
+        throw new RuntimeError('Unavailable', 'counts need the graph-server admin channel, which is not available');
+      }
+      let reply: Partial<NodeCounts>;
+      try {
+        reply = (await admin.request(node.paths.dataDir, { op: 'counts' }, healthTimeoutMs * 5)) as Partial<NodeCounts>;
+      } catch (err) {
+        throw new RuntimeError('Failed', `counts of node ${stationId} failed: ${(err as Error).message}`, { cause: err });
+      }
+      return { nodes: Number(reply.nodes ?? 0), relationships: Number(reply.relationships ?? 0) };
+    },
+
+    async reconcile(desired) {
+      assertOpen();
+      const report: ReconcileReport = { started: [], adopted: [], stopped: [], failed: [] };
+      const wanted = new Map<string, NodeSpec>();
+      for (const spec of desired) {
+        assertStationId(spec.stationId);
+        if (wanted.has(spec.stationId)) throw new RuntimeError('Invalid', `station ${spec.stationId} is listed twice`);
+        wanted.set(spec.stationId, spec);
+      }
+      const known = new Set([...(await listStationIds(rootDir)), ...nodes.keys()]);
+      for (const stationId of known) {
+        if (wanted.has(stationId)) continue;
+        const node = stateOf(stationId);
+        try {
+          const stopped = await withLock(stationId, async () => {
+            node.wanted = false;
+            return stopNode(node, stopGraceMs);
+          });
+          if (stopped) report.stopped.push(stationId);
+        } catch (err) {
+          report.failed.push({ stationId, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      // Start in parallel: each start mostly waits for its process to load.
+      await Promise.all(
+        [...wanted.values()].map(async (spec) => {
+          const node = stateOf(spec.stationId);
+          try {
+            const how = await withLock(spec.stationId, () => ensureRunning(node, spec));
+            if (how === 'adopted') report.adopted.push(spec.stationId);
+            else if (how === 'started') report.started.push(spec.stationId);
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            report.failed.push({ stationId: spec.stationId, error: message });
+            // Still wanted: keep trying with back-off, as after a crash.
+            emit({ stationId: spec.stationId, type: 'exited', detail: message });
+            scheduleRestart(node, message);
+          }
+        }),
+      );
+      return report;
+    },
+
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async close(closeOptions: CloseOptions = {}) {
+      if (closed) return;
+      closed = true;
+      clearInterval(healthTimer);
+      await Promise.all(
+        [...nodes.values()].map((node) =>
+          withLock(node.stationId, async () => {
+            if (node.restartTimer) clearTimeout(node.restartTimer);
+            node.restartTimer = undefined;
+            if (closeOptions.leaveRunning) {
+              // Let go: the pid file stays so the next control plane adopts or stops the process.
+              if (node.proc) {
+                node.proc.stopping = true;
+                node.proc.dispose();
+                node.proc.child?.unref();
+              }
+              return;
+            }
+            await stopNode(node, stopGraceMs);
+          }),
+        ),
+      );
+      listeners.clear();
+    },
+  };
+  return runtime;
+}
+
+/**
+ * True if `done` settles within `ms`. The timer is referenced on purpose: an adopted process's exit is
+ * seen by polling, and someone awaiting it must keep the event loop alive.
+ */
+async function within(done: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isReadyLine(line: string): boolean {
+  if (!line.includes('"ready"')) return false;
+  try {
+    const value = JSON.parse(line) as { event?: unknown };
+    return value.event === 'ready';
+  } catch {
+    return false;
+  }
+}
+
+function lastOutput(lines: string[], pending: string): string {
+  const text = [...lines, pending].join('\n').trim().slice(-500);
+  return text ? `; last output: ${text}` : '';
+}
+
+function connectHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+function tcpProbe(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer on ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot connect to ${host}:${port}: ${err.message}`));
+    });
+  });
+}

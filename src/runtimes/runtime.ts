@@ -1,0 +1,121 @@
+// The seam between the control plane (operations engine) and whatever runs database nodes.
+// A runtime knows nodes by `stationId` only; it never sees HTTP, the store or the API's shapes.
+// Local processes today; Docker and Kubernetes runtimes implement the same interface later.
+
+/** Everything a runtime needs to run one database node. */
+export interface NodeSpec {
+  databaseId: string;
+  /** Unique per node across the whole installation; names its files and its process. */
+  stationId: string;
+  boltPort: number;
+  httpPort: number;
+  /** Listen address; 127.0.0.1 unless the operator exposes nodes directly. */
+  host: string;
+  /** The whole node refuses writes (e.g. a read replica or a plan without writes). */
+  readOnly?: boolean;
+  /** Memory bound for the node, in MiB (the plan's memory). */
+  memoryMb?: number;
+  /** `settings/config` keys, already validated against the runtime's settings catalogue. */
+  settings?: Record<string, string>;
+}
+
+export interface DatabaseUserEntry {
+  username: string;
+  /** A hash the graph-server can verify (never a plain password). */
+  passwordHash: string;
+  readOnly: boolean;
+}
+
+export type HealthStatus = 'healthy' | 'unhealthy' | 'stopped';
+
+export interface NodeHealth {
+  status: HealthStatus;
+  checkedAt: Date;
+  detail?: string;
+}
+
+export interface NodeCounts {
+  nodes: number;
+  relationships: number;
+}
+
+/**
+ * What the runtime tells the control plane without being asked:
+ * `exited` — the node died unexpectedly (show `underIncident`); `restarted` — it was brought back and is ready;
+ * `unhealthy`/`healthy` — the health check changed its verdict; `gave-up` — restarts kept failing and the
+ * runtime stopped trying (the database needs an operator or a restart operation).
+ */
+export interface RuntimeEvent {
+  stationId: string;
+  type: 'exited' | 'restarted' | 'healthy' | 'unhealthy' | 'gave-up';
+  detail?: string;
+}
+
+export interface RestartOptions {
+  /** Hard restart: kill the process at once instead of a graceful stop. Data is kept either way. */
+  reset?: boolean;
+}
+
+export interface CloseOptions {
+  /** Leave running nodes running (a planned control-plane restart that will adopt them again). */
+  leaveRunning?: boolean;
+}
+
+/** What `reconcile` did, by station id. A failed node stays wanted and is retried with back-off. */
+export interface ReconcileReport {
+  started: string[];
+  adopted: string[];
+  stopped: string[];
+  failed: { stationId: string; error: string }[];
+}
+
+export interface Runtime {
+  readonly name: string;
+  /** Create the node's directories and files. Idempotent. */
+  provision(spec: NodeSpec): Promise<void>;
+  /** Start the node and resolve once it accepts connections. Already running with this spec: no-op. */
+  start(spec: NodeSpec): Promise<void>;
+  /** Graceful stop (SIGTERM, then SIGKILL after a grace period). Already stopped: no-op. */
+  stop(stationId: string): Promise<void>;
+  restart(spec: NodeSpec, options?: RestartOptions): Promise<void>;
+  /** Stop the node and remove every file it has. Unknown node: no-op. */
+  destroy(stationId: string): Promise<void>;
+  health(stationId: string): Promise<NodeHealth>;
+  /** Replace the node's users atomically; a running node picks them up without a restart. */
+  writeUsers(stationId: string, users: DatabaseUserEntry[]): Promise<void>;
+  /** Delete all data but keep the node (it runs again afterwards if it was running). */
+  empty(stationId: string): Promise<void>;
+  /** Online backup of a running node into `targetDir` (created if missing). */
+  backup(stationId: string, targetDir: string): Promise<void>;
+  /** Replace a stopped node's data with the backup files in `sourceDir`, atomically. */
+  restoreFiles(stationId: string, sourceDir: string): Promise<void>;
+  counts(stationId: string): Promise<NodeCounts>;
+  /**
+   * Bring reality in line with `desired` after a control-plane start: nodes listed there run (adopted or
+   * started), every other node this runtime finds is stopped.
+   */
+  reconcile(desired: NodeSpec[]): Promise<ReconcileReport>;
+  /** Subscribe to events; returns the unsubscribe function. */
+  onEvent(listener: (event: RuntimeEvent) => void): () => void;
+  /** Stop supervising. Stops every node unless `leaveRunning`. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/** Kinds mirror the domain's error catalogue so the operations engine can map them without guessing. */
+export type RuntimeErrorKind = 'NotFound' | 'Conflict' | 'Invalid' | 'Unavailable' | 'Failed';
+
+export class RuntimeError extends Error {
+  readonly kind: RuntimeErrorKind;
+  constructor(kind: RuntimeErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RuntimeError';
+    this.kind = kind;
+  }
+}
+
+/** Station ids name directories, so only a safe alphabet is accepted. */
+export function assertStationId(stationId: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(stationId)) {
+    throw new RuntimeError('Invalid', `station id '${stationId}' is not valid (letters, digits, '-' and '_', at most 128)`);
+  }
+}

@@ -1,0 +1,500 @@
+// The backup/export archive: a gzipped tar whose first entry is manifest.json (what the archive holds,
+// with the size and sha256 of every file), followed by the engine's files. Extraction trusts nothing:
+// only regular files and directories listed in the manifest, inside the target, with matching
+// checksums; anything else fails the whole extraction and leaves nothing behind.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { pipeline as pipelinePromise } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { Header, Parser, Pax, type ReadEntry } from 'tar';
+
+export const ARCHIVE_FORMAT_VERSION = 1;
+export const MANIFEST_NAME = 'manifest.json';
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const BLOCK = 512;
+
+export interface ManifestFile {
+  /** Relative, '/'-separated. */
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  formatVersion: 1;
+  engine: { name: 'grafeo'; version: string };
+  database: { id: string; name: string };
+  /** RFC 7231 date, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`. */
+  createdAt: string;
+  counts: { nodes: number; relationships: number };
+  files: ManifestFile[];
+}
+
+export interface ManifestFields {
+  engineVersion: string;
+  database: { id: string; name: string };
+  createdAt: Date;
+  counts: { nodes: number; relationships: number };
+}
+
+export type ArchiveErrorCode =
+  | 'not-an-archive'
+  | 'corrupt'
+  | 'truncated'
+  | 'bad-manifest'
+  | 'unsupported-version'
+  | 'unsafe-entry'
+  | 'unlisted-file'
+  | 'duplicate-entry'
+  | 'size-mismatch'
+  | 'checksum-mismatch'
+  | 'missing-file'
+  | 'too-large'
+  | 'target-exists'
+  | 'unsupported-source'
+  | 'source-changed';
+
+/** Every way an archive can be refused; `message` is safe and meant to be shown to the user. */
+export class ArchiveError extends Error {
+  override readonly name = 'ArchiveError';
+  readonly kind = 'Invalid' as const;
+  constructor(
+    readonly code: ArchiveErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+// A segment may start with '.' (engines keep dot files) but '.' and '..' themselves are never allowed.
+const PATH_SEGMENT = /^[A-Za-z0-9._+=@,-]+$/;
+
+/** Null when `path` is a safe relative archive path, else why not. */
+function unsafePathReason(path: string): string | null {
+  if (path.length === 0) return 'it is empty';
+  if (path.length > 1024) return 'it is too long';
+  if (path.includes('\0')) return 'it contains a NUL byte';
+  if (path.includes('\\')) return 'it contains a backslash';
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) return 'it is an absolute path';
+  for (const segment of path.split('/')) {
+    if (segment === '..') return "it contains '..'";
+    if (segment === '' || segment === '.') return 'it has an empty or "." component';
+    if (!PATH_SEGMENT.test(segment)) return 'it contains characters other than letters, digits and . _ - + = @ ,';
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Writing
+
+/**
+ * Streams `sourceDir` as a gzipped tar, manifest.json first. The directory must hold only regular files
+ * and directories and must not change while being read: a file whose bytes differ from what the
+ * manifest recorded fails the stream with ArchiveError('source-changed').
+ */
+export function writeArchive(sourceDir: string, fields: ManifestFields): Readable {
+  const gzip = createGzip();
+  pipeline(Readable.from(tarBlocks(resolve(sourceDir), fields)), gzip, () => undefined);
+  return gzip;
+}
+
+interface SourceTree {
+  directories: string[];
+  files: Array<ManifestFile & { mode: number }>;
+}
+
+async function scanSource(root: string): Promise<SourceTree> {
+  const tree: SourceTree = { directories: [], files: [] };
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(rel === '' ? root : join(root, ...rel.split('/')));
+    entries.sort();
+    for (const name of entries) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const why = unsafePathReason(childRel);
+      if (why) throw new ArchiveError('unsupported-source', `cannot archive '${childRel}': ${why}`);
+      if (childRel === MANIFEST_NAME) throw new ArchiveError('unsupported-source', `cannot archive a file named ${MANIFEST_NAME} at the top level`);
+      const info = await lstat(join(root, ...childRel.split('/')));
+      if (info.isDirectory()) {
+        tree.directories.push(childRel);
+        await walk(childRel);
+      } else if (info.isFile()) {
+        const sha256 = await hashFile(join(root, ...childRel.split('/')), info.size);
+        tree.files.push({ path: childRel, sizeBytes: info.size, sha256, mode: info.mode & 0o644 });
+      } else {
+        throw new ArchiveError('unsupported-source', `cannot archive '${childRel}': only regular files and directories are supported`);
+      }
+    }
+  };
+  await walk('');
+  return tree;
+}
+
+async function hashFile(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  if (size > 0) for await (const chunk of createReadStream(path, { start: 0, end: size - 1 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+// Every entry carries the archive's creation time, so the same data always gives the same archive.
+function headerBlocks(data: { path: string; size: number; type: 'File' | 'Directory'; mtime: Date; mode: number }): Buffer[] {
+  // Whole seconds: sub-second mtimes would force a pax header for every entry.
+  const mtime = new Date(Math.floor(data.mtime.getTime() / 1000) * 1000);
+  const header = new Header({ ...data, mtime, uid: 0, gid: 0, uname: '', gname: '' });
+  const needPax = header.encode();
+  const blocks: Buffer[] = [];
+  if (needPax) blocks.push(new Pax({ path: data.path, size: data.size, mtime }).encode());
+  blocks.push(header.block!);
+  return blocks;
+}
+
+function padding(size: number): Buffer {
+  const rest = size % BLOCK;
+  return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
+}
+
+async function* tarBlocks(root: string, fields: ManifestFields): AsyncGenerator<Buffer> {
+  const tree = await scanSource(root);
+  const manifest: Manifest = {
+    formatVersion: ARCHIVE_FORMAT_VERSION,
+    engine: { name: 'grafeo', version: fields.engineVersion },
+    database: { id: fields.database.id, name: fields.database.name },
+    createdAt: fields.createdAt.toUTCString(),
+    counts: { nodes: fields.counts.nodes, relationships: fields.counts.relationships },
+    files: tree.files.map(({ path, sizeBytes, sha256 }) => ({ path, sizeBytes, sha256 })),
+  };
+  const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+  yield* headerBlocks({ path: MANIFEST_NAME, size: manifestBytes.length, type: 'File', mtime: fields.createdAt, mode: 0o644 });
+  yield manifestBytes;
+  yield padding(manifestBytes.length);
+
+  const filesByDir = new Map<string, SourceTree['files']>();
+  for (const file of tree.files) {
+    const dir = file.path.includes('/') ? file.path.slice(0, file.path.lastIndexOf('/')) : '';
+    filesByDir.set(dir, [...(filesByDir.get(dir) ?? []), file]);
+  }
+  const emitFile = async function* (file: SourceTree['files'][number]): AsyncGenerator<Buffer> {
+    yield* headerBlocks({ path: file.path, size: file.sizeBytes, type: 'File', mtime: fields.createdAt, mode: file.mode });
+    const hash = createHash('sha256');
+    let sent = 0;
+    if (file.sizeBytes > 0) {
+      for await (const chunk of createReadStream(join(root, ...file.path.split('/')), { start: 0, end: file.sizeBytes - 1 })) {
+        hash.update(chunk as Buffer);
+        sent += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    }
+    if (sent !== file.sizeBytes || hash.digest('hex') !== file.sha256) {
+      throw new ArchiveError('source-changed', `'${file.path}' changed while the archive was being written`);
+    }
+    yield padding(file.sizeBytes);
+  };
+  for (const file of filesByDir.get('') ?? []) yield* emitFile(file);
+  for (const dir of tree.directories) {
+    yield* headerBlocks({ path: `${dir}/`, size: 0, type: 'Directory', mtime: fields.createdAt, mode: 0o755 });
+    for (const file of filesByDir.get(dir) ?? []) yield* emitFile(file);
+  }
+  yield Buffer.alloc(BLOCK * 2);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+export interface ExtractOptions {
+  /** Refuse archives whose manifest lists more than this many bytes in total. */
+  maxTotalBytes?: number;
+}
+
+/**
+ * Extracts an archive into `targetDir`, which must not exist yet (or be an empty directory). Everything
+ * is written into a fresh temp directory beside it and renamed to `targetDir` only once every file has
+ * been checked; on any failure the temp directory is removed and ArchiveError thrown.
+ */
+export async function extractArchive(stream: Readable, targetDir: string, options: ExtractOptions = {}): Promise<Manifest> {
+  const target = resolve(targetDir);
+  await assertTargetFree(target);
+  const tempDir = join(dirname(target), `.${basename(target)}.extract-${randomBytes(6).toString('hex')}`);
+  await mkdir(tempDir, { mode: 0o700 });
+  try {
+    const manifest = await extractInto(stream, tempDir, options);
+    if ((await readdir(target).catch(() => null))?.length === 0) await rmdir(target);
+    await rename(tempDir, target);
+    return manifest;
+  } catch (err) {
+    stream.destroy();
+    await rm(tempDir, { recursive: true, force: true });
+    if (err instanceof ArchiveError) throw err;
+    throw new ArchiveError('corrupt', `the archive could not be read: ${describe(err)}`, { cause: err });
+  }
+}
+
+async function assertTargetFree(target: string): Promise<void> {
+  const entries = await readdir(target).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    if (err.code === 'ENOTDIR') return ['(a file)'];
+    throw err;
+  });
+  if (entries.length > 0) throw new ArchiveError('target-exists', `the extraction target '${basename(target)}' already exists and is not empty`);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function extractInto(input: Readable, tempDir: string, options: ExtractOptions): Promise<Manifest> {
+  return new Promise<Manifest>((resolvePromise, rejectPromise) => {
+    const gunzip = createGunzip();
+    const parser = new Parser({ strict: true });
+    const writes: Array<Promise<void>> = [];
+    // Aborts file writes still under way: their entries will get no more data once we stop parsing.
+    const abortWrites = new AbortController();
+    const seen = new Set<string>();
+    let manifest: Manifest | undefined;
+    let listed = new Map<string, ManifestFile>();
+    let decompressedBytes = 0;
+    let decompressedCap = Number.POSITIVE_INFINITY;
+    let failed = false;
+    let sniffed = false;
+
+    const fail = (err: ArchiveError): void => {
+      if (failed) return;
+      failed = true;
+      input.unpipe(gunzip);
+      gunzip.destroy();
+      parser.abort(err);
+      abortWrites.abort(err);
+      // Let file writes already under way settle before the caller deletes the temp directory.
+      void Promise.allSettled(writes).then(() => rejectPromise(err));
+    };
+
+    input.on('error', (err) => fail(new ArchiveError('truncated', `reading the archive failed: ${describe(err)}`, { cause: err })));
+    input.on('data', (chunk: Buffer) => {
+      if (!sniffed) {
+        sniffed = true;
+        if (chunk.length < 2 || chunk[0] !== 0x1f || chunk[1] !== 0x8b) {
+          fail(new ArchiveError('not-an-archive', 'this is not a gzipped archive'));
+          return;
+        }
+      }
+    });
+    gunzip.on('error', (err: NodeJS.ErrnoException) => {
+      const truncated = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message);
+      fail(
+        truncated
+          ? new ArchiveError('truncated', 'the archive is truncated (its compressed data ends early)', { cause: err })
+          : new ArchiveError('corrupt', `the archive is corrupt (${err.message})`, { cause: err }),
+      );
+    });
+    gunzip.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      decompressedBytes += chunk.length;
+      if (decompressedBytes > decompressedCap) {
+        fail(new ArchiveError('corrupt', 'the archive holds more data than its manifest declares'));
+        return;
+      }
+      if (!parser.write(chunk)) {
+        gunzip.pause();
+        parser.once('drain', () => gunzip.resume());
+      }
+    });
+    gunzip.on('end', () => {
+      if (!failed) parser.end();
+    });
+    input.pipe(gunzip);
+
+    parser.on('error', (err: Error) => {
+      if (err instanceof ArchiveError) return fail(err);
+      const message = /truncated/i.test(err.message) ? 'the archive is truncated' : `the archive is corrupt (${err.message})`;
+      fail(new ArchiveError(/truncated/i.test(err.message) ? 'truncated' : 'corrupt', message, { cause: err }));
+    });
+
+    parser.on('entry', (entry: ReadEntry) => {
+      if (failed) return void entry.resume();
+      try {
+        if (!manifest) {
+          readManifestEntry(entry, (parsed) => {
+            manifest = parsed;
+            listed = new Map(parsed.files.map((f) => [f.path, f]));
+            const total = parsed.files.reduce((sum, f) => sum + f.sizeBytes, 0);
+            if (options.maxTotalBytes !== undefined && total > options.maxTotalBytes) {
+              throw new ArchiveError('too-large', `the archive holds ${total} bytes, more than the limit of ${options.maxTotalBytes}`);
+            }
+            // Headers, padding and directory entries on top of the files' bytes; anything beyond is a bomb.
+            decompressedCap = total + (parsed.files.length + 1) * 4 * BLOCK + 16 * 1024 * 1024;
+          }, fail);
+          return;
+        }
+        writes.push(extractEntry(entry, tempDir, listed, seen, abortWrites.signal).catch((err: unknown) => {
+          fail(err instanceof ArchiveError ? err : new ArchiveError('corrupt', `extracting '${entry.path}' failed: ${describe(err)}`, { cause: err }));
+        }));
+      } catch (err) {
+        entry.resume();
+        fail(err instanceof ArchiveError ? err : new ArchiveError('corrupt', describe(err), { cause: err }));
+      }
+    });
+
+    parser.on('end', () => {
+      void Promise.all(writes).then(() => {
+        if (failed) return;
+        if (!manifest) return fail(new ArchiveError('bad-manifest', `the archive has no ${MANIFEST_NAME}`));
+        for (const path of listed.keys()) {
+          if (!seen.has(path)) return fail(new ArchiveError('missing-file', `the archive is incomplete: '${path}' is listed in the manifest but missing`));
+        }
+        resolvePromise(manifest);
+      });
+    });
+  });
+}
+
+function readManifestEntry(entry: ReadEntry, onManifest: (m: Manifest) => void, fail: (e: ArchiveError) => void): void {
+  if (entry.path !== MANIFEST_NAME || (entry.type !== 'File' && entry.type !== 'OldFile')) {
+    entry.resume();
+    throw new ArchiveError('bad-manifest', `the archive must start with ${MANIFEST_NAME}`);
+  }
+  if (entry.size > MAX_MANIFEST_BYTES) {
+    entry.resume();
+    throw new ArchiveError('bad-manifest', `${MANIFEST_NAME} is too large`);
+  }
+  const chunks: Buffer[] = [];
+  entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+  entry.on('end', () => {
+    try {
+      onManifest(validateManifest(Buffer.concat(chunks).toString('utf8')));
+    } catch (err) {
+      fail(err instanceof ArchiveError ? err : new ArchiveError('bad-manifest', describe(err)));
+    }
+  });
+}
+
+function validateManifest(text: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ArchiveError('bad-manifest', `${MANIFEST_NAME} is not valid JSON`);
+  }
+  const bad = (what: string): never => {
+    throw new ArchiveError('bad-manifest', `${MANIFEST_NAME} is invalid: ${what}`);
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!isObject(raw)) return bad('not an object');
+  if (raw.formatVersion !== ARCHIVE_FORMAT_VERSION) {
+    throw new ArchiveError('unsupported-version', `unsupported archive format version ${JSON.stringify(raw.formatVersion)}; this server reads version ${ARCHIVE_FORMAT_VERSION}`);
+  }
+  const { engine, database, counts, files, createdAt } = raw;
+  if (!isObject(engine) || engine.name !== 'grafeo' || typeof engine.version !== 'string') return bad('engine must be {"name":"grafeo","version":…}');
+  if (!isObject(database) || typeof database.id !== 'string' || typeof database.name !== 'string') return bad('database must be {id, name}');
+  if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) return bad('createdAt must be a date');
+  if (!isObject(counts) || !isCount(counts.nodes) || !isCount(counts.relationships)) return bad('counts must hold nodes and relationships');
+  if (!Array.isArray(files)) return bad('files must be a list');
+  const paths = new Set<string>();
+  const checked: ManifestFile[] = files.map((f: unknown) => {
+    if (!isObject(f) || typeof f.path !== 'string' || !isCount(f.sizeBytes) || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) {
+      return bad('every file needs path, sizeBytes and a hex sha256');
+    }
+    const why = unsafePathReason(f.path);
+    if (why) throw new ArchiveError('unsafe-entry', `${MANIFEST_NAME} lists '${f.path}', which is not allowed: ${why}`);
+    if (f.path === MANIFEST_NAME || paths.has(f.path)) return bad(`'${f.path}' is listed twice`);
+    paths.add(f.path);
+    return { path: f.path, sizeBytes: f.sizeBytes, sha256: f.sha256 };
+  });
+  return {
+    formatVersion: ARCHIVE_FORMAT_VERSION,
+    engine: { name: 'grafeo', version: engine.version },
+    database: { id: database.id, name: database.name },
+    createdAt,
+    counts: { nodes: counts.nodes, relationships: counts.relationships },
+    files: checked,
+  };
+}
+
+const ENTRY_TYPE_NAMES: Record<string, string> = {
+  SymbolicLink: 'a symbolic link',
+  Link: 'a hard link',
+  CharacterDevice: 'a character device',
+  BlockDevice: 'a block device',
+  FIFO: 'a FIFO',
+};
+
+async function extractEntry(
+  entry: ReadEntry,
+  tempDir: string,
+  listed: Map<string, ManifestFile>,
+  seen: Set<string>,
+  signal: AbortSignal,
+): Promise<void> {
+  const isDirectory = entry.type === 'Directory';
+  const isFile = entry.type === 'File' || entry.type === 'OldFile';
+  const path = isDirectory ? entry.path.replace(/\/$/, '') : entry.path;
+  try {
+    if (!isDirectory && !isFile) {
+      throw new ArchiveError('unsafe-entry', `archive entry '${entry.path}' is ${ENTRY_TYPE_NAMES[entry.type] ?? `of type ${entry.type}`}; only regular files and directories are allowed`);
+    }
+    const why = unsafePathReason(path);
+    if (why) throw new ArchiveError('unsafe-entry', `archive entry '${entry.path}' is not allowed: ${why}`);
+    const absolute = resolve(tempDir, ...path.split('/'));
+    if (!absolute.startsWith(tempDir + sep)) throw new ArchiveError('unsafe-entry', `archive entry '${entry.path}' points outside the target`);
+    if (seen.has(path)) throw new ArchiveError('duplicate-entry', `archive entry '${path}' appears twice`);
+    seen.add(path);
+    if (isDirectory) {
+      entry.resume();
+      await mkdir(absolute, { recursive: true, mode: 0o755 });
+      return;
+    }
+    const expected = listed.get(path);
+    if (!expected) throw new ArchiveError('unlisted-file', `archive entry '${path}' is not listed in the manifest`);
+    if (entry.size !== expected.sizeBytes) {
+      throw new ArchiveError('size-mismatch', `'${path}' is ${entry.size} bytes but the manifest says ${expected.sizeBytes}`);
+    }
+    // No entry can be a link (refused above), so no directory on this path can lead outside tempDir.
+    await mkdir(dirname(absolute), { recursive: true, mode: 0o755 });
+    const verifier = new VerifyingCounter();
+    await pipelinePromise(entry, verifier, createWriteStream(absolute, { flags: 'wx', mode: 0o644 }), { signal });
+    if (verifier.sizeBytes !== expected.sizeBytes) {
+      throw new ArchiveError('truncated', `'${path}' ends early: ${verifier.sizeBytes} of ${expected.sizeBytes} bytes`);
+    }
+    if (verifier.digest() !== expected.sha256) {
+      throw new ArchiveError('checksum-mismatch', `'${path}' does not match its sha256 in the manifest: the archive is corrupt or was altered`);
+    }
+  } catch (err) {
+    entry.resume();
+    throw err;
+  }
+}
+
+class VerifyingCounter extends Transform {
+  sizeBytes = 0;
+  readonly #hash = createHash('sha256');
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.sizeBytes += chunk.length;
+    this.#hash.update(chunk);
+    callback(null, chunk);
+  }
+  digest(): string {
+    return this.#hash.digest('hex');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Import detection
+
+const CYPHER_START =
+  /^(?:\/\/|\/\*|:[a-z]|(?:CREATE|MATCH|MERGE|UNWIND|CALL|WITH|OPTIONAL|RETURN|DROP|USE|LOAD|FOREACH|DETACH|DELETE|SET|REMOVE|BEGIN|COMMIT|SHOW|ALTER|EXPLAIN|PROFILE|CYPHER)\b)/i;
+
+/** What an import upload is, from its first bytes (a few KiB are plenty): our archive, a Cypher script, or neither. */
+export function detectImportFormat(firstBytes: Uint8Array): 'archive' | 'cypher' | 'unknown' {
+  if (firstBytes.length >= 2 && firstBytes[0] === 0x1f && firstBytes[1] === 0x8b) return 'archive';
+  let text: string;
+  try {
+    // stream: true tolerates a multi-byte character cut off at the end of the sample.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(firstBytes, { stream: true });
+  } catch {
+    return 'unknown';
+  }
+  if (/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text)) return 'unknown';
+  return CYPHER_START.test(text.trimStart()) ? 'cypher' : 'unknown';
+}

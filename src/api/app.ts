@@ -1,0 +1,148 @@
+// The management API as a Fastify instance: built here, listened on by src/main.ts (and by tests).
+// Public routes (token, JWKS, service endpoints) sit at the root; every other route — the built-in ones
+// and those of the `routes` plugins other areas pass in — lives in one scope behind the bearer check,
+// so `request.caller` is always set there.
+import { readFileSync } from 'node:fs';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import type { Logger } from 'pino';
+import { authenticateBearer, InvalidTokenError } from '../auth/bearer.js';
+import { loadSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { unauthorized } from '../domain/errors.js';
+import { newId } from '../ids.js';
+import type { Store } from '../store/db.js';
+import { sendError } from './errors.js';
+import { registerIdempotency } from './idempotency.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { authRoutes } from './routes/auth.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { environmentRoutes } from './routes/environments.js';
+import { organizationRoutes } from './routes/organization.js';
+import { serviceRoutes } from './routes/service.js';
+import { parseFormBody, validatorCompiler } from './validation.js';
+
+/** The TypeBox-typed Fastify instance every route plugin receives. */
+export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** Routes another area adds; registered behind the bearer check. */
+export type RoutePlugin = (app: ApiInstance) => Promise<void>;
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  routes?: RoutePlugin[];
+  /** Token signing keys; loaded from (or created in) the data directory when omitted. */
+  signingKeys?: SigningKeys;
+  /** Whether databases still live in an environment (blocks its deletion with 409). */
+  environmentInUse?: (environmentId: string) => Promise<boolean>;
+  /** Extra readiness checks for `/readyz`: each resolves to null when fine, or a one-line problem. */
+  readinessChecks?: Array<() => Promise<string | null>>;
+}
+
+/** What the built-in route plugins need. */
+export interface RouteContext {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  keys: SigningKeys;
+  environmentInUse?: (environmentId: string) => Promise<boolean>;
+  readinessChecks: Array<() => Promise<string | null>>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Prometheus registry and HTTP metrics of this app; other areas may register metrics on it. */
+    apiMetrics: ApiMetrics;
+  }
+}
+
+// A client-supplied X-Request-Id is kept when it is short and plain, so logs can be joined across hops.
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
+  const { config, store, clock } = deps;
+  const keys = deps.signingKeys ?? (await loadSigningKeys(config.dataDir, clock.now()));
+  const ctx: RouteContext = { config, store, clock, keys, environmentInUse: deps.environmentInUse, readinessChecks: deps.readinessChecks ?? [] };
+
+  const https = config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};
+  const app = Fastify({
+    ...https,
+    loggerInstance: deps.logger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as ApiInstance;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    return reply.code(404).send({ error: `no route ${request.method} ${path}; see GET /docs` });
+  });
+
+  // Fastify parses text/plain by default; the contract accepts only JSON, forms and multipart (else 415).
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, parseFormBody(body as string));
+  });
+  await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 20 } });
+
+  const metrics = createApiMetrics();
+  app.decorate('apiMetrics', metrics);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Allotrope management API',
+        version: '1',
+        description:
+          'GrapheneDB-compatible management API of a self-hosted Allotrope install. Get a token at POST /organizations/oauth/token, then send `Authorization: Bearer <token>`. Errors are `{"error": "..."}`. Dates are RFC 7231. Collections take `?limit=` (max 1000) and `?after=<id>` and link the next page in a `Link` header. POST/PUT/PATCH accept JSON or form-encoded bodies (a list field as repeated keys) and an `Idempotency-Key` header.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+
+  await app.register(serviceRoutes(ctx, metrics));
+  await app.register(authRoutes(ctx));
+
+  await app.register(async (scope: ApiInstance) => {
+    scope.addHook('onRequest', async (request, reply) => {
+      try {
+        request.caller = await authenticateBearer(store.db, keys, clock, request.headers.authorization);
+      } catch (err) {
+        if (!(err instanceof InvalidTokenError)) throw err;
+        reply.header('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.message}"`);
+        throw unauthorized(err.message);
+      }
+    });
+    registerIdempotency(scope, { store, clock });
+    await scope.register(catalogRoutes(ctx));
+    await scope.register(environmentRoutes(ctx));
+    await scope.register(organizationRoutes(ctx));
+    for (const plugin of deps.routes ?? []) await scope.register(plugin);
+  });
+
+  return app;
+}

@@ -1,0 +1,105 @@
+// The one place that turns errors into the contract's `{"error": "..."}` bodies: domain errors by kind,
+// Fastify's own errors (validation, content type, body size, malformed JSON) by code, and anything else
+// as a 500 that names only the request id (the stack goes to the log).
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type ErrorKind } from '../domain/errors.js';
+
+export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  unauthorized: 401,
+  'payment-required': 402,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'rate-limited': 429,
+  unavailable: 503,
+};
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const PART_NAMES: Record<string, string> = { body: 'field', querystring: 'query parameter', params: 'path parameter', headers: 'header' };
+
+/** `/environmentIds/0` → `environmentIds[0]`. */
+function fieldPath(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+/** A one-line message naming the field at fault, from the first validation error. */
+export function validationMessage(errors: AjvError[], context: string | undefined): string {
+  const part = PART_NAMES[context ?? 'body'] ?? 'field';
+  const e = errors[0];
+  if (!e) return 'invalid request';
+  const base = fieldPath(e.instancePath);
+  const join = (name: string) => (base ? `${base}.${name}` : name);
+  switch (e.keyword) {
+    case 'required':
+      return `missing required ${part} '${join(String(e.params.missingProperty))}'`;
+    case 'additionalProperties':
+      return `unknown ${part} '${join(String(e.params.additionalProperty))}'`;
+    case 'enum':
+      return `invalid ${part} '${base}': must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`;
+  }
+  if (!base) return context === 'body' || context === undefined ? `request body ${e.message ?? 'is invalid'}; send a JSON object or a form-encoded body` : `invalid ${part}s: ${e.message ?? 'invalid'}`;
+  return `invalid ${part} '${base}': ${e.message ?? 'invalid value'}`;
+}
+
+const FASTIFY_CODES: Record<string, [number, string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported content type; send application/json or application/x-www-form-urlencoded'],
+  FST_ERR_CTP_INVALID_TYPE: [415, 'unsupported content type; send application/json or application/x-www-form-urlencoded'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'request body is larger than the configured limit'],
+  FST_REQ_FILE_TOO_LARGE: [413, 'upload is larger than the configured limit'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'request body is empty but the content type says JSON'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'request body is not valid JSON'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'Content-Length does not match the body'],
+  FST_INVALID_MULTIPART_CONTENT_TYPE: [415, 'expected multipart/form-data'],
+  FST_PARTS_LIMIT: [413, 'too many parts in the multipart body'],
+  FST_FILES_LIMIT: [413, 'too many files in the multipart body'],
+  FST_FIELDS_LIMIT: [413, 'too many fields in the multipart body'],
+};
+
+export interface ErrorAnswer {
+  status: number;
+  body: { error: string };
+  retryAfterSeconds?: number;
+}
+
+/** Maps any thrown value to a status and the contract body. `internal` is true for 5xx worth logging. */
+export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer & { internal: boolean } {
+  if (err instanceof DomainError) {
+    const status = STATUS_BY_KIND[err.kind];
+    return { status, body: { error: err.message }, retryAfterSeconds: err.retryAfterSeconds, internal: status >= 500 };
+  }
+  const fe = err as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (fe && Array.isArray(fe.validation)) {
+    return { status: 400, body: { error: validationMessage(fe.validation, fe.validationContext) }, internal: false };
+  }
+  const known = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (known) return { status: known[0], body: { error: known[1] }, internal: false };
+  if (err instanceof SyntaxError && (fe.statusCode === 400 || (err as { status?: number }).status === 400)) {
+    return { status: 400, body: { error: 'request body is not valid JSON' }, internal: false };
+  }
+  const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // A client error from Fastify or a plugin we did not map: its message is about the request, not our internals.
+    return { status, body: { error: (fe.message || 'bad request').split('\n')[0]! }, internal: false };
+  }
+  return { status: 500, body: { error: `internal error ${requestId}` }, internal: true };
+}
+
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const answer = toErrorAnswer(err, request.id);
+  if (answer.internal) request.log.error({ err }, 'request failed');
+  if (answer.retryAfterSeconds !== undefined) reply.header('Retry-After', String(answer.retryAfterSeconds));
+  return reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
+}

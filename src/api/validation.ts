@@ -1,0 +1,48 @@
+// Request validation. JSON bodies are checked strictly (a string is not a number); query strings, path
+// parameters and form-encoded bodies arrive as text, so their numbers and booleans are coerced, and a
+// single value of a list field becomes a one-item list (`environmentIds=a` ≡ `["a"]`). Unknown fields are
+// errors, never silently dropped.
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+
+/** Marks a body parsed from `application/x-www-form-urlencoded`, so it gets the coercing validator. */
+export const FORM_BODY = Symbol('allotrope.formBody');
+
+// ajv-formats is CommonJS; its default export arrives nested under NodeNext interop.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+
+function makeAjv(coerce: boolean): Ajv {
+  const ajv = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, strict: false });
+  addFormats(ajv);
+  return ajv;
+}
+
+const strictAjv = makeAjv(false);
+const coercingAjv = makeAjv(true);
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const coercing = coercingAjv.compile(schema as object);
+  if (httpPart !== 'body') return coercing;
+  const strict = strictAjv.compile(schema as object);
+  const validate = ((data: unknown) => {
+    const fn: ValidateFunction = typeof data === 'object' && data !== null && (data as Record<symbol, unknown>)[FORM_BODY] ? coercing : strict;
+    const ok = fn(data);
+    validate.errors = fn.errors;
+    return ok;
+  }) as ((data: unknown) => boolean) & { errors?: ValidateFunction['errors'] };
+  return validate;
+};
+
+/** Parses a form-encoded body: repeated keys become lists. */
+export function parseFormBody(text: string): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const existing = result[key];
+    if (existing === undefined) result[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else result[key] = [existing, value];
+  }
+  Object.defineProperty(result, FORM_BODY, { value: true, enumerable: false });
+  return result;
+}

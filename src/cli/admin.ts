@@ -1,0 +1,84 @@
+// `allotrope admin …`: organization administration straight against the store, for bootstrap and recovery
+// (no running server or token needed).
+import type { Command } from 'commander';
+import type { Role } from '../auth/caller.js';
+import { systemClock } from '../clock.js';
+import { loadConfig } from '../config.js';
+import { ROLES, insertApiClient } from '../domain/api-clients.js';
+import { insertEnvironment } from '../domain/environments.js';
+import { DomainError, invalid } from '../domain/errors.js';
+import { createOrganization, findOrganization } from '../domain/organizations.js';
+import { normalizeId } from '../ids.js';
+import { openStore } from '../store/db.js';
+import { CliError } from './errors.js';
+
+interface CreateClientOptions {
+  name: string;
+  role: string;
+  environment: string[];
+  organization: string;
+  config?: string;
+  json?: boolean;
+}
+
+export function registerAdminCommands(program: Command): void {
+  const admin = program.command('admin').description('administer the installation directly through its store');
+  admin
+    .command('create-client')
+    .description('create an API client and print its id and secret (shown once)')
+    .requiredOption('--name <name>', 'name of the client')
+    .option('--role <role>', `one of ${ROLES.join(', ')}`, 'admin')
+    .option('--environment <idOrLabel...>', 'environment(s) an operator or read-operator may use (id or label)', [])
+    .option('--organization <name>', 'organization name or id', 'default')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: CreateClientOptions) => {
+      const config = loadConfig({ configFile: opts.config });
+      const clock = systemClock;
+      const store = await openStore(config.storeUrl);
+      try {
+        if (!(ROLES as readonly string[]).includes(opts.role)) throw new CliError(`--role: '${opts.role}' is not one of ${ROLES.join(', ')}`);
+        const organization = await findOrCreateOrganization(store.db, opts.organization, config.regions, clock);
+        const environmentIds: string[] = [];
+        for (const ref of opts.environment) {
+          const id = normalizeId(ref);
+          const env = await store.db
+            .selectFrom('environments')
+            .select('id')
+            .where('organization_id', '=', organization.id)
+            .where((eb) => (id ? eb.or([eb('id', '=', id), eb('label', '=', ref)]) : eb('label', '=', ref)))
+            .executeTakeFirst();
+          if (!env) throw new CliError(`--environment: environment '${ref}' does not exist in organization '${organization.name}'`);
+          environmentIds.push(env.id);
+        }
+        const { client, clientSecret } = await insertApiClient(store.db, organization.id, { name: opts.name, role: opts.role as Role, environmentIds }, clock);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ id: client.id, clientId: client.clientId, clientSecret, role: client.role, organizationId: organization.id, environmentIds })}\n`);
+        } else {
+          process.stdout.write(
+            [`Created API client '${client.name}' (role ${client.role}) in organization '${organization.name}'.`, `  client_id:     ${client.clientId}`, `  client_secret: ${clientSecret}`, 'The secret is shown only this once.', ''].join('\n'),
+          );
+        }
+      } catch (err) {
+        if (err instanceof DomainError) throw new CliError(err.message);
+        throw err;
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+/** The named organization; on an empty store `default` is created with its `development` environment. */
+async function findOrCreateOrganization(db: Parameters<typeof findOrganization>[0], name: string, regions: Parameters<typeof insertEnvironment>[3]['regions'], clock: typeof systemClock) {
+  try {
+    return await findOrganization(db, name);
+  } catch (err) {
+    const empty = !(await db.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
+    if (!(err instanceof DomainError) || name !== 'default' || !empty) {
+      throw err instanceof DomainError ? invalid('organization', `--organization: ${err.message}`) : err;
+    }
+    const org = await createOrganization(db, 'default', clock);
+    await insertEnvironment(db, org.id, { label: 'development', type: 'development' }, { regions, clock });
+    return org;
+  }
+}

@@ -1,0 +1,55 @@
+// `allotrope serve`: runs the control plane until SIGINT/SIGTERM; SIGHUP reloads the TLS certificate.
+import { readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { serve } from '../main.js';
+import { CliError } from './errors.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the management API (and everything plugged into it)')
+    .option('--config <file>', 'JSON configuration file (environment variables override it)')
+    .action(async (opts: { config?: string }) => {
+      const config = loadConfig({ configFile: opts.config });
+      let server;
+      try {
+        server = await serve(config);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${config.host}:${config.port}: address already in use (set ALLOTROPE_PORT)`);
+        if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${config.host}:${config.port}: address not available on this machine (set ALLOTROPE_HOST)`);
+        if (e.code === 'EACCES') throw new CliError(`cannot listen on ${config.host}:${config.port}: permission denied`);
+        throw err;
+      }
+      const running = server;
+      process.stdout.write(`Allotrope management API listening on ${running.url} (reference: ${running.url}/docs)\n`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        running.app.log.info({ signal }, 'shutting down');
+        running.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            running.app.log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      if (config.tls) {
+        const tls = config.tls;
+        process.on('SIGHUP', () => {
+          try {
+            (running.app.server as unknown as HttpsServer).setSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
+            running.app.log.info('TLS certificate reloaded');
+          } catch (err) {
+            running.app.log.error({ err: (err as Error).message }, 'TLS certificate reload failed; keeping the previous one');
+          }
+        });
+      }
+    });
+}

@@ -1,0 +1,290 @@
+// One typed configuration object: built-in defaults < optional JSON config file (`--config`) < environment
+// variables. Every bad value stops start-up with a ConfigError whose message is one line naming the setting.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface RegionConfig {
+  id: string;
+  name: string;
+  /** The runtime that places databases of this region (`local` today). */
+  runtime: string;
+  default: boolean;
+}
+
+export interface Config {
+  /** Address the management API listens on. */
+  host: string;
+  /** Port of the management API; 0 picks a free port (tests). */
+  port: number;
+  /** Absolute path of the data directory (store, keys, database files, backups). */
+  dataDir: string;
+  /** `sqlite:<path>` or a plain file path (a `postgres://` URL later). */
+  storeUrl: string;
+  /** Host name written into database connection URLs. */
+  publicHost: string;
+  /** Inclusive port range handed to database endpoints. */
+  dbPorts: { first: number; last: number };
+  logLevel: LogLevel;
+  /** Lifetime of issued access tokens (the contract says one hour). */
+  tokenTtlSeconds: number;
+  /** HTTPS certificate and key files; plain HTTP when absent. */
+  tls: { cert: string; key: string } | null;
+  /** Serve plain HTTP on a non-loopback address because a TLS-terminating proxy stands in front. */
+  insecureHttp: boolean;
+  /** Proxy addresses whose `X-Forwarded-*` headers are believed (only with insecureHttp or TLS). */
+  trustedProxies: string[];
+  /** Largest JSON/form request body, in bytes. */
+  bodyLimitBytes: number;
+  /** Largest multipart upload (imports), in bytes. */
+  uploadLimitBytes: number;
+  auth: {
+    /** Failed token requests allowed per client address within `failureWindowMs` before 429. */
+    maxFailedAttempts: number;
+    failureWindowMs: number;
+  };
+  regions: RegionConfig[];
+  operations: { concurrency: number; leaseMs: number };
+  runtime: { healthIntervalMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Path of a JSON file whose keys are those of `Config` (nested objects may be partial). */
+  configFile?: string;
+  /** Environment variables to read; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Directory relative paths are resolved against; defaults to the current directory. */
+  cwd?: string;
+}
+
+function defaults(): Omit<Config, 'storeUrl'> & { storeUrl: string | null } {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    dataDir: './data',
+    storeUrl: null,
+    publicHost: 'localhost',
+    dbPorts: { first: 24780, last: 24979 },
+    logLevel: 'info',
+    tokenTtlSeconds: 3600,
+    tls: null,
+    insecureHttp: false,
+    trustedProxies: [],
+    bodyLimitBytes: 1024 * 1024,
+    uploadLimitBytes: 1024 * 1024 * 1024,
+    auth: { maxFailedAttempts: 10, failureWindowMs: 60_000 },
+    regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
+    operations: { concurrency: 4, leaseMs: 30_000 },
+    runtime: { healthIntervalMs: 5_000 },
+  };
+}
+
+/** Builds the configuration; throws ConfigError (one line, naming the setting) on any bad value. */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const merged: Record<string, unknown> = defaults();
+  if (opts.configFile) mergeFile(merged, resolve(cwd, opts.configFile));
+  applyEnv(merged, env);
+  return validate(merged, cwd);
+}
+
+function mergeFile(target: Record<string, unknown>, path: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObject(parsed)) throw new ConfigError(`config file ${path}: must hold a JSON object`);
+  const known = new Set(Object.keys(defaults()));
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!known.has(key)) throw new ConfigError(`config file ${path}: unknown setting '${key}'`);
+    const current = target[key];
+    // Nested groups merge key by key so a file can set one field of `auth` and keep the others.
+    if (isObject(current) && isObject(value) && key !== 'dbPorts') target[key] = { ...current, ...value };
+    else target[key] = value;
+  }
+}
+
+function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const str = (name: string) => {
+    const v = env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const set = (name: string, apply: (value: string) => void) => {
+    const v = str(name);
+    if (v !== undefined) apply(v);
+  };
+  set('ALLOTROPE_HOST', (v) => (target.host = v));
+  set('ALLOTROPE_PORT', (v) => (target.port = parseIntStrict('ALLOTROPE_PORT', v)));
+  set('ALLOTROPE_DATA_DIR', (v) => (target.dataDir = v));
+  set('ALLOTROPE_STORE_URL', (v) => (target.storeUrl = v));
+  set('ALLOTROPE_PUBLIC_HOST', (v) => (target.publicHost = v));
+  set('ALLOTROPE_DB_PORTS', (v) => (target.dbPorts = parsePortRange('ALLOTROPE_DB_PORTS', v)));
+  set('ALLOTROPE_LOG_LEVEL', (v) => (target.logLevel = v));
+  set('ALLOTROPE_INSECURE_HTTP', (v) => (target.insecureHttp = parseBool('ALLOTROPE_INSECURE_HTTP', v)));
+  set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
+  const cert = str('ALLOTROPE_TLS_CERT');
+  const key = str('ALLOTROPE_TLS_KEY');
+  if (cert !== undefined || key !== undefined) {
+    if (cert === undefined || key === undefined) {
+      throw new ConfigError(`${cert === undefined ? 'ALLOTROPE_TLS_CERT' : 'ALLOTROPE_TLS_KEY'}: must be set together with ${cert === undefined ? 'ALLOTROPE_TLS_KEY' : 'ALLOTROPE_TLS_CERT'}`);
+    }
+    target.tls = { cert, key };
+  }
+}
+
+function parseIntStrict(name: string, v: string): number {
+  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${name}: '${v}' is not a whole number`);
+  return Number(v.trim());
+}
+
+function parseBool(name: string, v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  throw new ConfigError(`${name}: '${v}' is not a boolean (use 1 or 0)`);
+}
+
+function parsePortRange(name: string, v: string): { first: number; last: number } {
+  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(v);
+  if (!m) throw new ConfigError(`${name}: '${v}' is not a port range like 24780-24979`);
+  return { first: Number(m[1]), last: Number(m[2]) };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function validate(raw: Record<string, unknown>, cwd: string): Config {
+  const fail = (setting: string, msg: string): never => {
+    throw new ConfigError(`${setting}: ${msg}`);
+  };
+  const envName: Record<string, string> = {
+    host: 'ALLOTROPE_HOST',
+    port: 'ALLOTROPE_PORT',
+    dataDir: 'ALLOTROPE_DATA_DIR',
+    storeUrl: 'ALLOTROPE_STORE_URL',
+    publicHost: 'ALLOTROPE_PUBLIC_HOST',
+    dbPorts: 'ALLOTROPE_DB_PORTS',
+    logLevel: 'ALLOTROPE_LOG_LEVEL',
+    insecureHttp: 'ALLOTROPE_INSECURE_HTTP',
+  };
+  const label = (key: string) => (envName[key] ? `${envName[key]} (${key})` : key);
+  const nonEmptyString = (key: string, v: unknown): string =>
+    typeof v === 'string' && v.trim() !== '' ? v.trim() : fail(label(key), `must be a non-empty string, got ${JSON.stringify(v)}`);
+  const intIn = (key: string, v: unknown, min: number, max: number): number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : fail(label(key), `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  const bool = (key: string, v: unknown): boolean => (typeof v === 'boolean' ? v : fail(label(key), `must be true or false, got ${JSON.stringify(v)}`));
+  const group = (key: string, v: unknown): Record<string, unknown> => (isObject(v) ? v : fail(key, 'must be an object'));
+
+  const host = nonEmptyString('host', raw.host);
+  if (isIP(host) === 0 && !/^[a-zA-Z0-9.-]+$/.test(host)) fail(label('host'), `'${host}' is not an IP address or host name`);
+  const port = intIn('port', raw.port, 0, 65535);
+  const dataDir = resolve(cwd, nonEmptyString('dataDir', raw.dataDir));
+  const storeUrl = raw.storeUrl === null || raw.storeUrl === undefined ? `sqlite:${join(dataDir, 'allotrope.db')}` : nonEmptyString('storeUrl', raw.storeUrl);
+  if (/^postgres(ql)?:\/\//.test(storeUrl)) fail(label('storeUrl'), 'PostgreSQL stores are not supported yet; use a SQLite file path');
+  if (storeUrl.includes('://') && !storeUrl.startsWith('sqlite://')) fail(label('storeUrl'), `unsupported scheme in '${storeUrl.split('://')[0]}://'`);
+  const publicHost = nonEmptyString('publicHost', raw.publicHost);
+  if (!/^[a-zA-Z0-9.:\-[\]]+$/.test(publicHost)) fail(label('publicHost'), `'${publicHost}' is not a host name or address`);
+
+  const ports = group('dbPorts', raw.dbPorts);
+  const first = intIn('dbPorts', ports.first, 1, 65535);
+  const last = intIn('dbPorts', ports.last, 1, 65535);
+  if (last < first) fail(label('dbPorts'), `range ${first}-${last} is empty (the last port is below the first)`);
+  if (port !== 0 && port >= first && port <= last) fail(label('dbPorts'), `range ${first}-${last} contains the API port ${port}`);
+
+  const logLevel = nonEmptyString('logLevel', raw.logLevel) as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) fail(label('logLevel'), `'${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
+
+  const tokenTtlSeconds = intIn('tokenTtlSeconds', raw.tokenTtlSeconds, 60, 86_400);
+  let tls: Config['tls'] = null;
+  if (raw.tls !== null && raw.tls !== undefined) {
+    const t = group('tls', raw.tls);
+    tls = { cert: resolve(cwd, nonEmptyString('tls.cert', t.cert)), key: resolve(cwd, nonEmptyString('tls.key', t.key)) };
+  }
+  const insecureHttp = bool('insecureHttp', raw.insecureHttp);
+  if (!tls && !insecureHttp && !isLoopbackHost(host)) {
+    fail(
+      'ALLOTROPE_HOST',
+      `refusing to serve plain HTTP on non-loopback address ${host}; configure tls.cert/tls.key (ALLOTROPE_TLS_CERT/ALLOTROPE_TLS_KEY), or set ALLOTROPE_INSECURE_HTTP=1 when a TLS-terminating proxy stands in front`,
+    );
+  }
+  const trustedProxiesRaw = raw.trustedProxies;
+  if (!Array.isArray(trustedProxiesRaw) || trustedProxiesRaw.some((p) => typeof p !== 'string')) fail('trustedProxies', 'must be a list of addresses or CIDR ranges');
+  const trustedProxies = trustedProxiesRaw as string[];
+  for (const p of trustedProxies) {
+    const [addr, bits] = p.split('/');
+    if (isIP(addr ?? '') === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) fail('ALLOTROPE_TRUSTED_PROXIES (trustedProxies)', `'${p}' is not an address or CIDR range`);
+  }
+  const bodyLimitBytes = intIn('bodyLimitBytes', raw.bodyLimitBytes, 1024, 1024 * 1024 * 1024);
+  const uploadLimitBytes = intIn('uploadLimitBytes', raw.uploadLimitBytes, 1024, Number.MAX_SAFE_INTEGER);
+
+  const auth = group('auth', raw.auth);
+  const maxFailedAttempts = intIn('auth.maxFailedAttempts', auth.maxFailedAttempts, 1, 1_000_000);
+  const failureWindowMs = intIn('auth.failureWindowMs', auth.failureWindowMs, 1_000, 86_400_000);
+
+  if (!Array.isArray(raw.regions) || raw.regions.length === 0) fail('regions', 'must be a non-empty list');
+  const regions = (raw.regions as unknown[]).map((r, i): RegionConfig => {
+    const o = isObject(r) ? r : fail(`regions[${i}]`, 'must be an object');
+    const id = nonEmptyString(`regions[${i}].id`, o.id);
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) fail(`regions[${i}].id`, `'${id}' must be lowercase letters, digits and dashes`);
+    return {
+      id,
+      name: o.name === undefined ? id : nonEmptyString(`regions[${i}].name`, o.name),
+      runtime: o.runtime === undefined ? 'local' : nonEmptyString(`regions[${i}].runtime`, o.runtime),
+      default: o.default === undefined ? false : bool(`regions[${i}].default`, o.default),
+    };
+  });
+  if (new Set(regions.map((r) => r.id)).size !== regions.length) fail('regions', 'region ids must be unique');
+  const defaultsCount = regions.filter((r) => r.default).length;
+  if (defaultsCount > 1) fail('regions', 'only one region may be the default');
+  if (defaultsCount === 0) regions[0]!.default = true;
+
+  const ops = group('operations', raw.operations);
+  const rt = group('runtime', raw.runtime);
+  return {
+    host,
+    port,
+    dataDir,
+    storeUrl,
+    publicHost,
+    dbPorts: { first, last },
+    logLevel,
+    tokenTtlSeconds,
+    tls,
+    insecureHttp,
+    trustedProxies,
+    bodyLimitBytes,
+    uploadLimitBytes,
+    auth: { maxFailedAttempts, failureWindowMs },
+    regions,
+    operations: {
+      concurrency: intIn('operations.concurrency', ops.concurrency, 1, 256),
+      leaseMs: intIn('operations.leaseMs', ops.leaseMs, 1_000, 3_600_000),
+    },
+    runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000) },
+  };
+}

@@ -1,0 +1,157 @@
+// Starts the control plane: data directory, logger, store (migrated), first-start bootstrap, the API.
+// Other areas (operations, runtimes, scheduler) plug in through `extend`, which receives the same
+// dependencies and returns routes plus start/stop hooks.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { buildApp, type ApiInstance, type RoutePlugin } from './api/app.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { bootstrapIfEmpty, type BootstrapResult } from './domain/organizations.js';
+import { openStore, type Store } from './store/db.js';
+
+/** Secrets never reach the log, whatever a request or an error carries. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["idempotency-key"]',
+  'headers.authorization',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.password',
+  '*.access_token',
+  '*.accessToken',
+  '*.secret',
+  '*.token',
+  'body',
+];
+
+export function createLogger(level: Config['logLevel'], destination?: DestinationStream): Logger {
+  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'allotrope' } }, destination);
+}
+
+export interface ExtensionDeps {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** What another area adds to the running server. */
+export interface Extension {
+  routes?: RoutePlugin[];
+  environmentInUse?: (environmentId: string) => Promise<boolean>;
+  readinessChecks?: Array<() => Promise<string | null>>;
+  /** Called once the API listens. */
+  start?(): Promise<void>;
+  /** Called on shutdown, before the store closes. */
+  stop?(): Promise<void>;
+}
+
+export interface ServeOptions {
+  clock?: Clock;
+  logger?: Logger;
+  extend?: Array<(deps: ExtensionDeps) => Promise<Extension>>;
+  /** Where the first-start credentials are shown; defaults to stdout. */
+  announce?: (text: string) => void;
+}
+
+export interface RunningServer {
+  /** Base URL of the API, e.g. http://127.0.0.1:8080 */
+  url: string;
+  app: ApiInstance;
+  store: Store;
+  config: Config;
+  /** Set on the first start of an empty store: the admin client created then. */
+  bootstrap: BootstrapResult | null;
+  close(): Promise<void>;
+}
+
+export function initialCredentialsPath(dataDir: string): string {
+  return join(dataDir, 'initial-credentials');
+}
+
+function writeInitialCredentials(dataDir: string, result: BootstrapResult): string {
+  const path = initialCredentialsPath(dataDir);
+  const text = [
+    `# Allotrope initial admin API client, created ${result.client.createdAt.toISOString()}.`,
+    '# Keep this file secret; store the credentials elsewhere and delete it. Shell-sourceable.',
+    `ALLOTROPE_CLIENT_ID=${result.client.clientId}`,
+    `ALLOTROPE_CLIENT_SECRET=${result.clientSecret}`,
+    `ALLOTROPE_ORGANIZATION_ID=${result.organization.id}`,
+    `ALLOTROPE_ENVIRONMENT_ID=${result.environment.id}`,
+    '',
+  ].join('\n');
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}
+
+export async function serve(config: Config, opts: ServeOptions = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(config.storeUrl);
+  const extensions: Extension[] = [];
+  let app: ApiInstance | undefined;
+  try {
+    const bootstrap = await bootstrapIfEmpty(store.db, { regions: config.regions, clock });
+    if (bootstrap) {
+      const path = writeInitialCredentials(config.dataDir, bootstrap);
+      const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
+      announce(
+        [
+          '',
+          "Allotrope: first start. Created organization 'default', environment 'development' and an admin API client:",
+          `  client_id:     ${bootstrap.client.clientId}`,
+          `  client_secret: ${bootstrap.clientSecret}`,
+          `Shown only this once; also written to ${path} (mode 0600).`,
+          '',
+          '',
+        ].join('\n'),
+      );
+      logger.info({ clientId: bootstrap.client.clientId, organizationId: bootstrap.organization.id }, 'bootstrap: created default organization and admin client');
+    }
+    for (const factory of opts.extend ?? []) extensions.push(await factory({ config, store, clock, logger }));
+    app = await buildApp({
+      config,
+      store,
+      clock,
+      logger,
+      routes: extensions.flatMap((e) => e.routes ?? []),
+      environmentInUse: async (id) => {
+        for (const e of extensions) if (e.environmentInUse && (await e.environmentInUse(id))) return true;
+        return false;
+      },
+      readinessChecks: extensions.flatMap((e) => e.readinessChecks ?? []),
+    });
+    await app.listen({ host: config.host, port: config.port });
+    for (const e of extensions) await e.start?.();
+    const address = app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;
+    logger.info({ url }, 'management API listening');
+    const running = app;
+    let closed = false;
+    return {
+      url,
+      app: running,
+      store,
+      config,
+      bootstrap,
+      async close() {
+        if (closed) return;
+        closed = true;
+        for (const e of [...extensions].reverse()) await e.stop?.();
+        await running.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    for (const e of [...extensions].reverse()) await e.stop?.().catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await store.close();
+    throw err;
+  }
+}

@@ -300,6 +300,31 @@ function dateText(days: bigint): string {
   return new Date(Number(days) * MS_PER_DAY).toISOString().slice(0, 10);
 }
 
+function localDateTimeText(seconds: bigint, nanoseconds: bigint): string {
+  return new Date(Number(seconds) * 1000).toISOString().slice(0, 19) + (nanoseconds ? '.' + pad(nanoseconds, 9) : '');
+}
+
+/** The UTC offset of IANA zone `zone` at `epochSeconds`; 0 for a zone this Node does not know. */
+function zoneOffsetSeconds(zone: string, epochSeconds: bigint): bigint {
+  try {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    }).formatToParts(new Date(Number(epochSeconds) * 1000));
+    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+    const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+    return BigInt(Math.round(asUtc / 1000 - Number(epochSeconds)));
+  } catch {
+    return 0n;
+  }
+}
+
 function durationText(d: CypherDuration): string {
   const totalNs = d.seconds * NS_PER_SECOND + d.nanoseconds;
   const neg = totalNs < 0n;
@@ -330,8 +355,12 @@ export function toEngineParam(v: Value): unknown {
   if (v instanceof CypherLocalTime) return { $time: timeText(v.nanoseconds) };
   if (v instanceof CypherTime) return { $time: timeText(v.nanoseconds) + offsetText(v.offsetSeconds) };
   if (v instanceof CypherDuration) return { $duration: durationText(v) };
-  // Grafeo takes datetimes only as JS Dates: millisecond precision, kept as UTC instants.
-  if (v instanceof CypherDateTime) return new Date(Number(v.seconds) * 1000 + Number(v.nanoseconds / 1_000_000n));
+  // Grafeo keeps datetimes to the microsecond; a named zone is sent as its offset at that instant.
+  if (v instanceof CypherDateTime) {
+    const offset = v.offsetSeconds ?? zoneOffsetSeconds(v.zoneId ?? 'UTC', v.seconds);
+    return { $zoned_datetime: localDateTimeText(v.seconds + offset, v.nanoseconds) + offsetText(offset) };
+  }
+  // A JS Date is how Grafeo takes a local datetime (millisecond precision).
   if (v instanceof CypherLocalDateTime) return new Date(Number(v.seconds) * 1000 + Number(v.nanoseconds / 1_000_000n));
   if (v instanceof CypherPoint) throw typeError('Point values are not supported by this database');
   if (v instanceof Node || v instanceof Relationship || v instanceof Path) {
@@ -408,6 +437,81 @@ function forbidden(): CypherError {
     'Writing in read access mode not allowed. Attempted write to the database',
     '42NFF',
   );
+}
+
+// ---- element ids in queries -------------------------------------------------------------------
+
+/** Index just past the string, comment or backticked name starting at `i`, or -1 if none starts there. */
+function skipLiteral(q: string, i: number): number {
+  const c = q[i];
+  if (c === "'" || c === '"' || c === '`') {
+    let j = i + 1;
+    while (j < q.length && q[j] !== c) j += c !== '`' && q[j] === '\\' ? 2 : 1;
+    return j + 1;
+  }
+  if (c === '/' && q[i + 1] === '/') {
+    const end = q.indexOf('\n', i);
+    return end < 0 ? q.length : end;
+  }
+  if (c === '/' && q[i + 1] === '*') {
+    const end = q.indexOf('*/', i + 2);
+    return end < 0 ? q.length : end + 2;
+  }
+  return -1;
+}
+
+/**
+ * Grafeo's `elementId()` answers `n:<id>` / `e:<id>`; drivers see `4:<db>:<id>` / `5:<db>:<id>`
+ * (Neo4j's form). Rewriting each `elementId(x)` call keeps the two consistent, so
+ * `WHERE elementId(n) = $id` works with an id a driver got from a node.
+ */
+export function rewriteElementIds(query: string, databaseUuid: string): string {
+  if (!/elementId\s*\(/i.test(query)) return query;
+  let out = '';
+  let i = 0;
+  while (i < query.length) {
+    const skip = skipLiteral(query, i);
+    if (skip >= 0) {
+      out += query.slice(i, skip);
+      i = skip;
+      continue;
+    }
+    const m = /^elementId\s*\(/i.exec(query.slice(i, i + 40));
+    const prev = i > 0 ? query[i - 1]! : ' ';
+    if (m && !/[A-Za-z0-9_.$]/.test(prev)) {
+      // Find the matching parenthesis, stepping over literals.
+      let depth = 1;
+      let j = i + m[0].length;
+      while (j < query.length && depth > 0) {
+        const sk = skipLiteral(query, j);
+        if (sk >= 0) {
+          j = sk;
+          continue;
+        }
+        if (query[j] === '(') depth++;
+        else if (query[j] === ')') depth--;
+        j++;
+      }
+      if (depth !== 0) return query; // unbalanced: let the engine report the syntax error
+      const inner = rewriteElementIds(query.slice(i + m[0].length, j - 1), databaseUuid);
+      out += `replace(replace(elementId(${inner}), 'n:', '4:${databaseUuid}:'), 'e:', '5:${databaseUuid}:')`;
+      i = j;
+      continue;
+    }
+    out += query[i];
+    i++;
+  }
+  return out;
+}
+
+/** Undoes `rewriteElementIds` in a column name, so `RETURN elementId(n)` is still called that. */
+export function unrewriteElementIds(text: string, databaseUuid: string): string {
+  if (!text.includes('replace(replace(elementId(')) return text;
+  return text
+    .split('replace(replace(elementId(')
+    .join('elementId(')
+    .split(`), 'n:', '4:${databaseUuid}:'), 'e:', '5:${databaseUuid}:')`)
+    .join(')');
 }
 
 // ---- query classification --------------------------------------------------------------------
@@ -555,7 +659,7 @@ export class GrafeoEngine implements GraphEngine {
   }
 
   /** @internal */ convert(result: GrafeoResult): { fields: string[]; records: Value[][] } {
-    const fields = result.columns;
+    const fields = result.columns.map((f) => unrewriteElementIds(f, this.databaseUuid));
     if (fields.length === 0) return { fields, records: [] };
     const plainRows = result.rows();
     const table = tableFromIPC(result.toArrowIPC());
@@ -636,7 +740,7 @@ export class GrafeoTransaction implements EngineTransaction {
     if (this.engine.checkQuery) notifications.push(...(await this.engine.checkQuery(query)).notifications);
     const engineParams = toEngineParams(params);
     this.assertUsable();
-    const exec = this.tx.executeCypher(query, engineParams);
+    const exec = this.tx.executeCypher(rewriteElementIds(query, this.engine.databaseUuid), engineParams);
     this.running = exec;
     let result: GrafeoResult;
     try {
@@ -685,6 +789,13 @@ export class GrafeoTransaction implements EngineTransaction {
 
   async rollback(): Promise<void> {
     if (this.state === 'committed' || this.state === 'rolledBack') return;
+    if (this.state === 'failed') {
+      // fail() already rolls the engine transaction back once its query ends; a timed-out query
+      // may run on for a while and the client should not wait for it.
+      this.state = 'rolledBack';
+      this.finish();
+      return;
+    }
     if (this.running) await this.running.catch(() => undefined);
     this.running = null;
     try {

@@ -271,10 +271,16 @@ export class OperationsEngine {
     const stepName = kind?.steps[position]?.name;
     const error = userFacing(err, stepName);
     ctx.logger.error({ err, step: stepName }, 'operation failed');
+    let settled: unknown;
+    try {
+      settled = await kind?.settle?.(ctx, error);
+    } catch (settleErr) {
+      ctx.logger.error({ err: settleErr }, 'settling a failed operation failed');
+    }
     await db.transaction().execute(async (trx) => {
       if (stepName) await recordStepEnd(trx, ctx.operation.id, position, 'failed', clock.now(), error.message);
       if (!(await endOperation(trx, ctx.operation.id, this.workerId, { status: 'failed', now: clock.now(), error: error.message }))) return;
-      await kind?.onFailure?.(trx, ctx, error);
+      await kind?.onFailure?.(trx, ctx, error, settled);
     });
   }
 }

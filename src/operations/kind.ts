@@ -45,8 +45,13 @@ export interface OperationKind {
   steps: Step[];
   /** Written in the transaction that marks the operation finished; may hand over to a follow-up operation. */
   onSuccess?(trx: Transaction<Tables>, ctx: StepContext): Promise<FollowUp | void>;
+  /**
+   * Runs before the failure is recorded, outside any transaction (it may talk to the runtime): settle what
+   * the runtime holds so the database's state can agree with its processes. Its result reaches onFailure.
+   */
+  settle?(ctx: StepContext, error: OperationError): Promise<unknown>;
   /** Written in the transaction that marks the operation failed: leave the database in a state its process agrees with. */
-  onFailure?(trx: Transaction<Tables>, ctx: StepContext, error: OperationError): Promise<void>;
+  onFailure?(trx: Transaction<Tables>, ctx: StepContext, error: OperationError, settled: unknown): Promise<void>;
 }
 
 /** A failure whose message is written for the user (stored on the operation). */

@@ -76,7 +76,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('port_allocations')
     .addColumn('port', 'integer', (c) => c.primaryKey())
-    .addColumn('database_id', 'text', (c) => c.notNull().references('databases.id'))
+    .addColumn('database_id', 'text', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('allocated_at', 'text', (c) => c.notNull())
     .execute();

@@ -1,0 +1,499 @@
+// Databases: creation, the lifecycle state machine, and the Database object of the API (api.md §5).
+// Every action that changes state writes the new state and the operation that carries it out in one
+// transaction; the operations engine (src/operations/) then does the slow part.
+import { randomBytes } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Caller, DeploymentAction } from '../auth/caller.js';
+import { authorizeDeployment } from '../auth/policy.js';
+import type { Clock } from '../clock.js';
+import { hashPassword } from '../graph-server/users.js';
+import { newId, normalizeId } from '../ids.js';
+import { activeOperationId, enqueueOperation } from '../operations/queue.js';
+import type { Tables } from '../store/schema/index.js';
+import type { DatabaseNodesTable, DatabasesTable } from '../store/schema/lifecycle.js';
+import { findPlan, findRegion, findVersion, defaultVersion, type Region } from './catalog.js';
+import { getEnvironment, type Environment } from './environments.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
+import { allocatePortPair, type PortRange } from './ports.js';
+
+export const DATABASE_STATES = [
+  'provisioning',
+  'running',
+  'restarting',
+  'pausing',
+  'paused',
+  'resuming',
+  'importing',
+  'restoring',
+  'terminating',
+  'terminated',
+  'failed',
+] as const;
+export type DatabaseState = (typeof DATABASE_STATES)[number];
+
+export type LifecycleAction = 'create' | 'restart' | 'pause' | 'resume' | 'terminate' | 'empty' | 'change-plan';
+
+interface Transition {
+  /** States the action may start from. */
+  from: readonly DatabaseState[];
+  /** State while its operation runs (null: unchanged, the database is only locked). */
+  during: DatabaseState | null;
+  /** State once the operation finished (null: unchanged). */
+  after: DatabaseState | null;
+  /** How the environment-type privilege scope names the action. */
+  scope: DeploymentAction;
+  describe: string;
+}
+
+/**
+ * The lifecycle state machine in one table. A failed operation's end state is not listed: it is read
+ * from what the runtime reports (src/operations/kinds/databases.ts), so it never contradicts the process.
+ */
+export const TRANSITIONS: Readonly<Record<LifecycleAction, Transition>> = {
+  create: { from: [], during: 'provisioning', after: 'running', scope: 'create', describe: 'create the database' },
+  restart: { from: ['running', 'failed'], during: 'restarting', after: 'running', scope: 'restart', describe: 'restart the database' },
+  pause: { from: ['running'], during: 'pausing', after: 'paused', scope: 'pause', describe: 'pause the database' },
+  resume: { from: ['paused'], during: 'resuming', after: 'running', scope: 'resume', describe: 'resume the database' },
+  terminate: { from: ['running', 'paused', 'failed'], during: 'terminating', after: 'terminated', scope: 'terminate', describe: 'terminate the database' },
+  empty: { from: ['running'], during: null, after: null, scope: 'empty', describe: 'delete all data of the database' },
+  'change-plan': { from: ['running', 'paused'], during: null, after: null, scope: 'change-plan', describe: 'change the plan' },
+};
+
+/** Renaming, settings and users are configuration changes; the privilege scope treats them like a plan change. */
+export const CONFIGURE_SCOPE: DeploymentAction = 'change-plan';
+
+/** Throws 409 unless `action` may start from `state`. */
+export function checkTransition(state: string, action: LifecycleAction): void {
+  const t = TRANSITIONS[action];
+  if (!(t.from as readonly string[]).includes(state)) {
+    throw conflict(`database is ${state}; ${action} needs a database that is ${t.from.join(' or ')}`);
+  }
+}
+
+export interface DatabaseDeps {
+  db: Kysely<Tables>;
+  clock: Clock;
+  publicHost: string;
+  dbPorts: PortRange;
+  regions: readonly Region[];
+  /** Where node processes listen; used to skip ports another program already holds. */
+  nodeHost: string;
+  /** Wakes the operations engine after an enqueue. */
+  wake(): void;
+  /** Set by the backups area: whether `fromSnapshotId` can seed a new database. */
+  snapshotExists?(organizationId: string, snapshotId: string): Promise<boolean>;
+}
+
+export interface DatabaseStatus {
+  state: string;
+  needsRestart: boolean;
+  isPending: boolean;
+  isLocked: boolean;
+  underIncident: boolean;
+  lastHealthCheckStatus: { lastCheckSecondsAgo: number | null; status: string };
+}
+
+export interface DatabaseJson {
+  id: string;
+  organizationId: string;
+  environmentId: string;
+  name: string;
+  plan: string;
+  version: { number: string; edition: string; vendor: 'graphneo' };
+  region: string;
+  domainName: string;
+  privateDomainName: string;
+  boltPort: number;
+  httpPort: number;
+  connectionUrls: { bolt: string; neo4j: string; http: string; browser: string };
+  createdAt: string;
+  status: DatabaseStatus;
+  enabledExtrasKinds: string[];
+  nodes: { stationId: string; nodeType: string; state: string }[];
+  autoPause: { enabled: boolean; idleMinutes: number };
+  autoResume: boolean;
+}
+
+/** A database row the caller may see, with its environment (for authorization). */
+export interface VisibleDatabase {
+  row: DatabasesTable;
+  env: Environment;
+}
+
+const EXTRAS_KINDS = ['READ_REPLICA_C'];
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME.test(name.trim())) {
+    throw invalid('name', 'name must be 1 to 63 characters: letters, digits, _ . - (starting with a letter or digit)');
+  }
+  return name.trim();
+}
+
+async function nameTaken(db: Kysely<Tables> | Transaction<Tables>, environmentId: string, name: string, exceptId?: string): Promise<boolean> {
+  let q = db.selectFrom('databases').select('id').where('environment_id', '=', environmentId).where('name', '=', name).where('state', '<>', 'terminated');
+  if (exceptId) q = q.where('id', '<>', exceptId);
+  return (await q.executeTakeFirst()) !== undefined;
+}
+
+/** A random password of 32 URL-safe characters (192 bits). */
+export function newPassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Whether any database that is not terminated lives in the environment (environments refuse deletion then). */
+export async function environmentHoldsDatabases(db: Kysely<Tables>, environmentId: string): Promise<boolean> {
+  const row = await db.selectFrom('databases').select('id').where('environment_id', '=', environmentId).where('state', '<>', 'terminated').executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The database if the caller's organization owns it and the caller may do `action` on it; 404 otherwise. */
+export async function findDatabase(deps: Pick<DatabaseDeps, 'db'>, caller: Caller, id: string, action: DeploymentAction): Promise<VisibleDatabase> {
+  const normalized = normalizeId(id);
+  const row = normalized
+    ? await deps.db.selectFrom('databases').selectAll().where('id', '=', normalized).where('organization_id', '=', caller.organizationId).executeTakeFirst()
+    : undefined;
+  if (!row) throw notFound(`database '${id}' does not exist`);
+  let env: Environment;
+  try {
+    env = await getEnvironment(deps.db, caller, row.environment_id);
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'not-found') throw notFound(`database '${id}' does not exist`);
+    throw err;
+  }
+  await authorizeDeployment(deps.db, caller, env, action);
+  return { row, env };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Create
+
+export interface NewDatabase {
+  environmentId: string;
+  name: string;
+  plan: string;
+  version?: string;
+  edition?: string;
+  region?: string;
+  enabledExtrasKinds?: string[];
+  fromSnapshotId?: string;
+}
+
+export interface CreatedDatabase {
+  database: DatabaseJson;
+  operationId: string;
+  credentials: { username: string; password: string };
+}
+
+export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: NewDatabase): Promise<CreatedDatabase> {
+  let env: Environment;
+  try {
+    env = await getEnvironment(deps.db, caller, input.environmentId);
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'not-found') {
+      throw invalid('environmentId', `environment '${input.environmentId}' does not exist; see GET /deployments/environments`);
+    }
+    throw err;
+  }
+  await authorizeDeployment(deps.db, caller, env, 'create');
+  const name = checkName(input.name);
+  const plan = findPlan(String(input.plan ?? ''));
+  if (!plan) throw invalid('plan', `plan '${String(input.plan)}' does not exist; see GET /deployments/plans`);
+  const version = input.version === undefined || input.version === '' ? defaultVersion() : findVersion(String(input.version));
+  if (!version) throw invalid('version', `version '${String(input.version)}' does not exist; see GET /deployments/versions`);
+  if (input.edition !== undefined && input.edition !== version.edition) {
+    throw invalid('edition', `edition '${input.edition}' is not available for version ${version.number}; it comes as '${version.edition}'`);
+  }
+  const regionId = input.region ?? env.region;
+  const region = findRegion(regionId, deps.regions);
+  if (!region) throw invalid('region', `region '${regionId}' does not exist; see GET /deployments/regions`);
+  if (region.id !== env.region) throw invalid('region', `region '${region.id}' differs from the environment's region '${env.region}'`);
+  const extras = [...new Set(input.enabledExtrasKinds ?? [])];
+  for (const kind of extras) {
+    if (!EXTRAS_KINDS.includes(kind)) throw invalid('enabledExtrasKinds', `extras kind '${kind}' does not exist; known: ${EXTRAS_KINDS.join(', ')}`);
+    if (kind === 'READ_REPLICA_C') {
+      if (!plan.features.readReplicas) throw forbidden(`plan '${plan.id}' does not allow read replicas; pick DS3 or above`);
+      throw invalid('enabledExtrasKinds', 'read replicas are not available on this installation yet');
+    }
+  }
+  if (input.fromSnapshotId !== undefined && input.fromSnapshotId !== '') {
+    const snapshotId = normalizeId(input.fromSnapshotId);
+    if (!snapshotId || !deps.snapshotExists || !(await deps.snapshotExists(caller.organizationId, snapshotId))) {
+      throw invalid('fromSnapshotId', `snapshot '${input.fromSnapshotId}' does not exist`);
+    }
+  }
+
+  const password = newPassword();
+  const passwordHash = await hashPassword(password);
+  const now = deps.clock.now();
+  const id = newId();
+  const stationId = newId();
+  let operationId = '';
+  await deps.db.transaction().execute(async (trx) => {
+    if (await nameTaken(trx, env.id, name)) throw conflict(`a database named '${name}' already exists in environment '${env.id}'`);
+    const ports = await allocatePortPair(trx, id, deps.dbPorts, now, deps.nodeHost);
+    await trx
+      .insertInto('databases')
+      .values({
+        id,
+        organization_id: caller.organizationId,
+        environment_id: env.id,
+        name,
+        plan: plan.id,
+        version_number: version.number,
+        edition: version.edition,
+        region: region.id,
+        domain_name: deps.publicHost,
+        bolt_port: ports.boltPort,
+        http_port: ports.httpPort,
+        state: TRANSITIONS.create.during!,
+        needs_restart: 0,
+        under_incident: 0,
+        health_status: null,
+        health_checked_at: null,
+        enabled_extras: JSON.stringify(extras),
+        auto_pause_enabled: 0,
+        auto_pause_idle_minutes: 60,
+        auto_resume: 0,
+        created_at: now.toISOString(),
+        terminated_at: null,
+      })
+      .execute();
+    await trx
+      .insertInto('database_nodes')
+      .values({ station_id: stationId, database_id: id, organization_id: caller.organizationId, node_type: 'primary', created_at: now.toISOString() })
+      .execute();
+    await trx
+      .insertInto('database_users')
+      .values({
+        id: newId(),
+        database_id: id,
+        organization_id: caller.organizationId,
+        username: 'neo4j',
+        description: 'initial user',
+        password_hash: passwordHash,
+        read_only: 0,
+        expire_at: null,
+        created_at: now.toISOString(),
+      })
+      .execute();
+    operationId = await enqueueOperation(
+      trx,
+      {
+        organizationId: caller.organizationId,
+        databaseId: id,
+        operationType: 'create',
+        description: `Create database ${name} (${plan.name})`,
+        params: input.fromSnapshotId ? { fromSnapshotId: normalizeId(input.fromSnapshotId) } : {},
+      },
+      now,
+    );
+  });
+  deps.wake();
+  const database = await databaseJson(deps, (await deps.db.selectFrom('databases').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
+  return { database, operationId, credentials: { username: 'neo4j', password } };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Read
+
+export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row: DatabasesTable, known?: { nodes: DatabaseNodesTable[]; pending: Set<string>; locked: Set<string> }): Promise<DatabaseJson> {
+  const nodes = known?.nodes ?? (await deps.db.selectFrom('database_nodes').selectAll().where('database_id', '=', row.id).orderBy('created_at').execute());
+  const status = known
+    ? statusJson(deps.clock, row, known.pending.has(row.id), known.locked.has(row.id))
+    : await databaseStatus(deps, row);
+  const host = row.domain_name;
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    environmentId: row.environment_id,
+    name: row.name,
+    plan: row.plan,
+    version: { number: row.version_number, edition: row.edition, vendor: 'graphneo' },
+    region: row.region,
+    domainName: host,
+    privateDomainName: host,
+    boltPort: row.bolt_port,
+    httpPort: row.http_port,
+    connectionUrls: {
+      bolt: `bolt://${host}:${row.bolt_port}`,
+      neo4j: `neo4j://${host}:${row.bolt_port}`,
+      http: `http://${host}:${row.http_port}`,
+      browser: `http://${host}:${row.http_port}/browser/`,
+    },
+    createdAt: new Date(row.created_at).toUTCString(),
+    status,
+    enabledExtrasKinds: JSON.parse(row.enabled_extras) as string[],
+    nodes: nodes.filter((n) => n.database_id === row.id).map((n) => ({ stationId: n.station_id, nodeType: n.node_type, state: row.state })),
+    autoPause: { enabled: row.auto_pause_enabled === 1, idleMinutes: row.auto_pause_idle_minutes },
+    autoResume: row.auto_resume === 1,
+  };
+}
+
+function statusJson(clock: Clock, row: DatabasesTable, pending: boolean, locked: boolean): DatabaseStatus {
+  const checkedAt = row.health_checked_at ? Date.parse(row.health_checked_at) : null;
+  return {
+    state: row.state,
+    needsRestart: row.needs_restart === 1,
+    isPending: pending,
+    isLocked: locked,
+    underIncident: row.under_incident === 1,
+    lastHealthCheckStatus: {
+      lastCheckSecondsAgo: checkedAt === null ? null : Math.max(0, Math.floor((clock.now().getTime() - checkedAt) / 1000)),
+      status: row.health_status ?? 'unknown',
+    },
+  };
+}
+
+export async function databaseStatus(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row: DatabasesTable): Promise<DatabaseStatus> {
+  const ops = await deps.db.selectFrom('operations').select(['exclusive']).where('database_id', '=', row.id).where('status', '=', 'started').execute();
+  return statusJson(deps.clock, row, ops.length > 0, ops.some((o) => o.exclusive === 1));
+}
+
+export interface DatabaseFilter {
+  environmentId?: string;
+  state?: string;
+  limit: number;
+  after?: string;
+}
+
+/** Databases the caller may see, ordered by id; returns up to `limit + 1` so the caller can tell if more remain. */
+export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, filter: DatabaseFilter): Promise<DatabaseJson[]> {
+  if (caller.role === 'billing') throw forbidden(`role 'billing' may not use deployments`);
+  if (filter.state !== undefined && !(DATABASE_STATES as readonly string[]).includes(filter.state)) {
+    throw invalid('state', `state '${filter.state}' is not one of ${DATABASE_STATES.join(', ')}`);
+  }
+  let query = deps.db.selectFrom('databases').selectAll().where('organization_id', '=', caller.organizationId);
+  if (caller.role !== 'owner' && caller.role !== 'admin') {
+    if (caller.environmentIds.length === 0) return [];
+    query = query.where('environment_id', 'in', caller.environmentIds);
+  }
+  if (filter.environmentId !== undefined) query = query.where('environment_id', '=', normalizeId(filter.environmentId) ?? filter.environmentId);
+  query = filter.state !== undefined ? query.where('state', '=', filter.state) : query.where('state', '<>', 'terminated');
+  if (filter.after) query = query.where('id', '>', normalizeId(filter.after) ?? filter.after);
+  const rows = await query.orderBy('id').limit(filter.limit + 1).execute();
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const nodes = await deps.db.selectFrom('database_nodes').selectAll().where('database_id', 'in', ids).orderBy('created_at').execute();
+  const ops = await deps.db.selectFrom('operations').select(['database_id', 'exclusive']).where('database_id', 'in', ids).where('status', '=', 'started').execute();
+  const pending = new Set(ops.map((o) => o.database_id));
+  const locked = new Set(ops.filter((o) => o.exclusive === 1).map((o) => o.database_id));
+  return Promise.all(rows.map((row) => databaseJson(deps, row, { nodes, pending, locked })));
+}
+
+export async function getDatabase(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, id: string): Promise<DatabaseJson> {
+  const { row } = await findDatabase(deps, caller, id, 'read');
+  return databaseJson(deps, row);
+}
+
+export async function getDatabaseStatus(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, id: string): Promise<DatabaseStatus> {
+  const { row } = await findDatabase(deps, caller, id, 'read');
+  return databaseStatus(deps, row);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Actions
+
+async function startAction(
+  deps: DatabaseDeps,
+  caller: Caller,
+  id: string,
+  action: Exclude<LifecycleAction, 'create'>,
+  params: Record<string, unknown>,
+  description: (row: DatabasesTable) => string,
+  validate?: (row: DatabasesTable, trx: Transaction<Tables>) => Promise<void>,
+): Promise<string> {
+  const t = TRANSITIONS[action];
+  const { row } = await findDatabase(deps, caller, id, t.scope);
+  const now = deps.clock.now();
+  const operationId = await deps.db.transaction().execute(async (trx) => {
+    const current = await trx.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    // "In progress" first: while an operation holds the database its transient state says little.
+    const active = await activeOperationId(trx, row.id);
+    if (active) throw conflict(`operation ${active} is in progress`);
+    checkTransition(current.state, action);
+    await validate?.(current, trx);
+    if (t.during) await trx.updateTable('databases').set({ state: t.during }).where('id', '=', row.id).execute();
+    return enqueueOperation(trx, { organizationId: row.organization_id, databaseId: row.id, operationType: action, description: description(current), params }, now);
+  });
+  deps.wake();
+  return operationId;
+}
+
+export async function restartDatabase(
+  deps: DatabaseDeps,
+  caller: Caller,
+  id: string,
+  input: { reset?: boolean; stationIds?: string[] },
+): Promise<{ operationId: string; stationIds: string[]; reset: boolean }> {
+  const { row } = await findDatabase(deps, caller, id, 'restart');
+  const nodes = await deps.db.selectFrom('database_nodes').select('station_id').where('database_id', '=', row.id).orderBy('created_at').execute();
+  const all = nodes.map((n) => n.station_id);
+  const wanted = (input.stationIds ?? []).map((s) => normalizeId(s) ?? s);
+  for (const s of wanted) if (!all.includes(s)) throw invalid('stationIds', `station '${s}' is not a node of database '${row.id}'`);
+  const stationIds = wanted.length === 0 ? all : [...new Set(wanted)];
+  const reset = input.reset === true;
+  const operationId = await startAction(deps, caller, row.id, 'restart', { stationIds, reset }, (r) => `${reset ? 'Reset' : 'Restart'} database ${r.name}`);
+  return { operationId, stationIds, reset };
+}
+
+export async function pauseDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
+  return startAction(deps, caller, id, 'pause', {}, (r) => `Pause database ${r.name}`);
+}
+
+export async function resumeDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
+  return startAction(deps, caller, id, 'resume', {}, (r) => `Resume database ${r.name}`);
+}
+
+export async function terminateDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
+  return startAction(deps, caller, id, 'terminate', {}, (r) => `Terminate database ${r.name}`);
+}
+
+export async function emptyDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
+  return startAction(deps, caller, id, 'empty', {}, (r) => `Delete all data of database ${r.name}`);
+}
+
+export async function changePlan(deps: DatabaseDeps, caller: Caller, id: string, targetPlanName: unknown): Promise<string> {
+  const plan = typeof targetPlanName === 'string' ? findPlan(targetPlanName) : undefined;
+  if (!plan) throw invalid('targetPlanName', `plan '${String(targetPlanName ?? '')}' does not exist; see GET /deployments/plans`);
+  return startAction(
+    deps,
+    caller,
+    id,
+    'change-plan',
+    { targetPlan: plan.id },
+    (r) => `Change plan of database ${r.name} from ${r.plan.toUpperCase()} to ${plan.name}`,
+    async (row) => {
+      if (row.plan === plan.id) throw conflict(`database is already on plan '${plan.id}'`);
+    },
+  );
+}
+
+export interface DatabasePatch {
+  name?: string;
+  autoPause?: { enabled?: boolean; idleMinutes?: number };
+  autoResume?: boolean;
+}
+
+export async function patchDatabase(deps: DatabaseDeps, caller: Caller, id: string, patch: DatabasePatch): Promise<DatabaseJson> {
+  const { row } = await findDatabase(deps, caller, id, CONFIGURE_SCOPE);
+  if (row.state === 'terminated' || row.state === 'terminating') throw conflict(`database is ${row.state}; it cannot be changed`);
+  const changes: Partial<DatabasesTable> = {};
+  if (patch.name !== undefined) changes.name = checkName(patch.name);
+  if (patch.autoPause !== undefined) {
+    if (patch.autoPause.enabled !== undefined) changes.auto_pause_enabled = patch.autoPause.enabled ? 1 : 0;
+    if (patch.autoPause.idleMinutes !== undefined) {
+      const minutes = patch.autoPause.idleMinutes;
+      if (!Number.isInteger(minutes) || minutes < 5 || minutes > 10_080) throw invalid('autoPause.idleMinutes', 'autoPause.idleMinutes must be a whole number from 5 to 10080');
+      changes.auto_pause_idle_minutes = minutes;
+    }
+  }
+  if (patch.autoResume !== undefined) changes.auto_resume = patch.autoResume ? 1 : 0;
+  await deps.db.transaction().execute(async (trx) => {
+    if (changes.name !== undefined && changes.name !== row.name && (await nameTaken(trx, row.environment_id, changes.name, row.id))) {
+      throw conflict(`a database named '${changes.name}' already exists in environment '${row.environment_id}'`);
+    }
+    if (Object.keys(changes).length > 0) await trx.updateTable('databases').set(changes).where('id', '=', row.id).execute();
+  });
+  return databaseJson(deps, await deps.db.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
+}

@@ -1,0 +1,62 @@
+// Public ports of database endpoints: a bolt/http pair per database from the configured range, kept
+// for the database's whole life and freed when it is terminated. The `port_allocations` primary key is
+// what keeps two databases apart; a port some other program holds on this machine is skipped.
+import net from 'node:net';
+import type { Transaction } from 'kysely';
+import type { Tables } from '../store/schema/index.js';
+import { DomainError } from './errors.js';
+
+export interface PortRange {
+  first: number;
+  last: number;
+}
+
+export interface PortPair {
+  boltPort: number;
+  httpPort: number;
+}
+
+/** Whether nothing listens on `port` at `host` right now. */
+export function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Allocates the two lowest free ports of `range` to `databaseId`; call inside the creating transaction. */
+export async function allocatePortPair(
+  trx: Transaction<Tables>,
+  databaseId: string,
+  range: PortRange,
+  now: Date,
+  probeHost: string | null,
+): Promise<PortPair> {
+  const taken = new Set(
+    (await trx.selectFrom('port_allocations').select('port').where('port', '>=', range.first).where('port', '<=', range.last).execute()).map((r) => r.port),
+  );
+  const picked: number[] = [];
+  for (let port = range.first; port <= range.last && picked.length < 2; port++) {
+    if (taken.has(port)) continue;
+    if (probeHost !== null && !(await portIsFree(port, probeHost))) continue;
+    picked.push(port);
+  }
+  if (picked.length < 2) {
+    throw new DomainError('unavailable', `no free database ports left in ${range.first}-${range.last}; terminate a database or widen ALLOTROPE_DB_PORTS`);
+  }
+  const [boltPort, httpPort] = picked as [number, number];
+  await trx
+    .insertInto('port_allocations')
+    .values([
+      { port: boltPort, database_id: databaseId, kind: 'bolt', allocated_at: now.toISOString() },
+      { port: httpPort, database_id: databaseId, kind: 'http', allocated_at: now.toISOString() },
+    ])
+    .execute();
+  return { boltPort, httpPort };
+}
+
+export async function freePorts(trx: Transaction<Tables>, databaseId: string): Promise<void> {
+  await trx.deleteFrom('port_allocations').where('database_id', '=', databaseId).execute();
+}

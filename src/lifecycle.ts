@@ -1,0 +1,188 @@
+// The database lifecycle as one unit for src/main.ts: the operations engine with the database operation
+// kinds, the routes, runtime-event and health bookkeeping, and the start-up order that makes a crash of
+// the control plane harmless: recover operations → reconcile the runtime → start workers → poll health.
+import type { Logger } from 'pino';
+import type { RoutePlugin } from './api/app.js';
+import { databaseRoutes } from './api/routes/databases.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { SettingDefinition } from './domain/database-settings.js';
+import { environmentHoldsDatabases, type DatabaseDeps } from './domain/databases.js';
+import { OperationsEngine } from './operations/engine.js';
+import type { StepContext } from './operations/kind.js';
+import { databaseOperationKinds } from './operations/kinds/databases.js';
+import { nodeSpecsOf, userEntriesOf } from './operations/kinds/node-specs.js';
+import { LOCAL_RUNTIME_SETTINGS } from './runtimes/local/settings.js';
+import type { NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
+import type { Store } from './store/db.js';
+
+export interface LifecycleOptions {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  runtime: Runtime;
+  /** Keys `settings/config` accepts; default: the local runtime's catalogue. */
+  settings?: readonly SettingDefinition[];
+  /** Hooks of the backups area (final snapshot on terminate, seeding from a snapshot on create). */
+  backups?: {
+    finalSnapshot?(ctx: StepContext): Promise<string | void>;
+    restoreSnapshot?(ctx: StepContext, stationId: string, snapshotId: string): Promise<string | void>;
+    snapshotExists?(organizationId: string, snapshotId: string): Promise<boolean>;
+  };
+  /** How often idle workers look for operations enqueued elsewhere (default 1 s). */
+  pollIntervalMs?: number;
+}
+
+export interface Lifecycle {
+  routes: RoutePlugin;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  engine: OperationsEngine;
+  /** For buildApp's `environmentInUse`: an environment holding live databases cannot be deleted. */
+  environmentInUse(environmentId: string): Promise<boolean>;
+  /** One health pass now (tests; the timer calls it every `config.runtime.healthIntervalMs`). */
+  checkHealth(): Promise<void>;
+}
+
+export async function createLifecycle(options: LifecycleOptions): Promise<Lifecycle> {
+  const { config, store, clock, runtime } = options;
+  const db = store.db;
+  const logger = options.logger.child({ area: 'lifecycle' });
+  const nodeHost = config.host;
+
+  const engine = new OperationsEngine({
+    db,
+    clock,
+    logger,
+    kinds: databaseOperationKinds({ runtime, nodeHost, ...options.backups }),
+    concurrency: config.operations.concurrency,
+    leaseMs: config.operations.leaseMs,
+    pollIntervalMs: options.pollIntervalMs,
+    // The embedded SQLite store has exactly one control plane, so claims found at start are a dead process's.
+    singleInstance: store.dialect === 'sqlite',
+  });
+
+  const databases: DatabaseDeps = {
+    db,
+    clock,
+    publicHost: config.publicHost,
+    dbPorts: config.dbPorts,
+    regions: config.regions,
+    nodeHost,
+    wake: () => engine.wake(),
+    ...(options.backups?.snapshotExists ? { snapshotExists: options.backups.snapshotExists } : {}),
+  };
+  const routes = databaseRoutes({
+    db,
+    clock,
+    databases,
+    users: { db, clock, runtime, logger },
+    settings: { db, clock, settings: options.settings ?? LOCAL_RUNTIME_SETTINGS },
+  });
+
+  async function databaseOfStation(stationId: string): Promise<string | undefined> {
+    const row = await db.selectFrom('database_nodes').select('database_id').where('station_id', '=', stationId).executeTakeFirst();
+    return row?.database_id;
+  }
+
+  // What the runtime reports unasked: a dead or unhealthy process shows as `underIncident` until it is back.
+  async function onRuntimeEvent(event: RuntimeEvent): Promise<void> {
+    const databaseId = await databaseOfStation(event.stationId);
+    if (!databaseId) return;
+    const incident = event.type === 'exited' || event.type === 'unhealthy' || event.type === 'gave-up';
+    const health = event.type === 'exited' || event.type === 'gave-up' ? 'stopped' : incident ? 'unhealthy' : 'healthy';
+    await db
+      .updateTable('databases')
+      .set({ under_incident: incident ? 1 : 0, health_status: health, health_checked_at: clock.now().toISOString() })
+      .where('id', '=', databaseId)
+      .where('state', '=', 'running')
+      .execute();
+    logger[incident ? 'warn' : 'info']({ databaseId, stationId: event.stationId, event: event.type, detail: event.detail }, `database node ${event.type}`);
+  }
+
+  let lastHealthPass = clock.now();
+  async function checkHealth(): Promise<void> {
+    const now = clock.now();
+    const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
+    const rows = await db.selectFrom('databases').select('id').where('state', '=', 'running').where('id', 'not in', busy).execute();
+    for (const { id } of rows) {
+      const nodes = await db.selectFrom('database_nodes').select('station_id').where('database_id', '=', id).execute();
+      const healths = await Promise.all(nodes.map((n) => runtime.health(n.station_id).catch(() => ({ status: 'unhealthy' as const }))));
+      const status = healths.every((h) => h.status === 'healthy') ? 'healthy' : healths.some((h) => h.status === 'stopped') ? 'stopped' : 'unhealthy';
+      await db
+        .updateTable('databases')
+        .set({ health_status: status, health_checked_at: clock.now().toISOString(), under_incident: status === 'healthy' ? 0 : 1 })
+        .where('id', '=', id)
+        .where('state', '=', 'running')
+        .execute();
+    }
+    // Users whose expiry passed since the last pass lose access now, not at the next restart.
+    const expired = await db
+      .selectFrom('database_users')
+      .select('database_id')
+      .distinct()
+      .where('expire_at', '>', lastHealthPass.toISOString())
+      .where('expire_at', '<=', now.toISOString())
+      .execute();
+    lastHealthPass = now;
+    for (const { database_id } of expired) {
+      const users = await userEntriesOf(db, database_id, now);
+      for (const spec of await nodeSpecsOf(db, database_id, nodeHost)) {
+        await runtime.writeUsers(spec.stationId, users).catch((err: unknown) => logger.warn({ err, databaseId: database_id }, 'could not remove expired users'));
+      }
+    }
+  }
+
+  let unsubscribe: (() => void) | null = null;
+  let healthTimer: NodeJS.Timeout | null = null;
+  let healthRunning = false;
+
+  return {
+    routes,
+    engine,
+    environmentInUse: (environmentId) => environmentHoldsDatabases(db, environmentId),
+    checkHealth,
+    async start() {
+      unsubscribe = runtime.onEvent((event) => {
+        onRuntimeEvent(event).catch((err: unknown) => logger.error({ err }, 'recording a runtime event failed'));
+      });
+      const recovery = await engine.recover();
+      if (recovery.released.length > 0) logger.warn({ operations: recovery.released }, 'resuming operations interrupted by the last stop');
+      // Databases meant to run are started or adopted; every other node is stopped. Databases in a
+      // transient state are left to their (resumed) operation, whose current step is re-run.
+      const running = await db.selectFrom('databases').select('id').where('state', '=', 'running').execute();
+      const desired: NodeSpec[] = [];
+      for (const { id } of running) {
+        const users = await userEntriesOf(db, id, clock.now());
+        for (const spec of await nodeSpecsOf(db, id, nodeHost)) {
+          await runtime.writeUsers(spec.stationId, users);
+          desired.push(spec);
+        }
+      }
+      const report = await runtime.reconcile(desired);
+      for (const failure of report.failed) {
+        logger.error({ stationId: failure.stationId, error: failure.error }, 'a database node could not be started at start-up');
+        await onRuntimeEvent({ stationId: failure.stationId, type: 'exited', detail: failure.error });
+      }
+      logger.info({ started: report.started.length, adopted: report.adopted.length, stopped: report.stopped.length }, 'runtime reconciled');
+      engine.start();
+      engine.wake();
+      healthTimer = setInterval(() => {
+        if (healthRunning) return;
+        healthRunning = true;
+        checkHealth()
+          .catch((err: unknown) => logger.error({ err }, 'health pass failed'))
+          .finally(() => (healthRunning = false));
+      }, config.runtime.healthIntervalMs);
+      healthTimer.unref();
+    },
+    async stop() {
+      if (healthTimer) clearInterval(healthTimer);
+      healthTimer = null;
+      unsubscribe?.();
+      unsubscribe = null;
+      await engine.stop();
+    },
+  };
+}

@@ -48,11 +48,28 @@ function localDateTimeText(seconds: bigint, nanoseconds: bigint): string {
   return iso.slice(0, 19) + fraction(nanoseconds);
 }
 
+/** Neo4j's text for a duration: zero parts left out, `PT0S` for none (e.g. `P1Y2M3DT4H5M6.5S`). */
 function durationText(d: CypherDuration): string {
+  const years = d.months / 12n;
+  const months = d.months % 12n;
   const total = d.seconds * NS + d.nanoseconds;
   const neg = total < 0n;
   const abs = neg ? -total : total;
-  return `P${d.months}M${d.days}DT${neg ? '-' : ''}${abs / NS}${fraction(abs % NS)}S`;
+  const secsAll = abs / NS;
+  const hours = secsAll / 3600n;
+  const minutes = (secsAll / 60n) % 60n;
+  const secs = secsAll % 60n;
+  const sign = neg ? '-' : '';
+  let date = '';
+  if (years) date += `${years}Y`;
+  if (months) date += `${months}M`;
+  if (d.days) date += `${d.days}D`;
+  let time = '';
+  if (hours) time += `${sign}${hours}H`;
+  if (minutes) time += `${sign}${minutes}M`;
+  if (secs || abs % NS) time += `${sign}${secs}${fraction(abs % NS)}S`;
+  if (!date && !time) return 'PT0S';
+  return `P${date}${time ? 'T' + time : ''}`;
 }
 
 function pointText(p: CypherPoint): string {

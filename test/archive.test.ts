@@ -183,6 +183,17 @@ describe('archive', () => {
     await expectRefused(archive.subarray(0, archive.length - 4), 'truncated', /truncated/);
   });
 
+  it('refuses a well-compressed tar that itself ends early or has a damaged header', async () => {
+    const files = [{ path: 'data.grafeo', data: 'x'.repeat(5000) }];
+    const tar = rawTar([{ path: 'manifest.json', data: manifestFor(files) }, { path: 'data.grafeo', data: 'x'.repeat(5000) }]);
+    await expectRefused(gzipSync(tar.subarray(0, 512 * 4)), 'truncated', /the archive is truncated/);
+    const damaged = Buffer.from(tar);
+    const secondHeader = 512 * (1 + Math.ceil(Buffer.byteLength(manifestFor(files)) / 512));
+    damaged[secondHeader + 10] = 0x41; // inside the name field: the header checksum no longer matches
+    await expectRefused(gzipSync(damaged), 'corrupt', /the archive is corrupt/);
+    await expectRefused(gzipSync(Buffer.alloc(4096, 0x37)), 'corrupt', /the archive is corrupt/);
+  });
+
   it('refuses something that is not a gzipped archive', async () => {
     await expectRefused(Buffer.from('MATCH (n) RETURN n'), 'not-an-archive', /not a gzipped archive/);
   });

@@ -453,7 +453,7 @@ async function extractEntry(
     // No entry can be a link (refused above), so no directory on this path can lead outside tempDir.
     await mkdir(dirname(absolute), { recursive: true, mode: 0o755 });
     const verifier = new VerifyingCounter();
-    await pipelinePromise(entry, verifier, createWriteStream(absolute, { flags: 'wx', mode: 0o644 }), { signal });
+    await pipelinePromise(entry, verifier, createWriteStream(absolute, { flags: 'wx', mode: 0o644, flush: true }), { signal });
     if (verifier.sizeBytes !== expected.sizeBytes) {
       throw new ArchiveError('truncated', `'${path}' ends early: ${verifier.sizeBytes} of ${expected.sizeBytes} bytes`);
     }

@@ -37,7 +37,7 @@ export function authRoutes(ctx: RouteContext) {
           description:
             'Exchange client credentials for a bearer token valid for one hour. Credentials come in the body (form-encoded or JSON) or as HTTP Basic. `grant_type` may be omitted; any value other than `client_credentials` is refused. After repeated failures from one address the endpoint answers 429 with `Retry-After`.',
           security: [],
-          body: Type.Optional(TokenRequest),
+          body: Type.Union([TokenRequest, Type.Null()]),
           response: { 201: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody },
         },
       },

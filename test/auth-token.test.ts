@@ -1,0 +1,216 @@
+// The token endpoint and the bearer check, over real HTTP (api.md §2).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { SignJWT, generateKeyPair, decodeJwt, decodeProtectedHeader } from 'jose';
+import { ManualClock } from '../src/clock.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+const TOKEN = '/organizations/oauth/token';
+
+describe('token endpoint', () => {
+  let server: TestServer;
+  const clock = new ManualClock(new Date('2026-03-01T10:00:00Z'));
+  before(async () => {
+    server = await startServer({ clock, env: {} });
+  });
+  after(async () => server.stop());
+
+  test('issues a token for form-encoded credentials with 201 and the contract shape', async () => {
+    const { clientId, clientSecret } = server.adminCredentials;
+    const res = await server.request('POST', TOKEN, { form: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
+    assert.equal(res.status, 201);
+    assert.deepEqual(Object.keys(res.body).sort(), ['access_token', 'expires_in', 'token_type']);
+    assert.equal(res.body.token_type, 'Bearer');
+    assert.equal(res.body.expires_in, 3600);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const claims = decodeJwt(res.body.access_token);
+    assert.equal(claims.sub, clientId);
+    assert.equal(claims.iss, 'allotrope');
+    assert.equal(claims.role, 'admin');
+    assert.ok(Array.isArray(claims.env));
+    assert.equal(claims.exp! - claims.iat!, 3600);
+    assert.match(String(claims.jti), /^[0-9a-f]{32}$/);
+    assert.equal(typeof claims.org, 'string');
+    assert.equal(decodeProtectedHeader(res.body.access_token).alg, 'ES256');
+  });
+
+  test('accepts JSON credentials without grant_type', async () => {
+    const { clientId, clientSecret } = server.adminCredentials;
+    const res = await server.request('POST', TOKEN, { body: { client_id: clientId, client_secret: clientSecret } });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.token_type, 'Bearer');
+  });
+
+  test('accepts HTTP Basic credentials', async () => {
+    const { clientId, clientSecret } = server.adminCredentials;
+    const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
+    const res = await server.request('POST', TOKEN, { headers: { authorization: `Basic ${basic}` }, form: { grant_type: 'client_credentials' } });
+    assert.equal(res.status, 201);
+    const bare = await server.request('POST', TOKEN, { headers: { authorization: `Basic ${basic}` } });
+    assert.equal(bare.status, 201, 'no body at all is fine with Basic');
+  });
+
+  test('refuses another grant type with 400 unsupported_grant_type', async () => {
+    const { clientId, clientSecret } = server.adminCredentials;
+    const res = await server.request('POST', TOKEN, { form: { grant_type: 'password', client_id: clientId, client_secret: clientSecret } });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body, { error: 'unsupported_grant_type' });
+  });
+
+  test('answers an unknown client and a wrong secret alike: 401 invalid_client', async () => {
+    const { clientId } = server.adminCredentials;
+    const wrong = await server.request('POST', TOKEN, { form: { client_id: clientId, client_secret: 'not-the-secret' } });
+    const unknown = await server.request('POST', TOKEN, { form: { client_id: '0'.repeat(32), client_secret: 'not-the-secret' } });
+    const missing = await server.request('POST', TOKEN, { form: { client_id: clientId } });
+    for (const res of [wrong, unknown, missing]) {
+      assert.equal(res.status, 401);
+      assert.equal(res.text, '{"error":"invalid_client"}');
+    }
+  });
+
+  test('publishes the signing key as a JWKS without its private part', async () => {
+    const res = await server.request('GET', '/.well-known/jwks.json');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.keys.length, 1);
+    const key = res.body.keys[0];
+    assert.equal(key.kty, 'EC');
+    assert.equal(key.alg, 'ES256');
+    assert.equal(key.d, undefined);
+    const token = await server.token();
+    assert.equal(decodeProtectedHeader(token).kid, key.kid);
+  });
+});
+
+describe('bearer check', () => {
+  let server: TestServer;
+  const clock = new ManualClock(new Date('2026-03-01T10:00:00Z'));
+  before(async () => {
+    server = await startServer({ clock });
+  });
+  after(async () => server.stop());
+
+  const expect401 = async (headers: Record<string, string>, error?: RegExp) => {
+    const res = await server.request('GET', '/deployments/plans', { headers });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/);
+    assert.equal(Object.keys(res.body).join(), 'error');
+    if (error) assert.match(res.body.error, error);
+  };
+
+  test('a valid token reaches the route', async () => {
+    const res = await server.request('GET', '/deployments/plans', { token: await server.token() });
+    assert.equal(res.status, 200);
+  });
+
+  test('no token, a malformed header, or garbage is 401 with WWW-Authenticate', async () => {
+    await expect401({}, /missing/);
+    await expect401({ authorization: 'Token abc' }, /malformed/);
+    await expect401({ authorization: 'Bearer not.a.jwt' });
+  });
+
+  test('an expired token is refused (clock moved past exp)', async () => {
+    const token = await server.token();
+    clock.advance(3599_000);
+    assert.equal((await server.request('GET', '/deployments/plans', { token })).status, 200);
+    clock.advance(2_000);
+    await expect401({ authorization: `Bearer ${token}` }, /expired/);
+  });
+
+  test('a token signed by another key with our kid is refused', async () => {
+    const real = await server.token();
+    const claims = decodeJwt(real);
+    const { kid } = decodeProtectedHeader(real);
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', kid }).sign(privateKey);
+    await expect401({ authorization: `Bearer ${forged}` });
+    const otherKid = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', kid: 'someone-else' }).sign(privateKey);
+    await expect401({ authorization: `Bearer ${otherKid}` });
+  });
+
+  test('an alg:none token is refused', async () => {
+    const real = await server.token();
+    const { kid } = decodeProtectedHeader(real);
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const unsigned = `${b64({ alg: 'none', kid, typ: 'JWT' })}.${b64(decodeJwt(real))}.`;
+    await expect401({ authorization: `Bearer ${unsigned}` });
+  });
+
+  test('a token whose payload was altered is refused', async () => {
+    const real = await server.token();
+    const [h, , s] = real.split('.');
+    const claims = { ...decodeJwt(real), role: 'owner' };
+    await expect401({ authorization: `Bearer ${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}` });
+  });
+});
+
+describe('revocation', () => {
+  let server: TestServer;
+  const clock = new ManualClock(new Date('2026-03-01T10:00:00Z'));
+  before(async () => {
+    server = await startServer({ clock });
+  });
+  after(async () => server.stop());
+
+  async function newClient(admin: string) {
+    const res = await server.request('POST', '/organizations/api-clients', { token: admin, body: { name: 'ci', role: 'admin', environmentIds: [] } });
+    assert.equal(res.status, 201);
+    return res.body as { id: string; clientId: string; clientSecret: string };
+  }
+
+  test('refreshing the secret revokes older tokens and the old secret; a token issued in the same second after works', async () => {
+    const admin = await server.token();
+    const c = await newClient(admin);
+    const before = await server.token({ clientId: c.clientId, clientSecret: c.clientSecret });
+    assert.equal((await server.request('GET', '/deployments/plans', { token: before })).status, 200);
+    const refreshed = await server.request('POST', `/organizations/api-clients/${c.id}/secret`, { token: admin });
+    assert.equal(refreshed.status, 200);
+    assert.equal(typeof refreshed.body.clientSecret, 'string');
+    assert.ok(refreshed.body.clientSecret.length >= 43);
+    // Same clock second: revocation must not depend on iat's one-second precision.
+    const afterToken = await server.token({ clientId: c.clientId, clientSecret: refreshed.body.clientSecret });
+    assert.equal(decodeJwt(afterToken).iat, decodeJwt(before).iat);
+    const old = await server.request('GET', '/deployments/plans', { token: before });
+    assert.equal(old.status, 401);
+    assert.match(old.body.error, /revoked/);
+    assert.equal((await server.request('GET', '/deployments/plans', { token: afterToken })).status, 200);
+    const oldSecret = await server.request('POST', TOKEN, { form: { client_id: c.clientId, client_secret: c.clientSecret } });
+    assert.equal(oldSecret.status, 401);
+  });
+
+  test('deleting a client revokes its tokens', async () => {
+    const admin = await server.token();
+    const c = await newClient(admin);
+    const token = await server.token({ clientId: c.clientId, clientSecret: c.clientSecret });
+    assert.equal((await server.request('GET', '/deployments/plans', { token })).status, 200);
+    assert.equal((await server.request('DELETE', `/organizations/api-clients/${c.id}`, { token: admin })).status, 204);
+    assert.equal((await server.request('GET', '/deployments/plans', { token })).status, 401);
+    const again = await server.request('POST', TOKEN, { form: { client_id: c.clientId, client_secret: c.clientSecret } });
+    assert.equal(again.status, 401);
+  });
+});
+
+describe('failed-attempt rate limiting', () => {
+  let server: TestServer;
+  const clock = new ManualClock(new Date('2026-03-01T10:00:00Z'));
+  before(async () => {
+    server = await startServer({ clock, configFile: undefined });
+  });
+  after(async () => server.stop());
+
+  test('after repeated failures from one address the endpoint answers 429 with Retry-After, then recovers', async () => {
+    const { clientId, clientSecret } = server.adminCredentials;
+    const max = server.config.auth.maxFailedAttempts;
+    for (let i = 0; i < max; i++) {
+      const res = await server.request('POST', TOKEN, { form: { client_id: clientId, client_secret: 'wrong' } });
+      assert.equal(res.status, 401);
+    }
+    const limited = await server.request('POST', TOKEN, { form: { client_id: clientId, client_secret: clientSecret } });
+    assert.equal(limited.status, 429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= server.config.auth.failureWindowMs / 1000, `Retry-After ${retryAfter}`);
+    assert.match(limited.body.error, /too many failed attempts/);
+    clock.advance(retryAfter * 1000);
+    const ok = await server.request('POST', TOKEN, { form: { client_id: clientId, client_secret: clientSecret } });
+    assert.equal(ok.status, 201);
+  });
+});

@@ -1,7 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buffer } from 'node:stream/consumers';
 import { FetchRefusedError, hostMatches, safeFetch, type FetchRefusalReason, type ResolvedAddress, type SafeFetchOptions } from '../src/storage/safe-fetch.js';
@@ -219,5 +224,55 @@ describe('hostMatches', () => {
     assert.equal(hostMatches('files.example.org', ['example.org', 'files.example.org']), true);
     assert.equal(hostMatches('other.example.org', ['example.org']), false);
     assert.equal(hostMatches('anything', ['*']), true);
+  });
+});
+
+describe('safeFetch over https', () => {
+  let dir: string;
+  let server: HttpsServer;
+  let port: number;
+  let cert: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'allotrope-tls-'));
+    // A throwaway self-signed certificate for files.test only.
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=files.test', '-addext', 'subjectAltName=DNS:files.test',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    cert = await readFile(join(dir, 'cert.pem'), 'utf8');
+    server = createHttpsServer({ key: await readFile(join(dir, 'key.pem')), cert }, (_req, res) => res.end('over tls'));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    server.close();
+    await once(server, 'close');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // Same controlled exception as above: test names resolve through an injected table, and only the
+  // listed name/address pairs are trusted despite being loopback.
+  const tlsOptions = (): SafeFetchOptions => ({
+    hostPatterns: ['*.test'],
+    maxBytes: MIB,
+    extraCaCertificates: [cert],
+    resolve: async () => [{ address: '127.0.0.1', family: 4 }],
+    trustAddress: (address, hostname) => address === '127.0.0.1' && (hostname === 'files.test' || hostname === 'other.test'),
+  });
+
+  it('connects to the pinned address while verifying the certificate for the URL host name', async () => {
+    const download = await safeFetch(`https://files.test:${port}/`, tlsOptions());
+    assert.equal((await buffer(download.body)).toString(), 'over tls');
+  });
+
+  it('still refuses a certificate that does not name the host', async () => {
+    await assert.rejects(safeFetch(`https://other.test:${port}/`, tlsOptions()), (err: unknown) => {
+      return err instanceof FetchRefusedError && err.reason === 'network' && /other\.test/.test(err.message);
+    });
   });
 });

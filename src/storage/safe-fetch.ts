@@ -7,6 +7,7 @@ import type { LookupAddress } from 'node:dns';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { refusedAddressReason } from '../net/special-addresses.js';
 
@@ -62,6 +63,8 @@ export interface SafeFetchOptions {
    * special-address rules would refuse. Production code should not set it.
    */
   trustAddress?: (address: string, hostname: string) => boolean;
+  /** Extra CA certificates (PEM) trusted besides the usual roots: private endpoints, tests. */
+  extraCaCertificates?: readonly string[];
 }
 
 export interface SafeDownload {
@@ -186,7 +189,12 @@ function request(url: URL, pinned: ResolvedAddress, options: SafeFetchOptions): 
     if (opts.all) callback(null, [{ address: pinned.address, family: pinned.family } satisfies LookupAddress]);
     else callback(null, pinned.address, pinned.family);
   };
-  const agentOptions = { keepAlive: false, maxSockets: 1, lookup } as unknown as http.AgentOptions;
+  const agentOptions = {
+    keepAlive: false,
+    maxSockets: 1,
+    lookup,
+    ...(options.extraCaCertificates?.length ? { ca: [...rootCertificates, ...options.extraCaCertificates] } : {}),
+  } as unknown as http.AgentOptions;
   const client = url.protocol === 'https:' ? https : http;
   const agent = url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const timeoutMs = options.timeoutMs ?? 30_000;

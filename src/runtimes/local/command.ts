@@ -54,13 +54,19 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths): NodeLaunch {
 const fromTypeScript = import.meta.url.endsWith('.ts');
 
 /**
+ * Node options that load TypeScript through tsx when the control plane itself runs from .ts. The loader
+ * is given by absolute URL because nodes run with their own directory as cwd, where `tsx` is not found.
+ */
+export const typeScriptLoaderOptions: string[] = fromTypeScript ? ['--import', import.meta.resolve('tsx')] : [];
+
+/**
  * `node [options] <cli main> graph-server <args>`: the compiled dist/src/cli/main.js next to this file,
  * or src/cli/main.ts through tsx when the control plane itself runs from TypeScript.
  */
 export const graphServerCommand: CommandFactory = ({ args, nodeOptions }) => {
   if (fromTypeScript) {
     const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
-    return [process.execPath, ...nodeOptions, '--import', 'tsx', main, 'graph-server', ...args];
+    return [process.execPath, ...nodeOptions, ...typeScriptLoaderOptions, main, 'graph-server', ...args];
   }
   const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
   return [process.execPath, ...nodeOptions, main, 'graph-server', ...args];

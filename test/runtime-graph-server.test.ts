@@ -1,0 +1,146 @@
+// The local runtime running the real graph-server, reached with the official neo4j-driver.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import neo4j, { type Driver } from 'neo4j-driver';
+import { hashPassword } from '../src/graph-server/users.js';
+import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../src/runtimes/local/command.js';
+import { createLocalRuntime, type LocalRuntime } from '../src/runtimes/local/local-runtime.js';
+import type { NodeSpec, RuntimeEvent } from '../src/runtimes/runtime.js';
+import { waitFor } from './helpers/wait-for.js';
+
+// The default command runs `allotrope graph-server`; while the CLI entry does not register that command
+// yet, run the graph-server's own stand-in entry instead.
+const fromTypeScript = import.meta.url.endsWith('.ts');
+const cliMain = fileURLToPath(new URL(`../src/cli/main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
+const standalone = fileURLToPath(new URL(`../src/graph-server/standalone.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
+const command: CommandFactory = existsSync(cliMain) && /^\s*registerGraphServerCommand\(/m.test(readFileSync(cliMain, 'utf8'))
+  ? graphServerCommand
+  : ({ args, nodeOptions }) => [process.execPath, ...nodeOptions, ...typeScriptLoaderOptions, standalone, 'graph-server', ...args];
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function count(driver: Driver): Promise<number> {
+  const { records } = await driver.executeQuery('MATCH (p:Person) RETURN count(p) AS c');
+  return (records[0]!.get('c') as { toNumber(): number }).toNumber();
+}
+
+describe('local runtime with the real graph-server', () => {
+  let dir: string;
+  let runtime: LocalRuntime;
+  let spec: NodeSpec;
+  let driver: Driver;
+  const events: RuntimeEvent[] = [];
+  const readyTimes: number[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'allotrope-runtime-gs-'));
+    runtime = createLocalRuntime({ rootDir: dir, command, healthIntervalMs: 200, stopGraceMs: 5_000, backoff: { initialMs: 200 } });
+    runtime.onEvent((e) => events.push(e));
+    spec = { databaseId: 'db1', stationId: 'st1', boltPort: await freePort(), httpPort: await freePort(), host: '127.0.0.1' };
+    await runtime.writeUsers(spec.stationId, [{ username: 'neo4j', passwordHash: await hashPassword('first-password'), readOnly: false }]);
+  });
+
+  after(async () => {
+    await driver?.close();
+    await runtime?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    if (readyTimes.length) console.log(`# graph-server spawn-to-ready ms: ${readyTimes.join(', ')}`);
+  });
+
+  function connect(password = 'first-password'): Driver {
+    return neo4j.driver(`bolt://127.0.0.1:${spec.boltPort}`, neo4j.auth.basic('neo4j', password), { connectionTimeout: 3_000, maxConnectionPoolSize: 2 });
+  }
+
+  test('starts a node that neo4j-driver can write to and read from, healthy through the admin channel', async () => {
+    await runtime.start(spec);
+    readyTimes.push(runtime.lastStart('st1')!.readyMs);
+    driver = connect();
+    await driver.executeQuery('UNWIND range(1, 50) AS i CREATE (:Person {i: i})-[:KNOWS]->(:Pet {i: i})');
+    assert.equal(await count(driver), 50);
+    assert.equal((await runtime.health('st1')).status, 'healthy');
+    assert.deepEqual(await runtime.counts('st1'), { nodes: 100, relationships: 50 });
+  });
+
+  test('new passwords apply to new connections without a restart', async () => {
+    const pid = await runtime.pidOf('st1');
+    await runtime.writeUsers('st1', [{ username: 'neo4j', passwordHash: await hashPassword('second-password'), readOnly: false }]);
+    const fresh = connect('second-password');
+    try {
+      await waitFor(async () => (await count(fresh)) === 50, { timeoutMs: 5_000, intervalMs: 100, what: 'the new password to work' });
+    } finally {
+      await fresh.close();
+    }
+    assert.equal(await runtime.pidOf('st1'), pid);
+    await driver.close();
+    driver = connect('second-password');
+  });
+
+  test('an online backup writes the engine backup files', async () => {
+    const target = path.join(dir, 'backup-1');
+    await runtime.backup('st1', target);
+    assert.ok((await readdir(target)).length > 0);
+  });
+
+  test('a graph-server killed with SIGKILL comes back by itself with its data', async () => {
+    const pid = (await runtime.pidOf('st1'))!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => events.some((e) => e.type === 'exited' && e.stationId === 'st1'), { what: 'exited event' });
+    await waitFor(() => events.some((e) => e.type === 'restarted' && e.stationId === 'st1'), { timeoutMs: 20_000, what: 'restarted event' });
+    readyTimes.push(runtime.lastStart('st1')!.readyMs);
+    assert.notEqual(await runtime.pidOf('st1'), pid);
+    await driver.close();
+    driver = connect('second-password');
+    assert.equal(await count(driver), 50);
+  });
+
+  test('stop refuses connections and keeps the data; restart brings it back', async () => {
+    await runtime.stop('st1');
+    await driver.close();
+    driver = connect('second-password');
+    await assert.rejects(driver.verifyConnectivity(), /ECONNREFUSED/);
+    assert.equal((await runtime.health('st1')).status, 'stopped');
+    await runtime.restart(spec);
+    readyTimes.push(runtime.lastStart('st1')!.readyMs);
+    await driver.close();
+    driver = connect('second-password');
+    assert.equal(await count(driver), 50);
+  });
+
+  test('the read-only setting makes the node refuse writes', async () => {
+    const readOnly = { ...spec, settings: { 'server.databases.default_to_read_only': 'true' } };
+    await runtime.restart(readOnly);
+    readyTimes.push(runtime.lastStart('st1')!.readyMs);
+    await driver.close();
+    driver = connect('second-password');
+    assert.equal(await count(driver), 50);
+    await assert.rejects(driver.executeQuery('CREATE (:Person {i: 0})'), (err: { code?: string }) => /Forbidden|ReadOnly|AccessMode/i.test(err.code ?? ''));
+  });
+
+  test('empty deletes all data and the node runs again', async () => {
+    await runtime.empty('st1');
+    await driver.close();
+    driver = connect('second-password');
+    assert.equal(await count(driver), 0);
+  });
+
+  test('destroy removes the node and frees its port', async () => {
+    await driver.close();
+    await runtime.destroy('st1');
+    assert.equal(existsSync(path.join(dir, 'nodes', 'st1')), false);
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(spec.boltPort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+});

@@ -452,6 +452,19 @@ describe('limits and robustness', () => {
     assert.equal(records[0]?.[0], big);
   });
 
+  it('drops connections beyond maxConnections', async () => {
+    const s = await startBoltServer({ maxConnections: 1 });
+    try {
+      const first = await session('00000805', s);
+      const second = await RawBoltClient.connect(s.port);
+      clients.push(second);
+      await second.waitClosed();
+      assert.deepEqual((await runAll(first, 'RETURN 1 AS x')).records, [[1n]]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('destroys open connections when the server closes', async () => {
     const s = await startBoltServer();
     const c = await session('00000805', s);

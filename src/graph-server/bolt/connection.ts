@@ -64,6 +64,8 @@ export interface ByteChannel {
   write(data: Buffer): void;
   /** Ends the connection once the written bytes are out. */
   end(): void;
+  /** Resolves when the peer has taken what was written (so large results do not pile up in memory). */
+  whenWritable?(): Promise<void>;
 }
 
 export interface Logger {
@@ -414,7 +416,7 @@ export class BoltConnection {
     this.state = 'TX_STREAMING';
   }
 
-  private stream(fields: Unpacked[], pull: boolean): void {
+  private async stream(fields: Unpacked[], pull: boolean): Promise<void> {
     const extra = dictField(fields, 0, 1, pull ? 'PULL' : 'DISCARD');
     const n = typeof extra.n === 'bigint' ? extra.n : typeof extra.n === 'number' ? BigInt(Math.trunc(extra.n)) : null;
     if (n === null || n === 0n || n < -1n) throw requestInvalid(`${pull ? 'PULL' : 'DISCARD'} needs n > 0 or n = -1`);
@@ -435,7 +437,11 @@ export class BoltConnection {
     if (pull) {
       for (let i = 0; i < count; i++) {
         this.record(stream.records[stream.cursor + i] as Value[]);
-        if (this.outBytes >= FLUSH_BYTES) this.flush();
+        if (this.outBytes >= FLUSH_BYTES) {
+          this.flush();
+          await this.channel.whenWritable?.();
+          if (this.peerGone) return;
+        }
       }
     }
     stream.cursor += count;
@@ -489,7 +495,13 @@ export class BoltConnection {
   private async commit(fields: Unpacked[]): Promise<void> {
     if (fields.length !== 0) throw requestInvalid('COMMIT takes no fields', true);
     const tx = this.takeTx();
-    const bookmark = await tx.commit();
+    let bookmark: string;
+    try {
+      bookmark = await tx.commit();
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      throw err;
+    }
     this.success({ bookmark });
     this.state = 'READY';
   }

@@ -71,6 +71,18 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
           if (!socket.destroyed && socket.writable) socket.write(data);
         },
         end: () => endSocket(socket),
+        whenWritable: () =>
+          socket.writableNeedDrain && !socket.destroyed
+            ? new Promise<void>((resolve) => {
+                const done = () => {
+                  socket.off('drain', done);
+                  socket.off('close', done);
+                  resolve();
+                };
+                socket.on('drain', done);
+                socket.on('close', done);
+              })
+            : Promise.resolve(),
       },
       socket,
     );

@@ -494,7 +494,8 @@ export function rewriteElementIds(query: string, databaseUuid: string): string {
       }
       if (depth !== 0) return query; // unbalanced: let the engine report the syntax error
       const inner = rewriteElementIds(query.slice(i + m[0].length, j - 1), databaseUuid);
-      out += `replace(replace(elementId(${inner}), 'n:', '4:${databaseUuid}:'), 'e:', '5:${databaseUuid}:')`;
+      // 'e:' first: the database UUID is hex, so it can hold 'e:' but never 'n:'.
+      out += `replace(replace(elementId(${inner}), 'e:', '5:${databaseUuid}:'), 'n:', '4:${databaseUuid}:')`;
       i = j;
       continue;
     }
@@ -510,7 +511,7 @@ export function unrewriteElementIds(text: string, databaseUuid: string): string 
   return text
     .split('replace(replace(elementId(')
     .join('elementId(')
-    .split(`), 'n:', '4:${databaseUuid}:'), 'e:', '5:${databaseUuid}:')`)
+    .split(`), 'e:', '5:${databaseUuid}:'), 'n:', '4:${databaseUuid}:')`)
     .join(')');
 }
 

@@ -183,6 +183,8 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
     app.addHook('preValidation', async (request) => {
       const vendor = (request.params as { vendor?: string }).vendor;
       if (vendor !== undefined && vendor !== VENDOR) throw invalid('vendor', `unsupported database vendor '${vendor}'`);
+      // Commands whose body fields are all optional (restart, create user) may come without a body.
+      if (request.body === undefined || request.body === null) request.body = {};
     });
 
     app.post(
@@ -220,7 +222,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
         tags,
         summary: 'Restart a database (reset: kill instead of a graceful stop); stationIds empty = every node',
         params: DbParams,
-        body: Type.Optional(Restart),
+        body: Restart,
         response: { 202: Type.Object({ operationId: Id, stationIds: Type.Array(Type.String()), reset: Type.Boolean() }), ...errorResponses(403, 404, 409) },
       },
     };
@@ -284,7 +286,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
 
     app.post(
       `${BASE}/:id/users`,
-      { schema: { tags, summary: 'Create a database user; the password is shown only in this answer', params: DbParams, body: Type.Optional(CreateDatabaseUser), response: { 201: DatabaseUserWithPassword, ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: 'Create a database user; the password is shown only in this answer', params: DbParams, body: CreateDatabaseUser, response: { 201: DatabaseUserWithPassword, ...errorResponses(403, 404, 409) } } },
       async (request, reply) => reply.code(201).send(await createDatabaseUser(deps.users, request.caller!, request.params.id, request.body ?? {})),
     );
 

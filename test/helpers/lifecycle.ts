@@ -1,0 +1,205 @@
+// Starts the management API with the database lifecycle wired in (local runtime running the real
+// graph-server), in this process or as a child process that a test may SIGKILL, plus small API helpers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../src/config.js';
+import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
+import { initialCredentialsPath, type Extension, type ExtensionDeps } from '../../src/main.js';
+import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../../src/runtimes/local/command.js';
+import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
+import { startServer, type ApiResponse, type Credentials, type RequestOptions, type TestServer } from './server.js';
+import { waitFor } from './wait-for.js';
+
+const fromTypeScript = import.meta.url.endsWith('.ts');
+const ext = fromTypeScript ? 'ts' : 'js';
+const standalone = fileURLToPath(new URL(`../../src/graph-server/standalone.${ext}`, import.meta.url));
+
+/** The graph-server command: the allotrope CLI once it registers `graph-server`, else the graph-server's own entry. */
+export const testGraphServerCommand: CommandFactory = (launch) =>
+  existsSync(standalone)
+    ? [process.execPath, ...launch.nodeOptions, ...typeScriptLoaderOptions, standalone, 'graph-server', ...launch.args]
+    : graphServerCommand(launch);
+
+export interface LifecycleTestOptions {
+  healthIntervalMs?: number;
+  leaseMs?: number;
+  concurrency?: number;
+}
+
+/** An `extend` factory for serve(): local runtime under `<dataDir>/runtime` + createLifecycle. */
+export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: (parts: { lifecycle: Lifecycle; runtime: LocalRuntime }) => void) {
+  return async (deps: ExtensionDeps): Promise<Extension> => {
+    const config: Config = {
+      ...deps.config,
+      operations: { concurrency: options.concurrency ?? deps.config.operations.concurrency, leaseMs: options.leaseMs ?? deps.config.operations.leaseMs },
+      runtime: { healthIntervalMs: options.healthIntervalMs ?? 500 },
+    };
+    const runtime = createLocalRuntime({
+      rootDir: join(config.dataDir, 'runtime'),
+      command: testGraphServerCommand,
+      healthIntervalMs: 300,
+      stopGraceMs: 5_000,
+      backoff: { initialMs: 200 },
+      logger: deps.logger.child({ area: 'runtime' }),
+    });
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200 });
+    expose?.({ lifecycle, runtime });
+    return {
+      routes: [lifecycle.routes],
+      environmentInUse: lifecycle.environmentInUse,
+      start: () => lifecycle.start(),
+      async stop() {
+        await lifecycle.stop();
+        await runtime.close();
+      },
+    };
+  };
+}
+
+/** A port range unlikely to collide with other tests running at the same time. */
+export function testPortRange(size = 40): string {
+  const first = 31_000 + Math.floor(Math.random() * 600) * 40;
+  return `${first}-${first + size - 1}`;
+}
+
+export interface LifecycleServer extends TestServer {
+  lifecycle: Lifecycle;
+  runtime: LocalRuntime;
+  adminToken: string;
+  environmentId: string;
+}
+
+export async function startLifecycleServer(options: LifecycleTestOptions & { dataDir?: string; dbPorts?: string } = {}): Promise<LifecycleServer> {
+  let parts!: { lifecycle: Lifecycle; runtime: LocalRuntime };
+  const server = await startServer({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
+    extend: [lifecycleExtension(options, (p) => (parts = p))],
+  });
+  const adminToken = await server.token();
+  const envs = await server.request<{ id: string }[]>('GET', '/deployments/environments', { token: adminToken });
+  return { ...server, ...parts, adminToken, environmentId: envs.body[0]!.id };
+}
+
+const DB = '/deployments/databases/graphneo';
+
+export interface Api {
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+}
+
+/** Polls an operation until it is no longer `started`; returns it. */
+export async function waitForOperation(api: Api, token: string, databaseId: string, operationId: string, timeoutMs = 30_000): Promise<any> {
+  return waitFor(
+    async () => {
+      const res = await api.request('GET', `${DB}/${databaseId}/operations/${operationId}`, { token });
+      if (res.status !== 200) throw new Error(`GET operation: ${res.status} ${res.text}`);
+      return res.body.status !== 'started' && res.body;
+    },
+    { timeoutMs, intervalMs: 100, what: `operation ${operationId} to end` },
+  );
+}
+
+export async function createDatabaseAndWait(api: Api, token: string, environmentId: string, name: string): Promise<{ database: any; password: string; operation: any }> {
+  const res = await api.request('POST', DB, { token, body: { environmentId, name, plan: 'ds1', version: '5.26' } });
+  if (res.status !== 202) throw new Error(`create: ${res.status} ${res.text}`);
+  const operation = await waitForOperation(api, token, res.body.database.id, res.body.operationId);
+  if (operation.status !== 'finished') throw new Error(`create failed: ${JSON.stringify(operation)}`);
+  return { database: res.body.database, password: res.body.credentials.password, operation };
+}
+
+export interface LifecycleServerProcess extends Api {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  adminCredentials: Credentials;
+  output(): string;
+  token(): Promise<string>;
+  /** SIGKILL, as a crash. */
+  kill(): Promise<void>;
+  /** SIGTERM, a clean stop (nodes are stopped by the runtime's close). */
+  stop(): Promise<void>;
+}
+
+const serverMain = fileURLToPath(new URL(`./lifecycle-server-main.${ext}`, import.meta.url));
+
+/** Runs the API + lifecycle as a child process on `dataDir` (created when omitted; the caller removes it). */
+export async function startLifecycleServerProcess(options: { dataDir?: string; dbPorts: string; leaseMs?: number }): Promise<LifecycleServerProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'allotrope-lifecycle-'));
+  const args = fromTypeScript ? ['--import', 'tsx', serverMain] : [serverMain];
+  const child = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      ALLOTROPE_DATA_DIR: dataDir,
+      ALLOTROPE_PORT: '0',
+      ALLOTROPE_HOST: '127.0.0.1',
+      ALLOTROPE_PUBLIC_HOST: '127.0.0.1',
+      ALLOTROPE_DB_PORTS: options.dbPorts,
+      ALLOTROPE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      LIFECYCLE_TEST_LEASE_MS: String(options.leaseMs ?? 30_000),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`lifecycle server exited with ${child.exitCode}: ${out}`);
+      return /lifecycle server listening on (\S+)/.exec(out)?.[1];
+    },
+    { timeoutMs: 30_000, what: 'the lifecycle server to listen' },
+  ).catch(async (err: unknown) => {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  });
+  const credentialsText = readFileSync(initialCredentialsPath(dataDir), 'utf8');
+  const adminCredentials = {
+    clientId: /^ALLOTROPE_CLIENT_ID=(.*)$/m.exec(credentialsText)?.[1] ?? '',
+    clientSecret: /^ALLOTROPE_CLIENT_SECRET=(.*)$/m.exec(credentialsText)?.[1] ?? '',
+  };
+  const request = async <T>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(new URL(path, url), { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text) as T, text };
+  };
+  return {
+    url,
+    dataDir,
+    child,
+    adminCredentials,
+    output: () => out,
+    request,
+    async token() {
+      const res = await request<{ access_token: string }>('POST', '/organizations/oauth/token', {
+        body: { grant_type: 'client_credentials', client_id: adminCredentials.clientId, client_secret: adminCredentials.clientSecret },
+      });
+      if (res.status !== 201) throw new Error(`token: ${res.status} ${res.text}`);
+      return res.body.access_token;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Removes a data dir left by startLifecycleServerProcess. */
+export function removeDataDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -46,7 +46,7 @@ describe('fs blob store', () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'allotrope-fs-store-'));
-    store = new FsBlobStore({ root, publicBaseUrl: 'https://allotrope.test/base/', downloadSecret: SECRET, clock: () => now });
+    store = new FsBlobStore({ root, publicBaseUrl: 'https://allotrope.test/base/', downloadSecret: SECRET, clock: { now: () => now } });
   });
   after(async () => {
     await rm(root, { recursive: true, force: true });

@@ -165,7 +165,7 @@ describe('s3 blob store', () => {
       endpoint,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
       forcePathStyle: true,
-      clock: () => new Date(Date.now() - 2 * 3600_000),
+      clock: { now: () => new Date(Date.now() - 2 * 3600_000) },
     });
     try {
       const url = await past.signedDownloadUrl('exports/e1.tar.gz', { expiresInSeconds: 3600, fileName: 'e1.tar.gz' });

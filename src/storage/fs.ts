@@ -5,6 +5,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { systemClock, type Clock } from '../clock.js';
 import {
   BlobNotFoundError,
   HashingCounter,
@@ -25,7 +26,7 @@ export interface FsBlobStoreOptions {
   publicBaseUrl: string;
   /** HMAC key for download links (at least 32 bytes of randomness; never logged). */
   downloadSecret: string | Buffer;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export type DownloadCheck = 'ok' | 'expired' | 'invalid';
@@ -86,7 +87,7 @@ export class FsBlobStore implements BlobStore {
   readonly root: string;
   readonly #secret: string | Buffer;
   readonly #publicBaseUrl: string;
-  readonly #clock: () => Date;
+  readonly #clock: Clock;
 
   constructor(options: FsBlobStoreOptions) {
     if (!options.downloadSecret || options.downloadSecret.length < 16) {
@@ -95,7 +96,7 @@ export class FsBlobStore implements BlobStore {
     this.root = resolve(options.root);
     this.#secret = options.downloadSecret;
     this.#publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? systemClock;
   }
 
   #path(key: string): string {
@@ -200,7 +201,7 @@ export class FsBlobStore implements BlobStore {
     if (!Number.isInteger(opts.expiresInSeconds) || opts.expiresInSeconds <= 0) {
       throw new StorageError('Invalid', 'expiresInSeconds must be a positive whole number');
     }
-    const expires = Math.floor(this.#clock().getTime() / 1000) + opts.expiresInSeconds;
+    const expires = Math.floor(this.#clock.now().getTime() / 1000) + opts.expiresInSeconds;
     const query = new URLSearchParams({ expires: String(expires), name: opts.fileName });
     query.set('signature', signDownload(this.#secret, key, expires, opts.fileName));
     const path = key.split('/').map(encodeURIComponent).join('/');

@@ -28,6 +28,7 @@ import {
   type PutResult,
 } from './blob-store.js';
 import { FsBlobStore } from './fs.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -52,7 +53,7 @@ export interface S3BlobStoreOptions {
   /** Inject a ready client (tests, shared connection pools). */
   client?: S3Client;
   /** Signing time of presigned links (the expiry counts from it). */
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 const MIB = 1024 * 1024;
@@ -66,7 +67,7 @@ export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
   readonly #partSizeBytes: number;
   readonly #queueSize: number;
-  readonly #clock: () => Date;
+  readonly #clock: Clock;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = validateBucket(options.bucket);
@@ -74,7 +75,7 @@ export class S3BlobStore implements BlobStore {
     if (this.prefix !== '') validateKey(this.prefix);
     this.#partSizeBytes = Math.max(5 * MIB, options.partSizeBytes ?? 8 * MIB);
     this.#queueSize = Math.max(1, options.queueSize ?? 2);
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? systemClock;
     this.client =
       options.client ??
       new S3Client({
@@ -178,7 +179,7 @@ export class S3BlobStore implements BlobStore {
       Key: this.#objectKey(key),
       ResponseContentDisposition: contentDisposition(opts.fileName),
     });
-    return getSignedUrl(this.client, command, { expiresIn: opts.expiresInSeconds, signingDate: this.#clock() });
+    return getSignedUrl(this.client, command, { expiresIn: opts.expiresInSeconds, signingDate: this.#clock.now() });
   }
 
   close(): void {
@@ -210,7 +211,7 @@ export interface CreateBlobStoreOptions {
   /** For local download links: base URL of this server and the HMAC secret. */
   publicBaseUrl: string;
   downloadSecret: string | Buffer;
-  clock?: () => Date;
+  clock?: Clock;
   /** S3 settings from configuration; each falls back to the usual AWS environment variables. */
   s3?: Omit<S3BlobStoreOptions, 'bucket' | 'prefix'>;
   /** Environment to read AWS_* variables from (defaults to process.env). */

@@ -9,6 +9,7 @@ import type { RoutePlugin } from '../../src/api/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, initialCredentialsPath, serve, type RunningServer, type ServeOptions } from '../../src/main.js';
+import type { DestinationStream } from 'pino';
 import { allotropeCommand } from './cli.js';
 import { waitFor } from './wait-for.js';
 
@@ -60,10 +61,18 @@ export interface StartServerOptions {
   extend?: ServeOptions['extend'];
   /** Reuse this data directory (e.g. to restart on the same store); it is then not deleted by stop(). */
   dataDir?: string;
+  /** Capture the server's log lines (level from ALLOTROPE_LOG_LEVEL in `env`, else TEST_LOG_LEVEL or silent). */
+  logStream?: DestinationStream;
 }
 
+/** The bootstrap credentials written on first start (empty when this store was not bootstrapped by serve). */
 function parseCredentialsFile(dataDir: string): Credentials {
-  const text = readFileSync(initialCredentialsPath(dataDir), 'utf8');
+  let text = '';
+  try {
+    text = readFileSync(initialCredentialsPath(dataDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
   const get = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1] ?? '';
   return { clientId: get('ALLOTROPE_CLIENT_ID'), clientSecret: get('ALLOTROPE_CLIENT_SECRET') };
 }
@@ -109,7 +118,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
     });
     const extend = [...(opts.extend ?? [])];
     if (opts.routes?.length) extend.push(async () => ({ routes: opts.routes }));
-    const running = await serve(config, { clock: opts.clock, logger: createLogger(config.logLevel), extend, announce: () => undefined });
+    const running = await serve(config, { clock: opts.clock, logger: createLogger(config.logLevel, opts.logStream), extend, announce: () => undefined });
     const adminCredentials = running.bootstrap
       ? { clientId: running.bootstrap.client.clientId, clientSecret: running.bootstrap.clientSecret }
       : parseCredentialsFile(dataDir);

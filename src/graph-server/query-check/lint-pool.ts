@@ -23,6 +23,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  // Jobs go only to a warmed-up worker, so its start-up never counts against maxCheckMs.
+  ready: boolean;
   job: Job | undefined;
   ceiling: NodeJS.Timeout | undefined;
 }
@@ -94,7 +96,7 @@ export class LintPool {
     const worker = createWorker();
     // Idle lint workers must never keep a process alive on their own.
     worker.unref();
-    const slot: Slot = { worker, job: undefined, ceiling: undefined };
+    const slot: Slot = { worker, ready: false, job: undefined, ceiling: undefined };
     worker.on('message', (reply: LintReply) => this.onReply(slot, reply));
     worker.on('error', (err) => this.onWorkerGone(index, slot, `lint worker failed: ${err.message}`));
     worker.on('exit', (code) => this.onWorkerGone(index, slot, `lint worker exited with code ${code}`));
@@ -105,7 +107,7 @@ export class LintPool {
     for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
       if (!this.slots[i]) this.slots[i] = this.spawn(i);
       const slot = this.slots[i];
-      if (!slot || slot.job) continue;
+      if (!slot || !slot.ready || slot.job) continue;
       // Shortest query first: an application's small queries are not kept waiting behind a
       // bulk script, and the queue is bounded so the scan is cheap.
       let pick = 0;
@@ -122,7 +124,9 @@ export class LintPool {
   private onReply(slot: Slot, reply: LintReply): void {
     if (reply.type === 'ready') {
       this.consecutiveFailures = 0;
+      slot.ready = true;
       this.markReady();
+      this.dispatch();
       return;
     }
     const job = slot.job;

@@ -243,6 +243,16 @@ for (const [driverName, neo4j] of DRIVERS) {
         assert.ok(statuses.includes('03N90'), statuses.join(','));
       });
 
+      it('honours the notification filter the driver sends', async () => {
+        const session = driver.session({ notificationFilter: { minimumSeverityLevel: 'OFF' } });
+        try {
+          const r = await session.run('NOTIFY');
+          assert.equal(r.summary.notifications.length, 0);
+        } finally {
+          await session.close();
+        }
+      });
+
       it('serves 50 concurrent sessions', async () => {
         const results = await Promise.all(
           Array.from({ length: 50 }, async (_, i) => {

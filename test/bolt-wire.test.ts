@@ -414,6 +414,11 @@ describe('version-dependent shapes', () => {
     assert.equal(statuses[1]?.neo4j_code, 'Neo.ClientNotification.Statement.CartesianProduct');
     assert.equal((statuses[1]?.diagnostic_record as Record<string, unknown>)._severity, 'WARNING');
     assert.equal(s6.notifications, undefined);
+    const filtered = meta((await runAll(c6, 'NOTIFY', {}, { notifications_disabled_classifications: ['PERFORMANCE'] })).summary);
+    assert.deepEqual(
+      (filtered.statuses as Record<string, unknown>[]).map((s) => s.gql_status),
+      ['00000'],
+    );
     const c4 = await session('00000405');
     const s4 = meta((await runAll(c4, 'NOTIFY')).summary);
     assert.equal((s4.notifications as unknown[]).length, 1);

@@ -84,7 +84,31 @@ export interface ConnectionOptions {
   manifest?: boolean;
 }
 
+/** Notification filters (5.2+) from HELLO, overridable per BEGIN/RUN. */
+interface NotificationFilter {
+  minSeverity: string | null; // "OFF", "WARNING", "INFORMATION"
+  disabled: string[]; // categories / classifications
+}
+
+function readFilter(extra: ValueMap, base: NotificationFilter): NotificationFilter {
+  const out = { ...base };
+  if (typeof extra.notifications_minimum_severity === 'string') out.minSeverity = extra.notifications_minimum_severity.toUpperCase();
+  for (const key of ['notifications_disabled_categories', 'notifications_disabled_classifications']) {
+    const v = extra[key];
+    if (Array.isArray(v)) out.disabled = v.filter((c): c is string => typeof c === 'string').map((c) => c.toUpperCase());
+  }
+  return out;
+}
+
+function applyFilter(list: Notification[], f: NotificationFilter): Notification[] {
+  if (f.minSeverity === 'OFF') return [];
+  return list.filter(
+    (n) => !(f.minSeverity === 'WARNING' && n.severity !== 'WARNING') && !(n.category && f.disabled.includes(n.category.toUpperCase())),
+  );
+}
+
 interface Stream {
+  filter: NotificationFilter;
   fields: string[];
   records: Value[][];
   cursor: number;
@@ -150,7 +174,8 @@ export class BoltConnection {
   private routingContext: ValueMap | null = null;
   private auto: Stream | null = null;
   private tx: EngineTransaction | null = null;
-  private txOptions: { db: string } = { db: DEFAULT_DATABASE };
+  private txOptions: { db: string; filter: NotificationFilter } = { db: DEFAULT_DATABASE, filter: { minSeverity: null, disabled: [] } };
+  private helloFilter: NotificationFilter = { minSeverity: null, disabled: [] };
   private txStreams = new Map<number, Stream>();
   private nextQid = 0;
   private lastQid = -1;
@@ -315,6 +340,7 @@ export class BoltConnection {
   private async hello(fields: Unpacked[]): Promise<void> {
     const extra = dictField(fields, 0, 1, 'HELLO');
     const routing = extra.routing;
+    this.helloFilter = readFilter(extra, this.helloFilter);
     this.routingContext = routing !== null && typeof routing === 'object' && !Array.isArray(routing) ? (routing as ValueMap) : null;
     const meta: ValueMap = { server: SERVER_AGENT, connection_id: this.id };
     if (this.version.major === 4) {
@@ -400,7 +426,7 @@ export class BoltConnection {
     if (this.state === 'READY') {
       const { options, db, dbGiven } = this.txExtra(extra, 'RUN');
       const result = await this.options.engine.run(query, params, options);
-      this.auto = { fields: result.fields, records: result.records, cursor: 0, result, bookmark: result.bookmark, db };
+      this.auto = { filter: readFilter(extra, this.helloFilter), fields: result.fields, records: result.records, cursor: 0, result, bookmark: result.bookmark, db };
       const meta: ValueMap = { fields: result.fields, t_first: BigInt(Date.now() - started) };
       if (this.features.dbInSuccess && !dbGiven) meta.db = db;
       this.success(meta);
@@ -410,7 +436,7 @@ export class BoltConnection {
     const tx = this.tx as EngineTransaction;
     const result = await tx.run(query, params);
     const qid = this.nextQid++;
-    this.txStreams.set(qid, { fields: result.fields, records: result.records, cursor: 0, result, bookmark: null, db: this.txOptions.db });
+    this.txStreams.set(qid, { filter: this.txOptions.filter, fields: result.fields, records: result.records, cursor: 0, result, bookmark: null, db: this.txOptions.db });
     this.lastQid = qid;
     this.success({ fields: result.fields, t_first: BigInt(Date.now() - started), qid: BigInt(qid) });
     this.state = 'TX_STREAMING';
@@ -472,10 +498,11 @@ export class BoltConnection {
       stats['contains-updates'] = true;
       meta.stats = stats;
     }
+    const notifications = applyFilter(s.notifications, stream.filter);
     if (this.features.statuses) {
-      meta.statuses = [completionStatus(stream), ...s.notifications.map(notificationStatus)];
-    } else if (s.notifications.length > 0) {
-      meta.notifications = s.notifications.map(legacyNotification);
+      meta.statuses = [completionStatus(stream), ...notifications.map(notificationStatus)];
+    } else if (notifications.length > 0) {
+      meta.notifications = notifications.map(legacyNotification);
     }
     return meta;
   }
@@ -484,7 +511,7 @@ export class BoltConnection {
     const extra = dictField(fields, 0, 1, 'BEGIN');
     const { options, db, dbGiven } = this.txExtra(extra, 'BEGIN');
     this.tx = await this.options.engine.begin(options);
-    this.txOptions = { db };
+    this.txOptions = { db, filter: readFilter(extra, this.helloFilter) };
     this.txStreams.clear();
     this.nextQid = 0;
     this.lastQid = -1;

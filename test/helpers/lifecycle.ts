@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
+import type { SettingDefinition } from '../../src/domain/database-settings.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
 import { initialCredentialsPath, type Extension, type ExtensionDeps } from '../../src/main.js';
 import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../../src/runtimes/local/command.js';
@@ -24,6 +25,8 @@ export const testGraphServerCommand: CommandFactory = (launch) =>
     : graphServerCommand(launch);
 
 export interface LifecycleTestOptions {
+  /** `settings/config` catalogue (default: the local runtime's). */
+  settings?: readonly SettingDefinition[];
   healthIntervalMs?: number;
   leaseMs?: number;
   concurrency?: number;
@@ -45,7 +48,7 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
       backoff: { initialMs: 200 },
       logger: deps.logger.child({ area: 'runtime' }),
     });
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200 });
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) });
     expose?.({ lifecycle, runtime });
     return {
       routes: [lifecycle.routes],

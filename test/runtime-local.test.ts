@@ -372,6 +372,38 @@ describe('local runtime: crash recovery', () => {
   });
 });
 
+describe('local runtime: processes without a pid file', () => {
+  /** A node process as a control plane killed between spawn and pid file would leave it. */
+  async function unrecordedNode(runtime: LocalRuntime, spec: NodeSpec): Promise<ChildProcess> {
+    await runtime.provision(spec);
+    const args = ['--data-dir', runtime.paths(spec.stationId).dataDir, '--bolt-port', String(spec.boltPort), '--host', '127.0.0.1'];
+    const child = spawn(process.execPath, ['-e', FAKE_NODE, '--', ...args], { stdio: 'ignore' });
+    extraProcesses.push(child);
+    await waitFor(() => canConnect(spec.boltPort), { what: 'unrecorded node to listen' });
+    return child;
+  }
+
+  test('reconcile stops a node process that no pid file records', async () => {
+    const runtime = runtimeWith(await tempDir());
+    const spec = await specFor('lost');
+    const child = await unrecordedNode(runtime, spec);
+    const report = await runtime.reconcile([]);
+    assert.deepEqual(report.stopped, ['lost']);
+    await waitFor(() => child.exitCode !== null || child.signalCode !== null, { what: 'unrecorded node to exit' });
+  });
+
+  test('start replaces an unrecorded process that holds the node data directory', async () => {
+    const runtime = runtimeWith(await tempDir());
+    const spec = await specFor('lost');
+    const child = await unrecordedNode(runtime, spec);
+    await runtime.start(spec);
+    await waitFor(() => child.exitCode !== null || child.signalCode !== null, { what: 'unrecorded node to exit' });
+    const pid = await runtime.pidOf('lost');
+    assert.ok(pid && pid !== child.pid);
+    assert.equal(await canConnect(spec.boltPort), true);
+  });
+});
+
 describe('local runtime: files', () => {
   test('writeUsers replaces the users file atomically and keeps it private', async () => {
     const runtime = runtimeWith(await tempDir());

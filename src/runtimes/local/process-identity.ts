@@ -1,7 +1,7 @@
 // Who a pid really is. A pid alone can be reused by an unrelated process after ours died (even across a
 // reboot), so a recorded pid only counts as "our node" when its kernel start time and its argv match too.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -64,4 +64,35 @@ export async function isSameProcess(recorded: ProcessIdentity, marker: string): 
   if (!now || now.startTime !== recorded.startTime) return false;
   if (now.argv.join('\0') === recorded.argv.join('\0')) return true;
   return now.argv.some((arg) => arg.includes(marker));
+}
+
+/**
+ * Live processes whose argv contains `arg` as one whole argument (Linux; elsewhere an empty list).
+ * Finds a node process even when its pid file is missing, e.g. a control plane killed between
+ * spawning the process and recording its pid.
+ */
+export async function findProcessesWithArg(arg: string): Promise<ProcessIdentity[]> {
+  if (process.platform !== 'linux') return [];
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const found: ProcessIdentity[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes(arg) || !cmdline.split('\0').includes(arg)) continue;
+    const identity = await readProcessIdentity(pid);
+    if (identity) found.push(identity);
+  }
+  return found;
 }

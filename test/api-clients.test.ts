@@ -76,6 +76,13 @@ describe('API clients', () => {
     assert.deepEqual((await server.request('GET', `/organizations/api-clients/${c.id}`, { token: admin })).body.environmentIds, []);
   });
 
+  test('an empty body labelled JSON is no body (refresh the secret with a bare curl -X POST)', async () => {
+    const c = (await server.request('POST', '/organizations/api-clients', { token: admin, body: { name: 'bare', environmentIds: [] } })).body;
+    const res = await server.request('POST', `/organizations/api-clients/${c.id}/secret`, { token: admin, headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 200, res.text);
+    assert.notEqual(res.body.clientSecret, c.clientSecret);
+  });
+
   test('unknown client ids are 404', async () => {
     for (const id of ['0'.repeat(32), 'not-an-id']) {
       const res = await server.request('DELETE', `/organizations/api-clients/${id}`, { token: admin });

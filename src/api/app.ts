@@ -94,6 +94,13 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
 
   // Fastify parses text/plain by default; the contract accepts only JSON, forms and multipart (else 415).
   app.removeContentTypeParser('text/plain');
+  // An empty JSON body (curl -H 'Content-Type: application/json' -X POST …/secret) means no body, not an error.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, parseFormBody(body as string));
   });

@@ -2,6 +2,7 @@
 // The `allotrope` command. Every failure a user can cause ends as one line on stderr, never a stack.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
+import { registerGraphServerCommand } from '../graph-server/cli.js';
 import { registerAdminCommands } from './admin.js';
 import { CliError } from './errors.js';
 import { registerServeCommand } from './serve.js';
@@ -13,8 +14,7 @@ const program = new Command('allotrope')
 
 registerServeCommand(program);
 registerAdminCommands(program);
-// TODO(lead): register the graph-server command once src/graph-server/cli.ts exists:
-//   import { registerGraphServerCommand } from '../graph-server/cli.js'; registerGraphServerCommand(program);
+registerGraphServerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

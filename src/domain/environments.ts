@@ -1,12 +1,12 @@
 // Environments: the organization's deployment spaces, each of a type (development/staging/production,
 // shown as a colour) that decides what operators may do there, placed in one region, with an IP allowlist
 // (network rules) enforced where database connections are accepted.
-import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Caller } from '../auth/caller.js';
 import { ENVIRONMENT_TYPES, canSeeEnvironment, requireDeploymentRole, requireOrganizationAdmin, type EnvironmentType } from '../auth/policy.js';
 import type { Clock } from '../clock.js';
 import { newId, normalizeId } from '../ids.js';
+import { CidrError, formatCidr, parseCidr } from '../net/cidr.js';
 import type { Tables } from '../store/schema/index.js';
 import type { EnvironmentRow, NetworkRuleRow } from '../store/schema/identity.js';
 import { findRegion, type Region } from './catalog.js';
@@ -71,71 +71,12 @@ async function rulesOf(db: Db, environmentIds: string[]): Promise<NetworkRuleRow
 
 /** Canonical CIDR (`10.0.0.0/8`, `2001:db8::/32`) or null when `input` is not one. A bare address is a /32 or /128. */
 export function canonicalCidr(input: string): string | null {
-  const text = input.trim();
-  const slash = text.indexOf('/');
-  const address = slash === -1 ? text : text.slice(0, slash);
-  const version = isIP(address);
-  if (version === 0) return null;
-  const maxBits = version === 4 ? 32 : 128;
-  let bits = maxBits;
-  if (slash !== -1) {
-    const b = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(b)) return null;
-    bits = Number(b);
-    if (bits > maxBits) return null;
+  try {
+    return formatCidr(parseCidr(input));
+  } catch (err) {
+    if (err instanceof CidrError) return null;
+    throw err;
   }
-  return `${networkAddress(address, bits, version as 4 | 6)}/${bits}`;
-}
-
-function networkAddress(address: string, bits: number, version: 4 | 6): string {
-  if (version === 4) {
-    const n = address.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-    const masked = bits === 0 ? 0n : (n >> BigInt(32 - bits)) << BigInt(32 - bits);
-    return [24n, 16n, 8n, 0n].map((s) => String((masked >> s) & 255n)).join('.');
-  }
-  const n = ipv6ToBigInt(address);
-  const masked = bits === 0 ? 0n : (n >> BigInt(128 - bits)) << BigInt(128 - bits);
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((masked >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return compressIpv6(groups);
-}
-
-function ipv6ToBigInt(address: string): bigint {
-  let text = address.toLowerCase();
-  const zone = text.indexOf('%');
-  if (zone !== -1) text = text.slice(0, zone);
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = text.slice(0, v4.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const headParts = head ? head.split(':').filter((p) => p !== '') : [];
-  const tailParts = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const missing = 8 - headParts.length - tailParts.length;
-  const parts = [...headParts, ...Array<string>(tail !== undefined ? missing : 0).fill('0'), ...tailParts];
-  return parts.reduce((acc, p) => (acc << 16n) | BigInt(parseInt(p, 16)), 0n);
-}
-
-function compressIpv6(groups: string[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart === -1) return groups.join(':');
-  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
 
 async function findVisibleRow(db: Db, caller: Caller, id: string): Promise<EnvironmentRow> {

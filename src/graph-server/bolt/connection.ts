@@ -1,7 +1,7 @@
 // One Bolt connection, independent of the transport (TCP or WebSocket): handshake, dechunking,
 // decoding, the session state machine of the spec (§5) and the encoding of replies. Requests are
 // handled strictly one after another, so a connection never has two engine calls in flight.
-import type { AuthenticatedUser, Authenticator, EngineTransaction, GraphEngine, Notification, QueryOptions, QueryResult } from '../engine-api.js';
+import type { AuthenticatedUser, Authenticator, EngineTransaction, GraphEngine, Position, QueryOptions, QueryResult } from '../engine-api.js';
 import { CypherError } from '../engine-api.js';
 import type { Value, ValueMap } from '../values.js';
 import { chunkMessage, Dechunker, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js';
@@ -14,6 +14,7 @@ import {
   versionBytes,
   type BoltVersion,
 } from './handshake.js';
+import { failureMetadata, readFilter, summaryMetadata, type NotificationFilter } from './metadata.js';
 import { Packer, Structure, unpackMessage, type Message, type Unpacked } from './packstream.js';
 import { ProtocolError } from './protocol-error.js';
 
@@ -82,29 +83,6 @@ export interface ConnectionOptions {
   maxMessageBytes?: number;
   /** Offer Manifest v1 when the client proposes it (default true). */
   manifest?: boolean;
-}
-
-/** Notification filters (5.2+) from HELLO, overridable per BEGIN/RUN. */
-interface NotificationFilter {
-  minSeverity: string | null; // "OFF", "WARNING", "INFORMATION"
-  disabled: string[]; // categories / classifications
-}
-
-function readFilter(extra: ValueMap, base: NotificationFilter): NotificationFilter {
-  const out = { ...base };
-  if (typeof extra.notifications_minimum_severity === 'string') out.minSeverity = extra.notifications_minimum_severity.toUpperCase();
-  for (const key of ['notifications_disabled_categories', 'notifications_disabled_classifications']) {
-    const v = extra[key];
-    if (Array.isArray(v)) out.disabled = v.filter((c): c is string => typeof c === 'string').map((c) => c.toUpperCase());
-  }
-  return out;
-}
-
-function applyFilter(list: Notification[], f: NotificationFilter): Notification[] {
-  if (f.minSeverity === 'OFF') return [];
-  return list.filter(
-    (n) => !(f.minSeverity === 'WARNING' && n.severity !== 'WARNING') && !(n.category && f.disabled.includes(n.category.toUpperCase())),
-  );
 }
 
 interface Stream {
@@ -486,25 +464,13 @@ export class BoltConnection {
   }
 
   private summary(stream: Stream, tLast: number): ValueMap {
-    const s = stream.result.summary;
-    const meta: ValueMap = {};
-    if (stream.bookmark !== null) meta.bookmark = stream.bookmark;
-    meta.type = s.queryType;
-    meta.t_last = BigInt(tLast);
-    meta.db = stream.db;
-    const stats: ValueMap = {};
-    for (const [k, v] of Object.entries(s.stats)) if (v) stats[k] = BigInt(v);
-    if (Object.keys(stats).length > 0) {
-      stats['contains-updates'] = true;
-      meta.stats = stats;
-    }
-    const notifications = applyFilter(s.notifications, stream.filter);
-    if (this.features.statuses) {
-      meta.statuses = [completionStatus(stream), ...notifications.map(notificationStatus)];
-    } else if (notifications.length > 0) {
-      meta.notifications = notifications.map(legacyNotification);
-    }
-    return meta;
+    return summaryMetadata(stream.result, {
+      bookmark: stream.bookmark,
+      db: stream.db,
+      tLastMs: tLast,
+      statuses: this.features.statuses,
+      filter: stream.filter,
+    });
   }
 
   private async begin(fields: Unpacked[]): Promise<void> {
@@ -639,21 +605,8 @@ export class BoltConnection {
     if (!this.processing) void this.shutdown();
   }
 
-  private failure(f: BoltFailure, position?: { offset: number; line: number; column: number }): void {
-    if (!this.features.gqlFailure) {
-      this.message(SIG.FAILURE, [{ code: f.code, message: f.message }]);
-      return;
-    }
-    const classification = f.code.includes('TransientError')
-      ? 'TRANSIENT_ERROR'
-      : f.code.includes('DatabaseError')
-        ? 'DATABASE_ERROR'
-        : 'CLIENT_ERROR';
-    const diagnostic: ValueMap = { OPERATION: '', OPERATION_CODE: '0', CURRENT_SCHEMA: '/', _classification: classification };
-    if (position) diagnostic._position = positionMap(position);
-    this.message(SIG.FAILURE, [
-      { neo4j_code: f.code, message: f.message, gql_status: f.gqlStatus, description: `error: ${f.message}`, diagnostic_record: diagnostic },
-    ]);
+  private failure(f: BoltFailure, position?: Position): void {
+    this.message(SIG.FAILURE, [failureMetadata(f.code, f.message, f.gqlStatus, this.features.gqlFailure, position)]);
   }
 
   private success(meta: ValueMap): void {
@@ -704,43 +657,6 @@ function resolveDb(db: Value | undefined): { db: string; dbGiven: boolean } {
     throw new BoltFailure('Neo.ClientError.Database.DatabaseNotFound', `Database does not exist. Database name: '${String(db)}'.`, '22N51');
   }
   return { db, dbGiven: true };
-}
-
-function positionMap(p: { offset: number; line: number; column: number }): ValueMap {
-  return { offset: BigInt(p.offset), line: BigInt(p.line), column: BigInt(p.column) };
-}
-
-const STATUS_DIAGNOSTIC = { OPERATION: '', OPERATION_CODE: '0', CURRENT_SCHEMA: '/' };
-
-function completionStatus(stream: Stream): ValueMap {
-  const [gql_status, status_description] =
-    stream.fields.length === 0
-      ? ['00001', 'note: successful completion - omitted result']
-      : stream.records.length === 0
-        ? ['02000', 'note: no data']
-        : ['00000', 'note: successful completion'];
-  return { gql_status, status_description, diagnostic_record: { ...STATUS_DIAGNOSTIC } };
-}
-
-function notificationStatus(n: Notification): ValueMap {
-  const warning = n.severity === 'WARNING';
-  const diagnostic: ValueMap = { ...STATUS_DIAGNOSTIC, _severity: n.severity, _classification: n.category ?? 'GENERIC' };
-  if (n.position) diagnostic._position = positionMap(n.position);
-  return {
-    gql_status: n.gqlStatus ?? (warning ? '01N42' : '03N42'),
-    status_description: `${warning ? 'warn' : 'info'}: ${n.description}`,
-    neo4j_code: n.code,
-    title: n.title,
-    description: n.description,
-    diagnostic_record: diagnostic,
-  };
-}
-
-function legacyNotification(n: Notification): ValueMap {
-  const out: ValueMap = { code: n.code, title: n.title, description: n.description, severity: n.severity };
-  if (n.category) out.category = n.category;
-  if (n.position) out.position = positionMap(n.position);
-  return out;
 }
 
 function errorMessage(err: unknown): string {

@@ -242,6 +242,15 @@ describe('archive', () => {
     }
   });
 
+  it('refuses entries that collide (a file used as a directory) without revealing server paths', async () => {
+    const files = [
+      { path: 'a', data: 'file' },
+      { path: 'a/b', data: 'under a file' },
+    ];
+    const bytes = craft([{ path: 'manifest.json', data: manifestFor(files) }, { path: 'a', data: 'file' }, { path: 'a/b', data: 'under a file' }]);
+    await expectRefused(bytes, 'unsafe-entry', /^archive entry 'a\/b' conflicts with another entry \(E[A-Z]+\)$/);
+  });
+
   it('refuses a file that the manifest does not list', async () => {
     const bytes = craft([{ path: 'manifest.json', data: manifestFor([]) }, { path: 'smuggled.bin', data: 'extra' }]);
     await expectRefused(bytes, 'unlisted-file', /'smuggled\.bin' is not listed in the manifest/);

@@ -226,8 +226,8 @@ export async function extractArchive(stream: Readable, targetDir: string, option
   } catch (err) {
     stream.destroy();
     await rm(tempDir, { recursive: true, force: true });
-    if (err instanceof ArchiveError) throw err;
-    throw new ArchiveError('corrupt', `the archive could not be read: ${describe(err)}`, { cause: err });
+    // Anything not an ArchiveError is our side failing (disk full, permissions): not the archive's fault.
+    throw err;
   }
 }
 
@@ -240,9 +240,14 @@ async function assertTargetFree(target: string): Promise<void> {
   if (entries.length > 0) throw new ArchiveError('target-exists', `the extraction target '${basename(target)}' already exists and is not empty`);
 }
 
+// Errors from the filesystem carry server paths in their message; users get the code only.
 function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.syscall === 'string') return e.code ?? 'I/O error';
   return err instanceof Error ? err.message : String(err);
 }
+
+const ENTRY_CONFLICTS = new Set(['ENOTDIR', 'EEXIST', 'EISDIR']);
 
 function extractInto(input: Readable, tempDir: string, options: ExtractOptions): Promise<Manifest> {
   return new Promise<Manifest>((resolvePromise, rejectPromise) => {
@@ -259,7 +264,7 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
     let failed = false;
     let sniffed = false;
 
-    const fail = (err: ArchiveError): void => {
+    const fail = (err: Error): void => {
       if (failed) return;
       failed = true;
       input.unpipe(gunzip);
@@ -327,8 +332,18 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
           }, fail);
           return;
         }
-        writes.push(extractEntry(entry, tempDir, listed, seen, abortWrites.signal).catch((err: unknown) => {
-          fail(err instanceof ArchiveError ? err : new ArchiveError('corrupt', `extracting '${entry.path}' failed: ${describe(err)}`, { cause: err }));
+        // One entry at a time, in archive order: a later entry's directories must never be created
+        // before an earlier entry's file (the parser holds further input back meanwhile).
+        const previous = writes.at(-1) ?? Promise.resolve();
+        writes.push(previous.then(() => {
+          if (failed) return void entry.resume();
+          return extractEntry(entry, tempDir, listed, seen, abortWrites.signal);
+        }).catch((err: unknown) => {
+          if (err instanceof ArchiveError) return fail(err);
+          if (ENTRY_CONFLICTS.has((err as NodeJS.ErrnoException).code ?? '')) {
+            return fail(new ArchiveError('unsafe-entry', `archive entry '${entry.path}' conflicts with another entry (${describe(err)})`, { cause: err }));
+          }
+          fail(err as Error);
         }));
       } catch (err) {
         entry.resume();
@@ -349,7 +364,7 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
   });
 }
 
-function readManifestEntry(entry: ReadEntry, onManifest: (m: Manifest) => void, fail: (e: ArchiveError) => void): void {
+function readManifestEntry(entry: ReadEntry, onManifest: (m: Manifest) => void, fail: (e: Error) => void): void {
   if (entry.path !== MANIFEST_NAME || (entry.type !== 'File' && entry.type !== 'OldFile')) {
     entry.resume();
     throw new ArchiveError('bad-manifest', `the archive must start with ${MANIFEST_NAME}`);

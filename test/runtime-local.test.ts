@@ -248,6 +248,9 @@ describe('local runtime: supervision', () => {
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     assert.ok(gaps[0]! >= 50 && gaps[1]! >= 100 && gaps[2]! >= 200, `gaps ${gaps.join(', ')}`);
     assert.equal(await runtime.pidOf('s1'), undefined);
+    const health = await runtime.health('s1');
+    assert.equal(health.status, 'unhealthy');
+    assert.match(health.detail!, /gave up after 3 failed restarts/);
   });
 
   test('a stopped node is not restarted', async () => {
@@ -369,6 +372,38 @@ describe('local runtime: crash recovery', () => {
     const third = runtimeWith(dir);
     assert.deepEqual((await third.reconcile([])).stopped, []);
     assert.equal(await alive(bystander.pid!), true);
+  });
+});
+
+describe('local runtime: reconcile failures', () => {
+  test('a desired node that fails to start is reported, shown unhealthy, and retried with back-off', async () => {
+    const dir = await tempDir();
+    const marker = path.join(dir, 'allow-start');
+    // Refuses to start until the marker file exists, like a node whose port is taken for a while.
+    const gated: LocalRuntimeOptions['command'] = ({ args }) => [
+      process.execPath, '-e', `if (!require('node:fs').existsSync(${JSON.stringify(marker)})) { console.error('port in use'); process.exit(1); }\n${FAKE_NODE}`, '--', ...args,
+    ];
+    const runtime = runtimeWith(dir, { command: gated, backoff: { initialMs: 100, maxMs: 200 } });
+    const events = collectEvents(runtime);
+    const spec = await specFor('s1');
+    const report = await runtime.reconcile([spec]);
+    assert.equal(report.failed.length, 1);
+    assert.match(report.failed[0]!.error, /port in use/);
+    const health = await runtime.health('s1');
+    assert.equal(health.status, 'unhealthy');
+    assert.match(health.detail!, /failed to start/);
+    await writeFile(marker, '');
+    await waitFor(() => events.some((e) => e.type === 'restarted'), { what: 'the retried start' });
+    assert.equal((await runtime.health('s1')).status, 'healthy');
+  });
+
+  test('a failed start() is not retried behind the caller', async () => {
+    const runtime = runtimeWith(await tempDir(), { command: () => [process.execPath, '-e', 'process.exit(1)'], backoff: { initialMs: 20 } });
+    const events = collectEvents(runtime);
+    await assert.rejects(runtime.start(await specFor('s1')));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // five back-off periods: nothing may happen
+    assert.deepEqual(events, []);
+    assert.equal((await runtime.health('s1')).status, 'stopped');
   });
 });
 

@@ -69,8 +69,20 @@ export interface ReconcileReport {
   failed: { stationId: string; error: string }[];
 }
 
+/** A `settings/config` key a runtime supports. Every key takes effect at the node's next (re)start. */
+export interface RuntimeSetting {
+  key: string;
+  description: string;
+  /** Masked when read back through the API. */
+  secret: boolean;
+  /** An error message for the user, or undefined when the value is valid. */
+  validate(value: string): string | undefined;
+}
+
 export interface Runtime {
   readonly name: string;
+  /** The settings keys this runtime honours (the API refuses others, listing these). */
+  readonly settings: readonly RuntimeSetting[];
   /** Create the node's directories and files. Idempotent. */
   provision(spec: NodeSpec): Promise<void>;
   /** Start the node and resolve once it accepts connections. Already running with this spec: no-op. */

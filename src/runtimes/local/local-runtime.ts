@@ -44,6 +44,7 @@ import {
   type PidRecord,
 } from './node-files.js';
 import { LogTail, capChildLog, openChildLog } from './node-log.js';
+import { LOCAL_RUNTIME_SETTINGS } from './settings.js';
 import { findProcessesWithArg, isSameProcess, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
 
 /** pino-compatible subset; the runtime logs lifecycle events, never user data or secrets. */
@@ -117,6 +118,8 @@ interface NodeState {
   restartTimer?: NodeJS.Timeout;
   failures: number;
   health?: NodeHealth['status'];
+  /** Why a node that should run does not (crashed and waiting to restart, or given up). */
+  incident?: string;
   lastStart?: StartReport;
 }
 
@@ -320,12 +323,14 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   function supervise(node: NodeState, proc: NodeProcess): void {
     node.proc = proc;
     node.health = 'healthy';
+    node.incident = undefined;
     void proc.exited.then((detail) => {
       proc.dispose();
       if (node.proc === proc) node.proc = undefined;
       if (proc.stopping || closed) return;
       void removePidRecord(node.paths).catch(() => undefined);
       node.health = 'stopped';
+      node.incident = `restarting after it ${detail}`;
       log.warn({ stationId: node.stationId, pid: proc.identity.pid, detail }, 'node exited unexpectedly');
       emit({ stationId: node.stationId, type: 'exited', detail });
       if (Date.now() - proc.startedAtMs >= backoff.stableMs) node.failures = 0;
@@ -338,6 +343,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     node.failures += 1;
     if (node.failures > backoff.maxConsecutiveFailures) {
       node.wanted = false;
+      node.incident = `gave up after ${node.failures - 1} failed restarts; last: ${reason}`;
       log.error({ stationId: node.stationId, failures: node.failures - 1 }, 'node keeps failing; restarts given up');
       emit({ stationId: node.stationId, type: 'gave-up', detail: `${node.failures - 1} restarts failed; last: ${reason}` });
       return;
@@ -414,6 +420,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     if (await stopUnrecorded(node, graceMs)) stopped = true;
     await removePidRecord(node.paths);
     node.health = 'stopped';
+    node.incident = undefined;
     return stopped;
   }
 
@@ -457,15 +464,21 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     }
     await stopUnrecorded(node, stopGraceMs);
     node.failures = 0;
-    const proc = await launch(node, spec);
-    supervise(node, proc);
+    try {
+      supervise(node, await launch(node, spec));
+    } catch (err) {
+      // The caller hears of the failure; no one should retry behind its back.
+      node.wanted = false;
+      throw err;
+    }
     return 'started';
   }
 
   async function probe(node: NodeState): Promise<NodeHealth> {
     const checkedAt = new Date();
     const running = node.proc ?? (await recordedProcess(node.paths));
-    if (!running) return { status: 'stopped', checkedAt };
+    // A node that should run but does not is an incident, not a stop.
+    if (!running) return node.incident ? { status: 'unhealthy', checkedAt, detail: node.incident } : { status: 'stopped', checkedAt };
     const spec = node.spec;
     try {
       // Both: the admin channel proves the server's loop answers, the Bolt port that clients get in.
@@ -507,6 +520,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
 
   const runtime: LocalRuntime = {
     name: 'local',
+    settings: LOCAL_RUNTIME_SETTINGS,
 
     paths: (stationId) => nodePaths(rootDir, stationId),
 
@@ -676,7 +690,9 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           report.failed.push({ stationId: spec.stationId, error: message });
+          node.incident = `failed to start: ${message}`;
           // Still wanted: keep trying with back-off, as after a crash.
+          node.wanted = true;
           emit({ stationId: spec.stationId, type: 'exited', detail: message });
           scheduleRestart(node, message);
         }

@@ -1,14 +1,9 @@
 // The `settings/config` keys the local runtime supports, named as Neo4j 5 names them so that users can
 // carry their neo4j.conf habits over. Each key validates its value and says how it reaches the process.
 // Every key takes effect on the next (re)start of the node: the control plane sets `needsRestart`.
+import type { RuntimeSetting } from '../runtime.js';
 
-export interface LocalRuntimeSetting {
-  key: string;
-  description: string;
-  /** Masked when read back through the API. */
-  secret: boolean;
-  /** An error message for the user, or undefined when the value is valid. */
-  validate(value: string): string | undefined;
+export interface LocalRuntimeSetting extends RuntimeSetting {
   /** How a valid value reaches the node's process. */
   apply(value: string): SettingEffect;
 }

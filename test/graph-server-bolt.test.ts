@@ -469,3 +469,29 @@ describe('graph-server --read-only', () => {
     }
   });
 });
+
+describe('graph-server --query-check', () => {
+  test("Neo4j's front-end adds its notifications to the summary", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'graph-server-qc-'));
+    const usersFile = join(dir, 'users.json');
+    await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
+    const server = await startServer(join(dir, 'data'), usersFile, ['--query-check']);
+    const d = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'pw'));
+    try {
+      // The first check of a text may miss its time budget while the front-end loads; it is
+      // cached when it finishes, so a later send of the same text gets the verdict.
+      const summary = await waitFor(
+        async () => {
+          const res = await d.executeQuery('MATCH (a), (b) RETURN count(*) AS c');
+          return res.summary.notifications.length ? res.summary : undefined;
+        },
+        { timeoutMs: 20_000, what: 'a cartesian-product notification' },
+      );
+      assert.match(summary.notifications[0]!.code, /CartesianProduct/);
+    } finally {
+      await d.close();
+      await stopServer(server);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

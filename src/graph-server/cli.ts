@@ -18,6 +18,7 @@ interface GraphServerFlags {
   host: string;
   advertisedHost?: string;
   readOnly?: boolean;
+  queryCheck?: boolean;
 }
 
 export function registerGraphServerCommand(program: Command): Command {
@@ -31,6 +32,7 @@ export function registerGraphServerCommand(program: Command): Command {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--advertised-host <host>', 'host clients are told to use (routing, discovery)')
     .option('--read-only', 'refuse every write')
+    .option('--query-check', "check queries with Neo4j's Cypher front-end first (Neo4j errors and notifications)")
     .action(async (flags: GraphServerFlags) => {
       let handle;
       try {
@@ -42,6 +44,7 @@ export function registerGraphServerCommand(program: Command): Command {
           host: flags.host,
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
+          queryCheck: flags.queryCheck ?? false,
         });
       } catch (err) {
         process.stderr.write(`graph-server: ${(err as Error).message}\n`);

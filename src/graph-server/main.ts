@@ -7,6 +7,7 @@ import { startAdminServer, type AdminServer } from './admin.js';
 import { createBoltServer, NEO4J_VERSION, type BoltServer } from './bolt/server.js';
 import { openGrafeoEngine, type GrafeoEngine, type QueryCheck } from './engine.js';
 import { createHttpServer } from './http/server.js';
+import type { QueryChecker, QueryCheckerOptions } from './query-check/index.js';
 import { UsersFile } from './users.js';
 
 export interface GraphServerOptions {
@@ -20,7 +21,14 @@ export interface GraphServerOptions {
   readOnly?: boolean;
   /** Host clients should use in ROUTE answers and discovery (default: host, or 127.0.0.1 for 0.0.0.0/::). */
   advertisedHost?: string;
+  /** A custom check before the engine sees a query (tests); wins over `queryCheck`. */
   checkQuery?: QueryCheck;
+  /**
+   * Run Neo4j's Cypher front-end before the engine (src/graph-server/query-check): its errors
+   * refuse a query as Neo4j would, its warnings become notifications. Off by default: the
+   * worker costs memory and about a second of CPU at start.
+   */
+  queryCheck?: boolean | QueryCheckerOptions;
   logger?: Logger;
   usersPollIntervalMs?: number;
 }
@@ -63,11 +71,19 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
   const advertisedHost = opts.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
   const users = await UsersFile.open({ file: opts.usersFile, logger, pollIntervalMs: opts.usersPollIntervalMs });
+  let checker: QueryChecker | null = null;
+  if (!opts.checkQuery && opts.queryCheck) {
+    // Loaded only when asked for: the checker brings Neo4j's Cypher front-end with it.
+    const { createQueryChecker } = await import('./query-check/index.js');
+    checker = createQueryChecker({ logger, ...(typeof opts.queryCheck === 'object' ? opts.queryCheck : {}) });
+  }
+  const checkQuery = opts.checkQuery ?? (checker ? (query: string) => checker!.check(query) : undefined);
   let engine: GrafeoEngine;
   try {
-    engine = await openGrafeoEngine({ dataDir: opts.dataDir, readOnly: opts.readOnly, checkQuery: opts.checkQuery });
+    engine = await openGrafeoEngine({ dataDir: opts.dataDir, readOnly: opts.readOnly, checkQuery });
   } catch (err) {
     users.close();
+    await checker?.close();
     throw err;
   }
 
@@ -91,6 +107,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     await Promise.all([closeServer(bolt), closeServer(http), admin?.close()]);
     users.close();
     await engine.close();
+    await checker?.close();
   };
 
   try {

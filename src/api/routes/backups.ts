@@ -1,0 +1,197 @@
+// Routes of api.md §5 "Backups" (snapshots, scheduled backups, restore, export, import) and the clone
+// command of the lifecycle table. Each handler validates, calls one domain function and shapes the answer.
+import { Type } from '@sinclair/typebox';
+import type { BackupsDomainDeps } from '../../domain/snapshots.js';
+import {
+  cloneDatabase,
+  createSnapshot,
+  deleteSnapshot,
+  getSnapshot,
+  latestBackup,
+  listSnapshots,
+  restoreSnapshot,
+} from '../../domain/snapshots.js';
+import { getBackupSchedule, putBackupSchedule } from '../../domain/backup-schedules.js';
+import { getExport, listExports, startExport } from '../../domain/exports.js';
+import { authorizeImport, newUploadKey, startImport } from '../../domain/imports.js';
+import { DomainError, invalid } from '../../domain/errors.js';
+import { BlobTooLargeError } from '../../storage/blob-store.js';
+import type { ApiInstance, RoutePlugin } from '../app.js';
+import { HttpDate, Id, StringEnum, errorResponses } from '../schemas/common.js';
+
+const VENDOR = 'graphneo';
+const BASE = '/deployments/databases/:vendor/:id';
+
+const DbParams = Type.Object({ vendor: Type.String(), id: Type.String() });
+const SnapshotParams = Type.Object({ vendor: Type.String(), id: Type.String(), snapshotId: Type.String() });
+const ExportParams = Type.Object({ vendor: Type.String(), id: Type.String(), exportId: Type.String() });
+
+const Snapshot = Type.Object({
+  id: Id,
+  databaseId: Id,
+  kind: Type.String({ description: 'on-demand, scheduled or final' }),
+  label: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String({ description: 'pending, ready or failed' }),
+  sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+  counts: Type.Union([Type.Object({ nodes: Type.Integer(), relationships: Type.Integer() }), Type.Null()]),
+  createdAt: HttpDate,
+  expiresAt: Type.Union([HttpDate, Type.Null()]),
+  error: Type.Optional(Type.String()),
+});
+
+const Export = Type.Object({
+  id: Id,
+  databaseId: Id,
+  status: Type.String({ description: 'pending, ready or failed' }),
+  format: Type.String({ description: 'archive or cypher' }),
+  sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+  url: Type.Union([Type.String({ description: 'Download link that needs no token; expires at expiresAt' }), Type.Null()]),
+  expiresAt: HttpDate,
+  createdAt: HttpDate,
+  error: Type.Optional(Type.String()),
+});
+
+const Schedule = Type.Object({
+  enabled: Type.Boolean(),
+  frequency: StringEnum(['daily', 'weekly', 'monthly'] as const),
+  time: Type.String({ description: 'HH:MM, 24-hour, in timezone' }),
+  timezone: Type.String({ description: 'IANA time zone, e.g. UTC or Europe/Paris' }),
+  retention: Type.Integer({ description: 'How many scheduled backups are kept' }),
+  dayOfWeek: Type.Integer({ description: '0 = Sunday … 6 = Saturday (weekly)' }),
+  dayOfMonth: Type.Integer({ description: '1 … 28 (monthly)' }),
+});
+const PutSchedule = Type.Partial(Schedule, { additionalProperties: false });
+
+const CreateSnapshot = Type.Object({ label: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: false });
+const Restore = Type.Object({ targetDatabaseId: Type.Optional(Type.String()) }, { additionalProperties: false });
+const StartExport = Type.Object({ format: Type.Optional(StringEnum(['archive', 'cypher'] as const)) }, { additionalProperties: false });
+const Clone = Type.Object(
+  { name: Type.String(), environmentId: Type.Optional(Type.String()), plan: Type.Optional(Type.String()), version: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+const OperationAccepted = Type.Object({ operationId: Id });
+
+export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
+  const tags = ['backups'];
+  return async (app: ApiInstance): Promise<void> => {
+    app.addHook('preValidation', async (request) => {
+      const vendor = (request.params as { vendor?: string }).vendor;
+      if (vendor !== undefined && vendor !== VENDOR) throw invalid('vendor', `unsupported database vendor '${vendor}'`);
+      if ((request.body === undefined || request.body === null) && !request.isMultipart()) request.body = {};
+    });
+
+    app.get(`${BASE}/snapshots`, { schema: { tags, summary: 'Snapshots of a database, newest first', params: DbParams, response: { 200: Type.Array(Snapshot), ...errorResponses(403, 404) } } }, async (request) =>
+      listSnapshots(deps, request.caller!, request.params.id),
+    );
+    app.post(
+      `${BASE}/snapshots`,
+      { schema: { tags, summary: 'Take a snapshot (standard plans and above)', params: DbParams, body: CreateSnapshot, response: { 202: Type.Object({ snapshot: Snapshot, operationId: Id }), ...errorResponses(403, 404, 409) } } },
+      async (request, reply) => reply.code(202).send(await createSnapshot(deps, request.caller!, request.params.id, request.body ?? {})),
+    );
+    app.get(`${BASE}/snapshots/:snapshotId`, { schema: { tags, summary: 'Get a snapshot', params: SnapshotParams, response: { 200: Snapshot, ...errorResponses(403, 404) } } }, async (request) =>
+      getSnapshot(deps, request.caller!, request.params.id, request.params.snapshotId),
+    );
+    app.delete(`${BASE}/snapshots/:snapshotId`, { schema: { tags, summary: 'Delete a snapshot', params: SnapshotParams, response: { 204: Type.Null(), ...errorResponses(403, 404, 409) } } }, async (request, reply) => {
+      await deleteSnapshot(deps, request.caller!, request.params.id, request.params.snapshotId);
+      return reply.code(204).send(null);
+    });
+    app.post(
+      `${BASE}/snapshots/:snapshotId/restore`,
+      { schema: { tags, summary: 'Restore a snapshot into this database or targetDatabaseId', params: SnapshotParams, body: Restore, response: { 202: OperationAccepted, ...errorResponses(403, 404, 409) } } },
+      async (request, reply) => reply.code(202).send(await restoreSnapshot(deps, request.caller!, request.params.id, request.params.snapshotId, request.body ?? {})),
+    );
+
+    app.get(`${BASE}/backups`, { schema: { tags, summary: 'Scheduled backups, newest first', params: DbParams, response: { 200: Type.Array(Snapshot), ...errorResponses(403, 404) } } }, async (request) =>
+      listSnapshots(deps, request.caller!, request.params.id, ['scheduled']),
+    );
+    app.get(`${BASE}/backups/latest`, { schema: { tags, summary: 'The newest completed snapshot or scheduled backup', params: DbParams, response: { 200: Snapshot, ...errorResponses(403, 404) } } }, async (request) =>
+      latestBackup(deps, request.caller!, request.params.id),
+    );
+    app.get(`${BASE}/backups/schedule`, { schema: { tags, summary: 'The scheduled-backup setting', params: DbParams, response: { 200: Schedule, ...errorResponses(403, 404) } } }, async (request) =>
+      getBackupSchedule(deps, request.caller!, request.params.id),
+    );
+    app.put(
+      `${BASE}/backups/schedule`,
+      { schema: { tags, summary: 'Change the scheduled-backup setting (enabling needs a standard plan or above)', params: DbParams, body: PutSchedule, response: { 200: Schedule, ...errorResponses(403, 404) } } },
+      async (request) => putBackupSchedule(deps, request.caller!, request.params.id, request.body ?? {}),
+    );
+
+    app.put(
+      `${BASE}/export`,
+      { schema: { tags, summary: 'Export the database as an archive or a Cypher script', params: DbParams, body: StartExport, response: { 202: Type.Object({ export: Export, operationId: Id }), ...errorResponses(403, 404, 409) } } },
+      async (request, reply) => reply.code(202).send(await startExport(deps, request.caller!, request.params.id, request.body ?? {})),
+    );
+    app.get(`${BASE}/exports`, { schema: { tags, summary: 'Exports of a database, newest first', params: DbParams, response: { 200: Type.Array(Export), ...errorResponses(403, 404) } } }, async (request) =>
+      listExports(deps, request.caller!, request.params.id),
+    );
+    app.get(`${BASE}/exports/:exportId`, { schema: { tags, summary: 'Get an export with its download link', params: ExportParams, response: { 200: Export, ...errorResponses(403, 404) } } }, async (request) =>
+      getExport(deps, request.caller!, request.params.id, request.params.exportId),
+    );
+
+    app.put(
+      `${BASE}/import`,
+      {
+        schema: {
+          tags,
+          summary: "Replace the database's data: multipart/form-data with a field 'file', or JSON {url}",
+          params: DbParams,
+          response: { 202: OperationAccepted, ...errorResponses(403, 404, 409, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        const caller = request.caller!;
+        if (!request.isMultipart()) {
+          const body = (request.body ?? {}) as { url?: unknown };
+          if (typeof body !== 'object' || Array.isArray(body)) throw invalid('url', 'send JSON {"url": "https://…"} or multipart/form-data with a field named file');
+          const extra = Object.keys(body).find((k) => k !== 'url');
+          if (extra) throw invalid(extra, `unknown field '${extra}'; import takes {"url"} or a multipart field named file`);
+          if (body.url === undefined) throw invalid('url', 'send JSON {"url": "https://…"} or multipart/form-data with a field named file');
+          return reply.code(202).send(await startImport(deps, caller, request.params.id, { url: body.url as string }));
+        }
+        const { row } = await authorizeImport(deps, caller, request.params.id);
+        const file = await request.file();
+        if (!file) throw invalid('file', 'the multipart body has no file; send it in a field named file');
+        if (file.fieldname !== 'file') {
+          file.file.resume();
+          throw invalid('file', `the upload must be in a field named file, not '${file.fieldname}'`);
+        }
+        const key = newUploadKey(row.organization_id);
+        try {
+          await deps.blobStore.put(key, file.file, { maxBytes: deps.importMaxBytes });
+        } catch (err) {
+          if (err instanceof BlobTooLargeError) throw new DomainError('payload-too-large', `the upload is larger than the limit of ${deps.importMaxBytes} bytes`);
+          throw err;
+        }
+        if (file.file.truncated) {
+          await deps.blobStore.delete(key);
+          throw new DomainError('payload-too-large', `the upload is larger than the limit of ${deps.importMaxBytes} bytes`);
+        }
+        try {
+          return reply.code(202).send(await startImport(deps, caller, request.params.id, { blobKey: key }));
+        } catch (err) {
+          await deps.blobStore.delete(key).catch(() => undefined);
+          throw err;
+        }
+      },
+    );
+
+    app.post(
+      `${BASE}/clone`,
+      {
+        schema: {
+          tags: ['databases'],
+          summary: "A new database with a copy of this one's data (consistent online backup; the source keeps serving)",
+          params: DbParams,
+          body: Clone,
+          response: {
+            202: Type.Object({ database: Type.Any(), operationId: Id, credentials: Type.Object({ username: Type.String(), password: Type.String() }) }),
+            ...errorResponses(403, 404, 409),
+          },
+        },
+      },
+      async (request, reply) => reply.code(202).send(await cloneDatabase(deps, request.caller!, request.params.id, request.body)),
+    );
+  };
+}

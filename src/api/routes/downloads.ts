@@ -1,0 +1,51 @@
+// `GET /downloads/<key>?expires=…&name=…&signature=…`: the signed links of the local blob store. No
+// token: the link itself is the credential (HMAC over key, expiry and file name), so this plugin must be
+// registered outside the authenticated scope. Expired or altered links answer 403; one file per link.
+import { Type } from '@sinclair/typebox';
+import { forbidden, notFound } from '../../domain/errors.js';
+import { BlobNotFoundError } from '../../storage/blob-store.js';
+import { DownloadLinkError, type FsBlobStore } from '../../storage/fs.js';
+import type { Clock } from '../../clock.js';
+import type { ApiInstance, RoutePlugin } from '../app.js';
+import { errorResponses } from '../schemas/common.js';
+
+const DownloadQuery = Type.Object({
+  expires: Type.Optional(Type.String()),
+  signature: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+});
+
+export function downloadRoutes(deps: { blobStore: FsBlobStore; clock: Clock }): RoutePlugin {
+  return async (app: ApiInstance): Promise<void> => {
+    app.get(
+      '/downloads/*',
+      {
+        schema: {
+          tags: ['backups'],
+          summary: 'Download an export through its signed link (no token needed; the link expires)',
+          security: [],
+          querystring: DownloadQuery,
+          response: errorResponses(403, 404),
+        },
+      },
+      async (request, reply) => {
+        const key = (request.params as { '*': string })['*'];
+        try {
+          const download = await deps.blobStore.openSignedDownload(
+            { key, expires: request.query.expires, signature: request.query.signature, name: request.query.name },
+            deps.clock.now(),
+          );
+          reply.header('Content-Type', 'application/octet-stream');
+          reply.header('Content-Length', String(download.sizeBytes));
+          reply.header('Content-Disposition', download.contentDisposition);
+          reply.header('Cache-Control', 'private, no-store');
+          return reply.send(download.stream);
+        } catch (err) {
+          if (err instanceof DownloadLinkError) throw forbidden(err.message);
+          if (err instanceof BlobNotFoundError) throw notFound('this download no longer exists');
+          throw err;
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,149 @@
+// The backups area as one unit for src/main.ts: operation kinds (snapshot, export, restore, import) for
+// the lifecycle's engine, the lifecycle hooks (final snapshot on terminate, create from a snapshot or a
+// clone), the authenticated routes, the unauthenticated `/downloads/…` route of local storage, and the
+// scheduled-backup loop.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { RoutePlugin } from './api/app.js';
+import { backupRoutes } from './api/routes/backups.js';
+import { downloadRoutes } from './api/routes/downloads.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { DatabaseDeps } from './domain/databases.js';
+import { newSnapshotRow, snapshotUsable, type BackupsDomainDeps } from './domain/snapshots.js';
+import { newId } from './ids.js';
+import type { LifecycleOptions } from './lifecycle.js';
+import type { OperationKind, StepContext } from './operations/kind.js';
+import { backupOperationKinds, restoreSnapshotInto, takeSnapshot, type BackupKindsDeps } from './operations/kinds/backups.js';
+import { nodeSpecsOf } from './operations/kinds/node-specs.js';
+import type { Runtime } from './runtimes/runtime.js';
+import { createBackupScheduler, type BackupScheduler } from './scheduler/backups.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { FsBlobStore } from './storage/fs.js';
+import { DEFAULT_HOST_PATTERNS, type SafeFetchOptions } from './storage/safe-fetch.js';
+import type { Store } from './store/db.js';
+
+export interface BackupsSettings {
+  /** Host patterns `{url}` imports may come from (default `*.amazonaws.com`). */
+  importHosts?: readonly string[];
+  /** Allow http:// import URLs (default false). */
+  importAllowHttp?: boolean;
+  /** Largest import, upload or download (default config.uploadLimitBytes). */
+  importMaxBytes?: number;
+  /** Lifetime of export links (default 24 h). */
+  exportTtlSeconds?: number;
+  /** How long a final snapshot is kept after terminate (default 7 days). */
+  finalSnapshotRetentionDays?: number;
+  /** How often the scheduler ticks (default 30 s). */
+  schedulerIntervalMs?: number;
+  /** Extra safe-fetch settings (resolver, CA certificates; `trustAddress` for tests only). */
+  fetch?: Omit<SafeFetchOptions, 'maxBytes' | 'hostPatterns' | 'allowHttp'>;
+}
+
+export interface BackupsOptions {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  runtime: Runtime;
+  blobStore: BlobStore;
+  /** Wakes the operations engine (`() => lifecycle.engine.wake()`). */
+  wake(): void;
+  settings?: BackupsSettings;
+}
+
+export interface Backups {
+  kinds: OperationKind[];
+  routes: RoutePlugin;
+  hooks: NonNullable<LifecycleOptions['backups']>;
+  scheduler: BackupScheduler;
+  /** `/downloads/…` for local storage; register OUTSIDE the authenticated scope. A no-op plugin on S3. */
+  downloadsRoute: RoutePlugin;
+}
+
+export function createBackups(options: BackupsOptions): Backups {
+  const { config, store, clock, runtime, blobStore } = options;
+  const settings = options.settings ?? {};
+  const logger = options.logger.child({ area: 'backups' });
+  const db = store.db;
+  const importMaxBytes = settings.importMaxBytes ?? config.uploadLimitBytes;
+  const importHosts = settings.importHosts ?? DEFAULT_HOST_PATTERNS;
+  const importAllowHttp = settings.importAllowHttp ?? false;
+  const finalRetentionMs = (settings.finalSnapshotRetentionDays ?? 7) * 24 * 3600_000;
+
+  const kindsDeps: BackupKindsDeps = {
+    runtime,
+    blobStore,
+    nodeHost: config.host,
+    workRoot: join(config.dataDir, 'backups-work'),
+    importMaxBytes,
+    importFetch: { ...settings.fetch, hostPatterns: importHosts, allowHttp: importAllowHttp },
+  };
+
+  const snapshotExists = (organizationId: string, snapshotId: string) => snapshotUsable(db, organizationId, snapshotId);
+  const databases: DatabaseDeps = {
+    db,
+    clock,
+    publicHost: config.publicHost,
+    dbPorts: config.dbPorts,
+    regions: config.regions,
+    nodeHost: config.host,
+    wake: () => options.wake(),
+    snapshotExists,
+  };
+  const domain: BackupsDomainDeps = {
+    db,
+    clock,
+    blobStore,
+    wake: () => options.wake(),
+    databases,
+    finalSnapshotRetentionMs: finalRetentionMs,
+    exportTtlSeconds: settings.exportTtlSeconds ?? 24 * 3600,
+    importMaxBytes,
+    importHosts,
+    importAllowHttp,
+  };
+
+  /**
+   * The terminate operation's `take-final-snapshot` step. A paused node is started for the backup (it is
+   * destroyed right after); a node that cannot run any more gets no final snapshot, which the step says.
+   */
+  async function finalSnapshot(ctx: StepContext): Promise<string> {
+    const databaseId = ctx.operation.databaseId;
+    const existing = await ctx.db.selectFrom('snapshots').selectAll().where('operation_id', '=', ctx.operation.id).where('kind', '=', 'final').executeTakeFirst();
+    if (existing?.status === 'ready') return `final snapshot ${existing.id} already taken`;
+    const database = await ctx.db.selectFrom('databases').selectAll().where('id', '=', databaseId).executeTakeFirstOrThrow();
+    const now = ctx.clock.now();
+    const snapshotId = existing?.id ?? newId();
+    if (!existing) {
+      await ctx.db.insertInto('snapshots').values(newSnapshotRow(snapshotId, database, 'final', `final snapshot of ${database.name}`, ctx.operation.id, now, new Date(now.getTime() + finalRetentionMs), null)).execute();
+    }
+    try {
+      for (const spec of await nodeSpecsOf(ctx.db, databaseId, config.host)) {
+        if ((await runtime.health(spec.stationId).catch(() => ({ status: 'stopped' }))).status !== 'healthy') await runtime.start(spec);
+      }
+      const summary = await takeSnapshot(kindsDeps, ctx, snapshotId, databaseId);
+      return `final snapshot ${snapshotId} kept until ${new Date(now.getTime() + finalRetentionMs).toUTCString()}: ${summary}`;
+    } catch (err) {
+      // Termination goes on: a database that cannot run cannot be backed up, and must still be removable.
+      const message = err instanceof Error ? err.message : String(err);
+      await ctx.db.updateTable('snapshots').set({ status: 'failed', error: message }).where('id', '=', snapshotId).execute();
+      logger.warn({ err, databaseId }, 'final snapshot failed; terminating without it');
+      return `no final snapshot: ${message}`;
+    }
+  }
+
+  const scheduler = createBackupScheduler({ store, clock, logger, blobStore, wake: () => options.wake(), intervalMs: settings.schedulerIntervalMs });
+
+  return {
+    kinds: backupOperationKinds(kindsDeps),
+    routes: backupRoutes(domain),
+    hooks: {
+      finalSnapshot,
+      restoreSnapshot: (ctx, stationId, snapshotId) => restoreSnapshotInto(kindsDeps, ctx, stationId, snapshotId),
+      snapshotExists,
+    },
+    scheduler,
+    downloadsRoute: blobStore instanceof FsBlobStore ? downloadRoutes({ blobStore, clock }) : async () => undefined,
+  };
+}

@@ -1,0 +1,283 @@
+// Snapshots (api.md §5 "Backups"): on-demand snapshots with a label, the list of scheduled backups,
+// the latest backup, deletion, restore into this or another database, and clone (a new database seeded
+// from a consistent online backup of this one). Snapshots need a `standard` plan or above.
+import type { Kysely } from 'kysely';
+import type { Caller } from '../auth/caller.js';
+import type { Clock } from '../clock.js';
+import { newId, normalizeId } from '../ids.js';
+import { activeOperationId, enqueueOperation } from '../operations/queue.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { Tables } from '../store/schema/index.js';
+import type { SnapshotsTable } from '../store/schema/backups.js';
+import type { DatabasesTable } from '../store/schema/lifecycle.js';
+import { findPlan } from './catalog.js';
+import { createDatabase, findDatabase, type CreatedDatabase, type DatabaseDeps } from './databases.js';
+import { conflict, forbidden, invalid, notFound } from './errors.js';
+
+export interface BackupsDomainDeps {
+  db: Kysely<Tables>;
+  clock: Clock;
+  blobStore: BlobStore;
+  /** Wakes the operations engine after an enqueue. */
+  wake(): void;
+  /** What createDatabase needs (clone creates a database). */
+  databases: DatabaseDeps;
+  /** How long a final snapshot is kept after terminate. */
+  finalSnapshotRetentionMs: number;
+  /** Lifetime of export download links. */
+  exportTtlSeconds: number;
+  /** Largest import, in bytes. */
+  importMaxBytes: number;
+  /** Host patterns `{url}` imports may download from (checked again, with DNS, when the import runs). */
+  importHosts: readonly string[];
+  importAllowHttp: boolean;
+}
+
+export interface SnapshotJson {
+  id: string;
+  databaseId: string;
+  kind: string;
+  label: string | null;
+  status: string;
+  sizeBytes: number | null;
+  sha256: string | null;
+  counts: { nodes: number; relationships: number } | null;
+  createdAt: string;
+  expiresAt: string | null;
+  error?: string;
+}
+
+export function snapshotJson(row: SnapshotsTable): SnapshotJson {
+  return {
+    id: row.id,
+    databaseId: row.database_id,
+    kind: row.kind,
+    label: row.label,
+    status: row.status,
+    sizeBytes: row.size_bytes === null ? null : Number(row.size_bytes),
+    sha256: row.sha256,
+    counts: row.node_count === null ? null : { nodes: Number(row.node_count), relationships: Number(row.relationship_count ?? 0) },
+    createdAt: new Date(row.created_at).toUTCString(),
+    expiresAt: row.expires_at ? new Date(row.expires_at).toUTCString() : null,
+    ...(row.error ? { error: row.error } : {}),
+  };
+}
+
+/** 403 naming the plan unless the database's plan includes snapshots (and scheduled backups). */
+export function assertSnapshotsAllowed(row: DatabasesTable, what = 'snapshots'): void {
+  const plan = findPlan(row.plan);
+  if (!plan?.features.snapshots) {
+    throw forbidden(`${what} need a standard plan or above; database '${row.name}' is on plan ${plan?.name ?? row.plan.toUpperCase()} (change the plan with POST /{id}/plan/change)`);
+  }
+}
+
+function assertRunning(row: DatabasesTable, action: string): void {
+  if (row.state !== 'running') throw conflict(`database is ${row.state}; ${action} needs a database that is running`);
+}
+
+const LABEL_MAX = 200;
+// Snapshots a user sees; clone seeds are internal to the clone's create operation.
+const VISIBLE_KINDS = ['on-demand', 'scheduled', 'final'];
+
+export async function createSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: { label?: string | null }): Promise<{ snapshot: SnapshotJson; operationId: string }> {
+  const { row } = await findDatabase(deps, caller, databaseId, 'snapshot');
+  assertSnapshotsAllowed(row);
+  const label = input.label === undefined || input.label === null ? null : String(input.label).trim();
+  if (label !== null && label.length > LABEL_MAX) throw invalid('label', `label must be at most ${LABEL_MAX} characters`);
+  const now = deps.clock.now();
+  const id = newId();
+  const operationId = await deps.db.transaction().execute(async (trx) => {
+    const current = await trx.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    assertRunning(current, 'a snapshot');
+    const max = findPlan(current.plan)?.features.maxSnapshots ?? 0;
+    const taken = await trx
+      .selectFrom('snapshots')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('database_id', '=', row.id)
+      .where('kind', '=', 'on-demand')
+      .where('status', '<>', 'failed')
+      .executeTakeFirstOrThrow();
+    if (max > 0 && Number(taken.n) >= max) throw conflict(`database '${row.name}' already has ${max} snapshots, the most plan ${current.plan.toUpperCase()} keeps; delete one first`);
+    const opId = await enqueueOperation(
+      trx,
+      { organizationId: row.organization_id, databaseId: row.id, operationType: 'snapshot', description: `Snapshot of database ${row.name}${label ? ` (${label})` : ''}`, params: { snapshotId: id }, exclusive: false },
+      now,
+    );
+    await trx.insertInto('snapshots').values(newSnapshotRow(id, row, 'on-demand', label, opId, now, null, null)).execute();
+    return opId;
+  });
+  deps.wake();
+  const snapshot = await deps.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return { snapshot: snapshotJson(snapshot), operationId };
+}
+
+export function newSnapshotRow(
+  id: string,
+  database: Pick<DatabasesTable, 'id' | 'organization_id'>,
+  kind: string,
+  label: string | null,
+  operationId: string | null,
+  now: Date,
+  expiresAt: Date | null,
+  dueAt: Date | null,
+): SnapshotsTable {
+  return {
+    id,
+    organization_id: database.organization_id,
+    database_id: database.id,
+    kind,
+    label,
+    status: 'pending',
+    blob_key: null,
+    size_bytes: null,
+    sha256: null,
+    node_count: null,
+    relationship_count: null,
+    error: null,
+    operation_id: operationId,
+    due_at: dueAt ? dueAt.toISOString() : null,
+    created_at: now.toISOString(),
+    expires_at: expiresAt ? expiresAt.toISOString() : null,
+  };
+}
+
+export async function listSnapshots(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string, kinds: string[] = VISIBLE_KINDS): Promise<SnapshotJson[]> {
+  const { row } = await findDatabase(deps, caller, databaseId, 'read');
+  const rows = await deps.db
+    .selectFrom('snapshots')
+    .selectAll()
+    .where('database_id', '=', row.id)
+    .where('kind', 'in', kinds)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  return rows.map(snapshotJson);
+}
+
+async function findSnapshot(deps: Pick<BackupsDomainDeps, 'db'>, database: DatabasesTable, snapshotId: string): Promise<SnapshotsTable> {
+  const id = normalizeId(snapshotId);
+  const row = id
+    ? await deps.db.selectFrom('snapshots').selectAll().where('id', '=', id).where('database_id', '=', database.id).where('kind', 'in', VISIBLE_KINDS).executeTakeFirst()
+    : undefined;
+  if (!row) throw notFound(`snapshot '${snapshotId}' of database '${database.id}' does not exist`);
+  return row;
+}
+
+export async function getSnapshot(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string, snapshotId: string): Promise<SnapshotJson> {
+  const { row } = await findDatabase(deps, caller, databaseId, 'read');
+  return snapshotJson(await findSnapshot(deps, row, snapshotId));
+}
+
+export async function deleteSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, snapshotId: string): Promise<void> {
+  const { row } = await findDatabase(deps, caller, databaseId, 'snapshot');
+  const snapshot = await findSnapshot(deps, row, snapshotId);
+  if (snapshot.status === 'pending') throw conflict(`snapshot '${snapshot.id}' is still being taken (operation ${snapshot.operation_id}); delete it once it is ready`);
+  // A restore still reading it would fail; refuse while one runs.
+  const restoring = await deps.db
+    .selectFrom('operations')
+    .select('id')
+    .where('status', '=', 'started')
+    .where('operation_type', 'in', ['restore', 'create'])
+    .where('params', 'like', `%${snapshot.id}%`)
+    .executeTakeFirst();
+  if (restoring) throw conflict(`snapshot '${snapshot.id}' is being restored by operation ${restoring.id}`);
+  if (snapshot.blob_key) await deps.blobStore.delete(snapshot.blob_key);
+  await deps.db.deleteFrom('snapshots').where('id', '=', snapshot.id).execute();
+}
+
+export async function latestBackup(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string): Promise<SnapshotJson> {
+  const { row } = await findDatabase(deps, caller, databaseId, 'read');
+  const latest = await deps.db
+    .selectFrom('snapshots')
+    .selectAll()
+    .where('database_id', '=', row.id)
+    .where('kind', 'in', VISIBLE_KINDS)
+    .where('status', '=', 'ready')
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  if (!latest) throw notFound(`database '${row.id}' has no completed snapshot or backup yet`);
+  return snapshotJson(latest);
+}
+
+/** Restores a snapshot of `databaseId` into it, or into `targetDatabaseId` (same organization). */
+export async function restoreSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, snapshotId: string, input: { targetDatabaseId?: string }): Promise<{ operationId: string }> {
+  const { row: source } = await findDatabase(deps, caller, databaseId, 'read');
+  const snapshot = await findSnapshot(deps, source, snapshotId);
+  if (snapshot.status !== 'ready') throw conflict(`snapshot '${snapshot.id}' is ${snapshot.status}; only a ready snapshot can be restored`);
+  let target = source;
+  if (input.targetDatabaseId !== undefined && input.targetDatabaseId !== '') {
+    try {
+      target = (await findDatabase(deps, caller, input.targetDatabaseId, 'restore')).row;
+    } catch (err) {
+      if ((err as { kind?: string }).kind === 'not-found') throw invalid('targetDatabaseId', `database '${input.targetDatabaseId}' does not exist`);
+      throw err;
+    }
+  } else {
+    await findDatabase(deps, caller, databaseId, 'restore');
+  }
+  const now = deps.clock.now();
+  const operationId = await deps.db.transaction().execute(async (trx) => {
+    const current = await trx.selectFrom('databases').selectAll().where('id', '=', target.id).executeTakeFirstOrThrow();
+    const active = await activeOperationId(trx, target.id);
+    if (active) throw conflict(`operation ${active} is in progress`);
+    assertRunning(current, 'restore');
+    await trx.updateTable('databases').set({ state: 'restoring' }).where('id', '=', target.id).execute();
+    return enqueueOperation(
+      trx,
+      {
+        organizationId: target.organization_id,
+        databaseId: target.id,
+        operationType: 'restore',
+        description: `Restore snapshot ${snapshot.id}${snapshot.label ? ` (${snapshot.label})` : ''} of ${source.name} into database ${current.name}`,
+        params: { snapshotId: snapshot.id, sourceDatabaseId: source.id },
+      },
+      now,
+    );
+  });
+  deps.wake();
+  return { operationId };
+}
+
+export interface CloneInput {
+  name: string;
+  environmentId?: string;
+  plan?: string;
+  version?: string;
+}
+
+/**
+ * Clones a running database: a hidden `clone` snapshot row is written first, then a new database is
+ * created from it; the new database's create operation takes the online backup of the source (which
+ * keeps serving) and restores it into the new node before it starts.
+ */
+export async function cloneDatabase(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: CloneInput): Promise<CreatedDatabase> {
+  const { row } = await findDatabase(deps, caller, databaseId, 'clone');
+  assertRunning(row, 'clone');
+  const now = deps.clock.now();
+  const snapshotId = newId();
+  // Kept a day, so a create operation resumed after a crash still finds it; the sweep deletes it.
+  await deps.db.insertInto('snapshots').values(newSnapshotRow(snapshotId, row, 'clone', `clone of ${row.name}`, null, now, new Date(now.getTime() + 24 * 3600_000), null)).execute();
+  try {
+    return await createDatabase(
+      { ...deps.databases, snapshotExists: async (org, id) => org === row.organization_id && id === snapshotId },
+      caller,
+      {
+        environmentId: input.environmentId ?? row.environment_id,
+        name: input.name,
+        plan: input.plan ?? row.plan,
+        version: input.version ?? row.version_number,
+        fromSnapshotId: snapshotId,
+      },
+    );
+  } catch (err) {
+    await deps.db.deleteFrom('snapshots').where('id', '=', snapshotId).execute();
+    throw err;
+  }
+}
+
+/** For `fromSnapshotId` on create: a ready snapshot of the organization (clone seeds included). */
+export async function snapshotUsable(db: Kysely<Tables>, organizationId: string, snapshotId: string): Promise<boolean> {
+  const row = await db.selectFrom('snapshots').select(['status', 'kind']).where('id', '=', snapshotId).where('organization_id', '=', organizationId).executeTakeFirst();
+  return row !== undefined && (row.status === 'ready' || (row.kind === 'clone' && row.status === 'pending'));
+}

@@ -1,0 +1,407 @@
+// Cypher export and import of a Grafeo database file. The dump is a plain script that Neo4j itself can
+// load (cypher-shell, or Neo4j Browser with multi-statement mode): constraints and indexes, every node
+// with its labels and typed properties, every relationship, written the way APOC's `cypher-shell`
+// export does it — each node carries a temporary `UNIQUE IMPORT LABEL` + id so relationships can find
+// their ends, and both are removed at the end. The loader runs such a script into a fresh Grafeo file.
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { DATABASE_FILE, openGrafeoEngine, type GrafeoEngine } from './engine.js';
+import { toPlainJson } from './http/json-values.js';
+import {
+  CypherDate,
+  CypherDateTime,
+  CypherDuration,
+  CypherLocalDateTime,
+  CypherLocalTime,
+  CypherPoint,
+  CypherTime,
+  Node,
+  Relationship,
+  type Value,
+  type ValueMap,
+} from './values.js';
+
+export const IMPORT_LABEL = 'UNIQUE IMPORT LABEL';
+export const IMPORT_ID = 'UNIQUE IMPORT ID';
+const IMPORT_CONSTRAINT = 'UNIQUE_IMPORT_NAME';
+const BATCH = 1000;
+
+export interface DumpCounts {
+  nodes: number;
+  relationships: number;
+  indexes: number;
+  constraints: number;
+}
+
+/** A Cypher identifier, backquoted unless it is a plain name (a backquote inside is doubled). */
+export function quoteName(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : '`' + name.replace(/`/g, '``') + '`';
+}
+
+function quoteString(s: string): string {
+  return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t') + "'";
+}
+
+function floatLiteral(n: number): string {
+  if (Number.isNaN(n)) return '(0.0/0.0)';
+  if (n === Infinity) return '(1.0/0.0)';
+  if (n === -Infinity) return '(-1.0/0.0)';
+  const text = String(n);
+  // Cypher reads `1` as an INTEGER: a float must keep a decimal point or an exponent.
+  return /[.eE]/.test(text) ? text : `${text}.0`;
+}
+
+/** The Cypher literal (or constructor call) for a property value, keeping its type. */
+export function cypherLiteral(v: Value): string {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return floatLiteral(v);
+  if (typeof v === 'string') return quoteString(v);
+  if (Array.isArray(v)) return '[' + v.map(cypherLiteral).join(', ') + ']';
+  if (v instanceof CypherDate) return `date(${quoteString(String(toPlainJson(v)))})`;
+  if (v instanceof CypherTime) return `time(${quoteString(String(toPlainJson(v)))})`;
+  if (v instanceof CypherLocalTime) return `localtime(${quoteString(String(toPlainJson(v)))})`;
+  if (v instanceof CypherDateTime) return `datetime(${quoteString(String(toPlainJson(v)))})`;
+  if (v instanceof CypherLocalDateTime) return `localdatetime(${quoteString(String(toPlainJson(v)))})`;
+  if (v instanceof CypherDuration) return `duration(${quoteString(String(toPlainJson(v)))})`;
+  if (v instanceof CypherPoint) {
+    return v.z === null ? `point({srid: ${v.srid}, x: ${floatLiteral(v.x)}, y: ${floatLiteral(v.y)}})` : `point({srid: ${v.srid}, x: ${floatLiteral(v.x)}, y: ${floatLiteral(v.y)}, z: ${floatLiteral(v.z)}})`;
+  }
+  if (v instanceof Uint8Array) throw new Error('byte array properties cannot be written as Cypher');
+  if (v instanceof Node || v instanceof Relationship) throw new Error('a graph element is not a property value');
+  return mapLiteral(v as ValueMap);
+}
+
+function mapLiteral(m: ValueMap): string {
+  const entries = Object.entries(m).filter(([, x]) => x !== null);
+  return '{' + entries.map(([k, x]) => `${quoteName(k)}: ${cypherLiteral(x)}`).join(', ') + '}';
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+interface IndexRow {
+  name: string;
+  label: string;
+  property: string;
+}
+
+async function rows(engine: GrafeoEngine, query: string, params: ValueMap = {}): Promise<Value[][]> {
+  return (await engine.run(query, params, { readOnly: true })).records;
+}
+
+async function listIndexes(engine: GrafeoEngine): Promise<IndexRow[]> {
+  const result = await engine.run('SHOW INDEXES', {}, { readOnly: true });
+  const col = (name: string) => result.fields.indexOf(name);
+  return result.records
+    .map((r) => ({ name: String(r[col('name')] ?? ''), label: String(r[col('label')] ?? ''), property: String(r[col('property')] ?? '') }))
+    .filter((i) => i.label !== '' && i.property !== '' && i.label !== IMPORT_LABEL);
+}
+
+interface ConstraintRow {
+  name: string;
+  type: string;
+  label: string;
+  property: string;
+}
+
+async function listConstraints(engine: GrafeoEngine): Promise<ConstraintRow[]> {
+  let result;
+  try {
+    result = await engine.run('SHOW CONSTRAINTS', {}, { readOnly: true });
+  } catch {
+    return [];
+  }
+  // Grafeo answers positional columns: name, type, label, property.
+  return result.records
+    .map((r) => ({ name: String(r[0] ?? ''), type: String(r[1] ?? '').toUpperCase(), label: String(r[2] ?? ''), property: String(r[3] ?? '') }))
+    .filter((c) => c.label !== '' && c.property !== '' && c.name !== IMPORT_CONSTRAINT);
+}
+
+function constraintStatement(c: ConstraintRow): string | null {
+  const target = `FOR (n:${quoteName(c.label)})`;
+  const prop = `n.${quoteName(c.property)}`;
+  const name = c.name ? `${quoteName(c.name)} ` : '';
+  if (c.type.includes('UNIQUE')) return `CREATE CONSTRAINT ${name}IF NOT EXISTS ${target} REQUIRE ${prop} IS UNIQUE;`;
+  if (c.type.includes('NOT') && c.type.includes('NULL')) return `CREATE CONSTRAINT ${name}IF NOT EXISTS ${target} REQUIRE ${prop} IS NOT NULL;`;
+  if (c.type.includes('EXIST')) return `CREATE CONSTRAINT ${name}IF NOT EXISTS ${target} REQUIRE ${prop} IS NOT NULL;`;
+  return null;
+}
+
+/**
+ * Writes the Cypher script of the Grafeo database file `grafeoFile` (e.g. a backup) to `out`. The file
+ * is copied into a temp directory and opened there, so the original is never touched or locked.
+ */
+export async function dumpCypher(grafeoFile: string, out: Writable): Promise<DumpCounts> {
+  const dir = await mkdtemp(join(tmpdir(), 'allotrope-dump-'));
+  let engine: GrafeoEngine | undefined;
+  try {
+    await copyFile(grafeoFile, join(dir, DATABASE_FILE));
+    engine = await openGrafeoEngine({ dataDir: dir, readOnly: true });
+    const counts: DumpCounts = { nodes: 0, relationships: 0, indexes: 0, constraints: 0 };
+    await write(out, '// Allotrope Cypher export: constraints, indexes, nodes, relationships. Load with cypher-shell -f.\n');
+    await write(out, ':begin\n');
+    const constraints = await listConstraints(engine);
+    const constrained = new Set(constraints.map((c) => `${c.label}\u0000${c.property}`));
+    for (const c of constraints) {
+      const statement = constraintStatement(c);
+      if (statement) {
+        await write(out, statement + '\n');
+        counts.constraints++;
+      }
+    }
+    for (const index of await listIndexes(engine)) {
+      // A uniqueness constraint brings its own index in Neo4j.
+      if (constrained.has(`${index.label}\u0000${index.property}`)) continue;
+      await write(out, `CREATE INDEX ${index.name ? quoteName(index.name) + ' ' : ''}IF NOT EXISTS FOR (n:${quoteName(index.label)}) ON (n.${quoteName(index.property)});\n`);
+      counts.indexes++;
+    }
+    await write(out, `CREATE CONSTRAINT ${IMPORT_CONSTRAINT} IF NOT EXISTS FOR (n:${quoteName(IMPORT_LABEL)}) REQUIRE n.${quoteName(IMPORT_ID)} IS UNIQUE;\n`);
+    await write(out, ':commit\n');
+
+    let after = -1n;
+    for (;;) {
+      const batch = await rows(engine, 'MATCH (n) WHERE id(n) > $after RETURN n ORDER BY id(n) LIMIT $limit', { after, limit: BigInt(BATCH) });
+      if (batch.length === 0) break;
+      let text = ':begin\n';
+      for (const [n] of batch) {
+        if (!(n instanceof Node)) continue;
+        const labels = [...n.labels.map(quoteName), quoteName(IMPORT_LABEL)].map((l) => `:${l}`).join('');
+        const props = { ...n.properties, [IMPORT_ID]: n.id };
+        text += `CREATE (${labels} ${mapLiteral(props)});\n`;
+        after = n.id;
+        counts.nodes++;
+      }
+      await write(out, text + ':commit\n');
+    }
+
+    after = -1n;
+    const importLabel = quoteName(IMPORT_LABEL);
+    const importId = quoteName(IMPORT_ID);
+    for (;;) {
+      const batch = await rows(engine, 'MATCH ()-[r]->() WHERE id(r) > $after RETURN r ORDER BY id(r) LIMIT $limit', { after, limit: BigInt(BATCH) });
+      if (batch.length === 0) break;
+      let text = ':begin\n';
+      for (const [r] of batch) {
+        if (!(r instanceof Relationship)) continue;
+        text +=
+          `MATCH (a:${importLabel} {${importId}: ${r.startId}}), (b:${importLabel} {${importId}: ${r.endId}}) ` +
+          `CREATE (a)-[:${quoteName(r.type)} ${mapLiteral(r.properties)}]->(b);\n`;
+        after = r.id;
+        counts.relationships++;
+      }
+      await write(out, text + ':commit\n');
+    }
+
+    await write(out, ':begin\n');
+    await write(out, `MATCH (n:${importLabel}) REMOVE n:${importLabel}, n.${importId};\n`);
+    await write(out, ':commit\n');
+    await write(out, `DROP CONSTRAINT ${IMPORT_CONSTRAINT} IF EXISTS;\n`);
+    return counts;
+  } finally {
+    await engine?.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `dumpCypher` into a file. */
+export async function dumpCypherToFile(grafeoFile: string, target: string): Promise<DumpCounts> {
+  const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+  try {
+    const counts = await dumpCypher(grafeoFile, out);
+    out.end();
+    await once(out, 'finish');
+    return counts;
+  } catch (err) {
+    out.destroy();
+    throw err;
+  }
+}
+
+type GrafeoModule = typeof import('@grafeo-db/js');
+const requireCjs = createRequire(import.meta.url);
+
+/** Counts and engine version of a closed Grafeo file (a backup), opened read-only and closed again. */
+export function inspectGrafeoFile(path: string): { nodes: number; relationships: number; engineVersion: string } {
+  const { GrafeoDB } = requireCjs('@grafeo-db/js') as GrafeoModule;
+  const db = GrafeoDB.openReadOnly(path);
+  try {
+    return { nodes: db.nodeCount(), relationships: db.edgeCount(), engineVersion: db.version() };
+  } finally {
+    db.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loading
+
+export class CypherScriptError extends Error {
+  override readonly name = 'CypherScriptError';
+}
+
+/**
+ * Splits a script into statements at `;` outside strings, backquoted names and comments. cypher-shell
+ * commands (`:begin`, `:commit`, `:param`…) come out as their own items starting with ':'.
+ */
+export async function* splitStatements(input: AsyncIterable<string | Buffer>): AsyncGenerator<string> {
+  let current = '';
+  let quote: string | null = null; // ', " or `
+  let escaped = false;
+  let lineComment = false;
+  let blockComment = false;
+  let atLineStart = true;
+  let shellCommand = false;
+  let prev = '';
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for await (const chunk of input) {
+    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    for (const ch of text) {
+      if (shellCommand) {
+        if (ch === '\n') {
+          yield current.trim();
+          current = '';
+          shellCommand = false;
+          atLineStart = true;
+        } else current += ch;
+        continue;
+      }
+      if (lineComment) {
+        if (ch === '\n') {
+          lineComment = false;
+          atLineStart = true;
+          current += '\n';
+        }
+        continue;
+      }
+      if (blockComment) {
+        if (prev === '*' && ch === '/') {
+          blockComment = false;
+          prev = '';
+          continue;
+        }
+        prev = ch;
+        continue;
+      }
+      if (quote) {
+        current += ch;
+        if (escaped) escaped = false;
+        else if (ch === '\\' && quote !== '`') escaped = true;
+        else if (ch === quote) quote = null;
+        continue;
+      }
+      if (atLineStart && ch === ':' && current.trim() === '') {
+        shellCommand = true;
+        current = ':';
+        continue;
+      }
+      if (ch === '/' && prev === '/') {
+        current = current.slice(0, -1);
+        lineComment = true;
+        prev = '';
+        continue;
+      }
+      if (ch === '*' && prev === '/') {
+        current = current.slice(0, -1);
+        blockComment = true;
+        prev = '';
+        continue;
+      }
+      prev = ch;
+      if (ch === "'" || ch === '"' || ch === '`') quote = ch;
+      if (ch === ';') {
+        if (current.trim() !== '') yield current.trim();
+        current = '';
+        atLineStart = false;
+        continue;
+      }
+      current += ch;
+      if (ch === '\n') atLineStart = true;
+      else if (ch !== ' ' && ch !== '\t' && ch !== '\r') atLineStart = false;
+    }
+  }
+  if (quote) throw new CypherScriptError('the script ends inside a quoted string or name');
+  if (current.trim() !== '') yield current.trim();
+}
+
+// Statements that could reach outside the database (files, URLs, procedures) are refused: the script
+// comes from a user and runs inside the control plane.
+const REFUSED = /^\s*(?:LOAD\b|CALL\b|USE\b)|\bLOAD\s+CSV\b|\bCALL\s+[A-Za-z_]/i;
+
+export interface LoadResult {
+  statements: number;
+  nodes: number;
+  relationships: number;
+}
+
+/**
+ * Runs a Cypher script into a fresh Grafeo database created at `<targetDir>/graph.grafeo`. Statements
+ * between `:begin` and `:commit` run in one transaction; others each in their own (batches of plain
+ * statements are grouped so a large script loads at a reasonable speed). Fails with CypherScriptError
+ * naming the statement number at fault.
+ */
+export async function loadCypher(script: Readable | AsyncIterable<string | Buffer>, targetDir: string): Promise<LoadResult> {
+  await mkdir(targetDir, { recursive: true, mode: 0o700 });
+  const engine = await openGrafeoEngine({ dataDir: targetDir });
+  let statements = 0;
+  try {
+    let tx: Awaited<ReturnType<GrafeoEngine['begin']>> | null = null;
+    let explicit = false;
+    let pending = 0;
+    const commit = async () => {
+      if (tx) await tx.commit();
+      tx = null;
+      pending = 0;
+    };
+    for await (const statement of splitStatements(script as AsyncIterable<string | Buffer>)) {
+      if (statement.startsWith(':')) {
+        const command = statement.slice(1).trim().split(/\s+/)[0]?.toLowerCase();
+        if (command === 'begin') {
+          await commit();
+          explicit = true;
+        } else if (command === 'commit') {
+          await commit();
+          explicit = false;
+        } else if (command === 'rollback') {
+          if (tx) await (tx as { rollback(): Promise<void> }).rollback();
+          tx = null;
+          explicit = false;
+        }
+        continue;
+      }
+      statements++;
+      if (REFUSED.test(statement)) {
+        throw new CypherScriptError(`statement ${statements} is not allowed in an import (LOAD CSV, CALL and USE are refused): ${statement.slice(0, 80)}`);
+      }
+      // Schema statements run on their own, outside data transactions.
+      if (/^\s*(CREATE|DROP)\s+(CONSTRAINT|INDEX)\b/i.test(statement)) {
+        await commit();
+        try {
+          await engine.run(statement, {}, { readOnly: false });
+        } catch (err) {
+          throw new CypherScriptError(`statement ${statements} failed: ${(err as Error).message.split('\n')[0]}`);
+        }
+        continue;
+      }
+      tx ??= await engine.begin({ readOnly: false });
+      try {
+        await tx.run(statement, {});
+      } catch (err) {
+        throw new CypherScriptError(`statement ${statements} failed: ${(err as Error).message.split('\n')[0]} (${statement.slice(0, 80)})`);
+      }
+      pending++;
+      if (!explicit && pending >= BATCH) await commit();
+    }
+    await commit();
+    const counts = engine.counts();
+    return { statements, nodes: counts.nodes, relationships: counts.relationships };
+  } finally {
+    await engine.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,439 @@
+// Operation kinds of the backups area — snapshot, export, restore, import — and the mechanics they share
+// with the lifecycle hooks (final snapshot, seeding a new database from a snapshot or a clone).
+// Every step works in `<workRoot>/<operationId>/`, which it clears first, so a re-run after a crash
+// starts over cleanly. Restore and import prepare and verify the incoming files completely while the
+// database keeps running; only then is the node stopped and its data swapped, so a bad archive never
+// touches the data.
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Kysely, Transaction } from 'kysely';
+import { DATABASE_FILE } from '../../graph-server/engine.js';
+import { CypherScriptError, dumpCypherToFile, inspectGrafeoFile, loadCypher } from '../../graph-server/cypher-dump.js';
+import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
+import { ArchiveError, detectImportFormat, extractArchive, writeArchive } from '../../storage/archive.js';
+import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
+import { FetchRefusedError, safeFetch, type SafeFetchOptions } from '../../storage/safe-fetch.js';
+import type { Tables } from '../../store/schema/index.js';
+import { OperationError, type OperationKind, type Step, type StepContext } from '../kind.js';
+import { nodeSpecsOf } from './node-specs.js';
+
+export interface BackupKindsDeps {
+  runtime: Runtime;
+  blobStore: BlobStore;
+  /** Where node processes listen (for node specs). */
+  nodeHost: string;
+  /** Scratch space for backups being packed or unpacked; one sub-directory per operation. */
+  workRoot: string;
+  /** Largest import (upload or URL download), in bytes. */
+  importMaxBytes: number;
+  /** Rules for `{url}` imports (hosts, https, resolver). */
+  importFetch: Omit<SafeFetchOptions, 'maxBytes'>;
+}
+
+export const SNAPSHOT_KINDS = ['on-demand', 'scheduled', 'final', 'clone'] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+
+export function snapshotKey(organizationId: string, databaseId: string, snapshotId: string): string {
+  return `snapshots/${organizationId}/${databaseId}/${snapshotId}.tar.gz`;
+}
+
+export function exportKey(organizationId: string, exportId: string, fileName: string): string {
+  return `exports/${organizationId}/${exportId}/${fileName}`;
+}
+
+export function importKey(organizationId: string, id: string): string {
+  return `imports/${organizationId}/${id}.upload`;
+}
+
+type Db = Kysely<Tables> | Transaction<Tables>;
+
+async function freshDir(dir: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+export function workDirOf(deps: BackupKindsDeps, operationId: string): string {
+  return join(deps.workRoot, operationId);
+}
+
+async function primarySpec(db: Db, deps: BackupKindsDeps, databaseId: string): Promise<NodeSpec> {
+  const specs = await nodeSpecsOf(db as Kysely<Tables>, databaseId, deps.nodeHost);
+  const primary = specs.find((s) => !s.readOnly) ?? specs[0];
+  if (!primary) throw new OperationError(`database ${databaseId} has no node`);
+  return primary;
+}
+
+/** Turns the refusals of archives, downloads, scripts and storage into messages for the user. */
+function explain(err: unknown, what: string): never {
+  if (err instanceof OperationError) throw err;
+  if (err instanceof ArchiveError || err instanceof FetchRefusedError || err instanceof CypherScriptError || err instanceof StorageError) {
+    throw new OperationError(`${what}: ${err.message}`, { cause: err });
+  }
+  throw err;
+}
+
+export interface PackedBackup {
+  /** Directory holding the database's files in node layout (`graph.grafeo`). */
+  dataDir: string;
+  counts: { nodes: number; relationships: number };
+  engineVersion: string;
+}
+
+/** Online backup of a running node into `<work>/data` in node layout; the node keeps serving. */
+export async function backupNode(deps: BackupKindsDeps, stationId: string, work: string): Promise<PackedBackup> {
+  const raw = await freshDir(join(work, 'raw'));
+  await deps.runtime.backup(stationId, raw);
+  const files = await readdir(raw);
+  const full = files.filter((f) => /^backup_full_\d+\.grafeo$/.test(f)).sort().pop();
+  if (!full) throw new OperationError('the online backup produced no database file; retry the action');
+  const dataDir = await freshDir(join(work, 'data'));
+  await rename(join(raw, full), join(dataDir, DATABASE_FILE));
+  await rm(raw, { recursive: true, force: true });
+  const info = inspectGrafeoFile(join(dataDir, DATABASE_FILE));
+  return { dataDir, counts: { nodes: info.nodes, relationships: info.relationships }, engineVersion: info.engineVersion };
+}
+
+/** Packs a node-layout directory as our archive and stores it under `key`. */
+export async function storeArchive(
+  deps: BackupKindsDeps,
+  packed: PackedBackup,
+  key: string,
+  database: { id: string; name: string },
+  createdAt: Date,
+): Promise<{ sizeBytes: number; sha256: string }> {
+  const stream = writeArchive(packed.dataDir, { engineVersion: packed.engineVersion, database, createdAt, counts: packed.counts });
+  return deps.blobStore.put(key, stream, { contentType: 'application/gzip' });
+}
+
+/**
+ * Downloads and verifies an archive into `<work>/incoming` (node layout). The whole blob's sha256 must be
+ * `expectedSha256` when given, and every file its manifest's checksum; nothing outside `work` is written.
+ */
+export async function unpackArchive(deps: BackupKindsDeps, key: string, work: string, expectedSha256: string | null): Promise<string> {
+  const target = join(work, 'incoming');
+  await rm(target, { recursive: true, force: true });
+  const source = await deps.blobStore.get(key);
+  const counter = new HashingCounter();
+  source.on('error', (err) => counter.destroy(err));
+  source.pipe(counter);
+  await extractArchive(counter, target);
+  if (expectedSha256 && counter.sha256() !== expectedSha256) {
+    await rm(target, { recursive: true, force: true });
+    throw new ArchiveError('checksum-mismatch', 'the stored archive does not match the checksum recorded when it was taken: it was altered or damaged');
+  }
+  await assertNodeLayout(target);
+  return target;
+}
+
+async function assertNodeLayout(dir: string): Promise<void> {
+  const info = await stat(join(dir, DATABASE_FILE)).catch(() => null);
+  if (!info?.isFile()) throw new ArchiveError('missing-file', `the archive holds no ${DATABASE_FILE}; it is not a database backup`);
+}
+
+/** Stops the node, swaps its data for `incoming`, starts it again. Each part is idempotent. */
+async function swapData(deps: BackupKindsDeps, ctx: StepContext, incoming: string): Promise<void> {
+  const spec = await primarySpec(ctx.db, deps, ctx.operation.databaseId);
+  await deps.runtime.stop(spec.stationId);
+  await deps.runtime.restoreFiles(spec.stationId, incoming);
+}
+
+async function startNodes(deps: BackupKindsDeps, ctx: StepContext): Promise<void> {
+  for (const spec of await nodeSpecsOf(ctx.db, ctx.operation.databaseId, deps.nodeHost)) await deps.runtime.start(spec);
+}
+
+/** After a failed restore or import: the database is running again if its node can be, else failed. */
+async function settleRunning(deps: BackupKindsDeps, ctx: StepContext): Promise<'running' | 'failed'> {
+  await rm(workDirOf(deps, ctx.operation.id), { recursive: true, force: true }).catch(() => undefined);
+  try {
+    await startNodes(deps, ctx);
+    return 'running';
+  } catch (err) {
+    ctx.logger.error({ err }, 'the node did not start again after a failed restore or import');
+    return 'failed';
+  }
+}
+
+async function setDatabaseState(trx: Transaction<Tables>, databaseId: string, state: string, now: Date): Promise<void> {
+  const extra = state === 'running' ? { under_incident: 0, health_status: 'healthy', health_checked_at: now.toISOString() } : {};
+  await trx.updateTable('databases').set({ state, ...extra }).where('id', '=', databaseId).execute();
+}
+
+async function databaseName(db: Db, databaseId: string): Promise<string> {
+  const row = await db.selectFrom('databases').select('name').where('id', '=', databaseId).executeTakeFirst();
+  return row?.name ?? databaseId;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Taking a snapshot (also used by the final-snapshot and clone hooks)
+
+/**
+ * Takes the snapshot row `snapshotId` (status pending) of database `sourceDatabaseId`'s running primary:
+ * online backup, archive, store, mark ready. A ready snapshot is left as it is (idempotent).
+ */
+export async function takeSnapshot(deps: BackupKindsDeps, ctx: StepContext, snapshotId: string, sourceDatabaseId: string): Promise<string> {
+  const row = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', snapshotId).executeTakeFirst();
+  if (!row) throw new OperationError(`snapshot ${snapshotId} was deleted before it was taken`);
+  if (row.status === 'ready') return `snapshot ${snapshotId} already taken`;
+  const work = await freshDir(join(workDirOf(deps, ctx.operation.id), `snapshot-${snapshotId}`));
+  try {
+    const spec = await primarySpec(ctx.db, deps, sourceDatabaseId);
+    const packed = await backupNode(deps, spec.stationId, work);
+    const key = snapshotKey(row.organization_id, row.database_id, row.id);
+    const name = await databaseName(ctx.db, sourceDatabaseId);
+    const stored = await storeArchive(deps, packed, key, { id: sourceDatabaseId, name }, new Date(row.created_at));
+    await ctx.db
+      .updateTable('snapshots')
+      .set({ status: 'ready', blob_key: key, size_bytes: stored.sizeBytes, sha256: stored.sha256, node_count: packed.counts.nodes, relationship_count: packed.counts.relationships, error: null })
+      .where('id', '=', snapshotId)
+      .execute();
+    return `${packed.counts.nodes} nodes, ${packed.counts.relationships} relationships, ${stored.sizeBytes} bytes`;
+  } catch (err) {
+    explain(err, 'the snapshot could not be taken');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Puts snapshot `snapshotId`'s files into the stopped node `stationId` (create from snapshot, clone). */
+export async function restoreSnapshotInto(deps: BackupKindsDeps, ctx: StepContext, stationId: string, snapshotId: string): Promise<string> {
+  const row = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', snapshotId).where('organization_id', '=', ctx.operation.organizationId).executeTakeFirst();
+  if (!row) throw new OperationError(`snapshot ${snapshotId} no longer exists`);
+  // A clone's snapshot is taken here, by the new database's operation: the source keeps serving.
+  if (row.status === 'pending' && row.kind === 'clone') await takeSnapshot(deps, ctx, row.id, row.database_id);
+  const ready = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', snapshotId).executeTakeFirstOrThrow();
+  if (ready.status !== 'ready' || !ready.blob_key) throw new OperationError(`snapshot ${snapshotId} is ${ready.status}; only a ready snapshot can be restored`);
+  const work = await freshDir(join(workDirOf(deps, ctx.operation.id), `restore-${snapshotId}`));
+  try {
+    const incoming = await unpackArchive(deps, ready.blob_key, work, ready.sha256);
+    await deps.runtime.restoreFiles(stationId, incoming);
+    return `restored snapshot ${snapshotId} (${ready.node_count ?? 0} nodes, ${ready.relationship_count ?? 0} relationships)`;
+  } catch (err) {
+    explain(err, `snapshot ${snapshotId} could not be restored`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Deletes the oldest ready scheduled backups of a database beyond `retention` (blob first, then row). */
+export async function applyRetention(db: Kysely<Tables>, blobStore: BlobStore, databaseId: string, retention: number): Promise<number> {
+  const rows = await db
+    .selectFrom('snapshots')
+    .select(['id', 'blob_key'])
+    .where('database_id', '=', databaseId)
+    .where('kind', '=', 'scheduled')
+    .where('status', '=', 'ready')
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  const doomed = rows.slice(Math.max(0, retention));
+  for (const row of doomed) {
+    if (row.blob_key) await blobStore.delete(row.blob_key);
+    await db.deleteFrom('snapshots').where('id', '=', row.id).execute();
+  }
+  return doomed.length;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Kinds
+
+export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
+  const cleanUp: Step = {
+    name: 'clean-up',
+    async run(ctx) {
+      await rm(workDirOf(deps, ctx.operation.id), { recursive: true, force: true });
+    },
+  };
+
+  const snapshot: OperationKind = {
+    type: 'snapshot',
+    steps: [
+      {
+        name: 'take-snapshot',
+        async run(ctx) {
+          return takeSnapshot(deps, ctx, String(ctx.operation.params.snapshotId), ctx.operation.databaseId);
+        },
+      },
+      {
+        name: 'apply-retention',
+        async run(ctx) {
+          const row = await ctx.db.selectFrom('snapshots').select('kind').where('id', '=', String(ctx.operation.params.snapshotId)).executeTakeFirst();
+          if (row?.kind !== 'scheduled') return 'not a scheduled backup';
+          const schedule = await ctx.db.selectFrom('backup_schedules').select('retention').where('database_id', '=', ctx.operation.databaseId).executeTakeFirst();
+          if (!schedule) return 'no schedule';
+          const deleted = await applyRetention(ctx.db, deps.blobStore, ctx.operation.databaseId, schedule.retention);
+          return `${deleted} old scheduled backup(s) deleted (retention ${schedule.retention})`;
+        },
+      },
+      cleanUp,
+    ],
+    async onFailure(trx, ctx, error) {
+      await trx.updateTable('snapshots').set({ status: 'failed', error: error.message }).where('id', '=', String(ctx.operation.params.snapshotId)).execute();
+      await rm(workDirOf(deps, ctx.operation.id), { recursive: true, force: true }).catch(() => undefined);
+    },
+  };
+
+  const exportKind: OperationKind = {
+    type: 'export',
+    steps: [
+      {
+        name: 'write-export',
+        async run(ctx) {
+          const exportId = String(ctx.operation.params.exportId);
+          const row = await ctx.db.selectFrom('exports').selectAll().where('id', '=', exportId).executeTakeFirst();
+          if (!row) throw new OperationError(`export ${exportId} was deleted`);
+          if (row.status === 'ready') return 'already written';
+          const work = await freshDir(join(workDirOf(deps, ctx.operation.id), 'export'));
+          try {
+            const spec = await primarySpec(ctx.db, deps, row.database_id);
+            const packed = await backupNode(deps, spec.stationId, work);
+            const key = exportKey(row.organization_id, row.id, row.file_name);
+            let stored: { sizeBytes: number; sha256: string };
+            if (row.format === 'cypher') {
+              const script = join(work, 'export.cypher');
+              await dumpCypherToFile(join(packed.dataDir, DATABASE_FILE), script);
+              stored = await deps.blobStore.put(key, createReadStream(script), { contentType: 'text/plain; charset=utf-8' });
+            } else {
+              stored = await storeArchive(deps, packed, key, { id: row.database_id, name: await databaseName(ctx.db, row.database_id) }, new Date(row.created_at));
+            }
+            await ctx.db.updateTable('exports').set({ status: 'ready', blob_key: key, size_bytes: stored.sizeBytes, sha256: stored.sha256, error: null }).where('id', '=', exportId).execute();
+            return `${row.format} export of ${packed.counts.nodes} nodes, ${packed.counts.relationships} relationships, ${stored.sizeBytes} bytes`;
+          } catch (err) {
+            explain(err, 'the export could not be written');
+          } finally {
+            await rm(work, { recursive: true, force: true });
+          }
+        },
+      },
+      cleanUp,
+    ],
+    async onFailure(trx, ctx, error) {
+      await trx.updateTable('exports').set({ status: 'failed', error: error.message }).where('id', '=', String(ctx.operation.params.exportId)).execute();
+      await rm(workDirOf(deps, ctx.operation.id), { recursive: true, force: true }).catch(() => undefined);
+    },
+  };
+
+  const swapSteps: Step[] = [
+    {
+      name: 'replace-data',
+      async run(ctx) {
+        await swapData(deps, ctx, join(workDirOf(deps, ctx.operation.id), 'incoming'));
+      },
+    },
+    {
+      name: 'start-node',
+      async run(ctx) {
+        await startNodes(deps, ctx);
+      },
+    },
+    cleanUp,
+  ];
+
+  const endings = {
+    async onSuccess(trx: Transaction<Tables>, ctx: StepContext) {
+      await setDatabaseState(trx, ctx.operation.databaseId, 'running', ctx.clock.now());
+    },
+    async settle(ctx: StepContext) {
+      return settleRunning(deps, ctx);
+    },
+    async onFailure(trx: Transaction<Tables>, ctx: StepContext, _error: OperationError, settled: unknown) {
+      await setDatabaseState(trx, ctx.operation.databaseId, settled === 'running' ? 'running' : 'failed', ctx.clock.now());
+    },
+  };
+
+  const restore: OperationKind = {
+    type: 'restore',
+    steps: [
+      {
+        name: 'verify-snapshot',
+        async run(ctx) {
+          const snapshotId = String(ctx.operation.params.snapshotId);
+          const row = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', snapshotId).where('organization_id', '=', ctx.operation.organizationId).executeTakeFirst();
+          if (!row || row.status !== 'ready' || !row.blob_key) throw new OperationError(`snapshot ${snapshotId} is not available any more; the database's data was not changed`);
+          const work = await freshDir(workDirOf(deps, ctx.operation.id));
+          try {
+            await unpackArchive(deps, row.blob_key, work, row.sha256);
+          } catch (err) {
+            explain(err, `snapshot ${snapshotId} was refused and the database's data was not changed`);
+          }
+          return `snapshot ${snapshotId} verified (${row.node_count ?? 0} nodes, ${row.relationship_count ?? 0} relationships)`;
+        },
+      },
+      ...swapSteps,
+    ],
+    ...endings,
+  };
+
+  const importKind: OperationKind = {
+    type: 'import',
+    steps: [
+      {
+        name: 'fetch-import',
+        async run(ctx) {
+          const key = String(ctx.operation.params.blobKey);
+          const url = ctx.operation.params.url;
+          if (typeof url !== 'string') return 'uploaded with the request';
+          try {
+            const download = await safeFetch(url, { ...deps.importFetch, maxBytes: deps.importMaxBytes });
+            const stored = await deps.blobStore.put(key, download.body, { maxBytes: deps.importMaxBytes });
+            return `downloaded ${stored.sizeBytes} bytes from ${download.finalHost}`;
+          } catch (err) {
+            explain(err, "the import URL was refused and the database's data was not changed");
+          }
+        },
+      },
+      {
+        name: 'verify-import',
+        async run(ctx) {
+          const key = String(ctx.operation.params.blobKey);
+          const work = await freshDir(workDirOf(deps, ctx.operation.id));
+          try {
+            const format = detectImportFormat(await firstBytes(await deps.blobStore.get(key), 8192));
+            if (format === 'archive') {
+              await unpackArchive(deps, key, work, null);
+              return 'archive verified';
+            }
+            if (format === 'cypher') {
+              const result = await loadCypher(await deps.blobStore.get(key), join(work, 'incoming'));
+              return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
+            }
+            throw new OperationError("the import is neither an Allotrope archive (gzipped tar) nor a Cypher script; the database's data was not changed");
+          } catch (err) {
+            explain(err, "the import was refused and the database's data was not changed");
+          }
+        },
+      },
+      ...swapSteps,
+      {
+        name: 'delete-upload',
+        async run(ctx) {
+          await deps.blobStore.delete(String(ctx.operation.params.blobKey));
+        },
+      },
+    ],
+    ...endings,
+    async settle(ctx: StepContext) {
+      await deps.blobStore.delete(String(ctx.operation.params.blobKey)).catch(() => undefined);
+      return settleRunning(deps, ctx);
+    },
+  };
+
+  return [snapshot, exportKind, restore, importKind];
+}
+
+async function firstBytes(stream: Readable, n: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= n) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, n);
+}

@@ -54,7 +54,8 @@ export function validationMessage(errors: AjvError[], context: string | undefine
   return `invalid ${part} '${base}': ${e.message ?? 'invalid value'}`;
 }
 
-const FASTIFY_CODES: Record<string, [number, string]> = {
+/** Fastify's and plugins' error codes → status and message (documented in docs/errors.md). */
+export const FRAMEWORK_ERRORS: Readonly<Record<string, [number, string]>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported content type; send application/json or application/x-www-form-urlencoded'],
   FST_ERR_CTP_INVALID_TYPE: [415, 'unsupported content type; send application/json or application/x-www-form-urlencoded'],
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'request body is larger than the configured limit'],
@@ -84,7 +85,7 @@ export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer & { 
   if (fe && Array.isArray(fe.validation)) {
     return { status: 400, body: { error: validationMessage(fe.validation, fe.validationContext) }, internal: false };
   }
-  const known = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  const known = fe?.code ? FRAMEWORK_ERRORS[fe.code] : undefined;
   if (known) return { status: known[0], body: { error: known[1] }, internal: false };
   if (err instanceof SyntaxError && (fe.statusCode === 400 || (err as { status?: number }).status === 400)) {
     return { status: 400, body: { error: 'request body is not valid JSON' }, internal: false };

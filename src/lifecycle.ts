@@ -115,6 +115,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
         .set({ health_status: status, health_checked_at: clock.now().toISOString(), under_incident: status === 'healthy' ? 0 : 1 })
         .where('id', '=', id)
         .where('state', '=', 'running')
+        // An operation that began meanwhile (empty, plan change) may stop the node on purpose.
+        .where('id', 'not in', busy)
         .execute();
     }
     // Users whose expiry passed since the last pass lose access now, not at the next restart.

@@ -81,6 +81,11 @@ describe('databases API', () => {
     const res = await server.request('POST', DB, { token, form: { environmentId: server.environmentId, name: 'main', plan: 'ds1' } });
     assert.equal(res.status, 409, res.text);
     assert.match(res.body.error, /a database named 'main' already exists/);
+    const inEnv = await server.request('GET', `/deployments/environments/${server.environmentId}/databases`, { token });
+    assert.equal(inEnv.status, 200);
+    assert.deepEqual(inEnv.body.map((d: any) => d.name), ['main']);
+    const filtered = await server.request('GET', `${DB}?environmentId=${server.environmentId}&state=running`, { token });
+    assert.deepEqual(filtered.body.map((d: any) => d.id), [database.id]);
   });
 
   test("another organization's database is a 404, and an operator sees only its environments", async () => {

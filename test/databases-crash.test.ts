@@ -136,7 +136,13 @@ describe('control plane killed with SIGKILL during operations', () => {
     s = server = await startLifecycleServerProcess({ dataDir: dataDir!, dbPorts });
     token = await s.token();
     const ends = new Map<string, string>();
-    for (const [dbId, opId] of inFlight) ends.set(opId, (await waitForOperation(s, token, dbId, opId, 60_000)).status);
+    let resumed = 0;
+    for (const [dbId, opId] of inFlight) {
+      const op = await waitForOperation(s, token, dbId, opId, 60_000);
+      ends.set(opId, op.status);
+      if (op.steps.some((step: any) => step.message === 'resumed after the control plane restarted')) resumed++;
+    }
+    assert.ok(resumed >= 1, 'at least one operation was caught mid-step and resumed');
     await assertConsistent(s, token);
     assert.equal(ends.get(restart.body.operationId), 'finished');
     assert.equal(await canQuery(keep.database.connectionUrls.bolt, keep.password), 1, 'restart kept the data across the crash');

@@ -22,6 +22,7 @@ import {
 } from '../../domain/databases.js';
 import { createDatabaseUser, deleteDatabaseUser, listDatabaseUsers, resetDatabaseUserPassword, type UsersDeps } from '../../domain/database-users.js';
 import { getDatabaseConfiguration, putDatabaseConfiguration, type SettingsDeps } from '../../domain/database-settings.js';
+import { getEnvironment } from '../../domain/environments.js';
 import { invalid, notFound } from '../../domain/errors.js';
 import { normalizeId } from '../../ids.js';
 import { getOperation, listOperations } from '../../operations/operation-json.js';
@@ -199,6 +200,17 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
       async (request, reply) => {
         const page = pageRequest(request.query);
         const items = await listDatabases(databases, request.caller!, { ...page, environmentId: request.query.environmentId, state: request.query.state });
+        return sendPage(request, reply, items, page.limit, (d) => d.id);
+      },
+    );
+
+    app.get(
+      '/deployments/environments/:id/databases',
+      { schema: { tags, summary: 'The databases of an environment (terminated ones excluded)', params: Type.Object({ id: Type.String() }), querystring: PageQuery, response: { 200: Type.Array(Database), ...errorResponses(403, 404) } } },
+      async (request, reply) => {
+        const env = await getEnvironment(deps.db, request.caller!, request.params.id);
+        const page = pageRequest(request.query);
+        const items = await listDatabases(databases, request.caller!, { ...page, environmentId: env.id });
         return sendPage(request, reply, items, page.limit, (d) => d.id);
       },
     );

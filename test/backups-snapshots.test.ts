@@ -1,0 +1,172 @@
+// Snapshots against real graph-server processes: plan gating, snapshot → more writes → restore (the
+// extra writes are gone), restore into another database, create from a snapshot, clone while the
+// source is being written to, the final snapshot of terminate, and the list/get/latest/delete routes.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Driver } from 'neo4j-driver';
+import { DB, countsOf, createDatabase, driverFor, operationFinished, query, startBackupsServer, waitForBolt, type BackupsServer } from './helpers/backups.js';
+import { waitForOperation } from './helpers/lifecycle.js';
+
+describe('snapshots, restore and clone', () => {
+  let server: BackupsServer;
+  let token: string;
+  let source: { database: any; password: string };
+  let driver: Driver;
+  const drivers: Driver[] = [];
+
+  before(async () => {
+    server = await startBackupsServer();
+    token = server.adminToken;
+    source = await createDatabase(server, token, { environmentId: server.environmentId, name: 'source', plan: 'ds2' });
+    driver = driverFor(source.database, source.password);
+    drivers.push(driver);
+    await query(driver, "UNWIND range(1, 50) AS i CREATE (:Item {n: i, name: 'item ' + toString(i)})");
+    await query(driver, 'MATCH (a:Item {n: 1}), (b:Item {n: 2}) CREATE (a)-[:NEXT {w: 1.5}]->(b)');
+  });
+
+  after(async () => {
+    for (const d of drivers) await d.close();
+    await server?.stop();
+  });
+
+  it('refuses snapshots and scheduled backups on a developer plan with 403 naming the plan', async () => {
+    const dev = await createDatabase(server, token, { environmentId: server.environmentId, name: 'dev', plan: 'ds1' });
+    const snap = await server.request('POST', `${DB}/${dev.database.id}/snapshots`, { token, body: { label: 'x' } });
+    assert.equal(snap.status, 403);
+    assert.match(snap.body.error, /standard plan/);
+    assert.match(snap.body.error, /DS1/);
+    const schedule = await server.request('PUT', `${DB}/${dev.database.id}/backups/schedule`, { token, body: { enabled: true, frequency: 'daily', time: '03:00' } });
+    assert.equal(schedule.status, 403);
+    assert.match(schedule.body.error, /DS1/);
+    // Reading the (disabled) schedule and exporting work on every plan.
+    const read = await server.request('GET', `${DB}/${dev.database.id}/backups/schedule`, { token });
+    assert.equal(read.status, 200);
+    assert.equal(read.body.enabled, false);
+  });
+
+  let snapshotId: string;
+
+  it('takes a snapshot with a label while the database keeps serving', async () => {
+    const res = await server.request('POST', `${DB}/${source.database.id}/snapshots`, { token, body: { label: 'before the change' } });
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.body.snapshot.status, 'pending');
+    assert.equal(res.body.snapshot.kind, 'on-demand');
+    assert.equal(res.body.snapshot.label, 'before the change');
+    snapshotId = res.body.snapshot.id;
+    // The source is not locked: reads and writes go on while the snapshot runs.
+    assert.equal((await query(driver, 'MATCH (n:Item) RETURN count(n) AS c'))[0].c.toNumber(), 50);
+    await operationFinished(server, token, source.database.id, res.body.operationId);
+    const got = await server.request('GET', `${DB}/${source.database.id}/snapshots/${snapshotId}`, { token });
+    assert.equal(got.status, 200);
+    assert.equal(got.body.status, 'ready');
+    assert.deepEqual(got.body.counts, { nodes: 50, relationships: 1 });
+    assert.match(got.body.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(got.body.sizeBytes > 0);
+    const list = await server.request('GET', `${DB}/${source.database.id}/snapshots`, { token });
+    assert.deepEqual(list.body.map((s: any) => s.id), [snapshotId]);
+    const latest = await server.request('GET', `${DB}/${source.database.id}/backups/latest`, { token });
+    assert.equal(latest.body.id, snapshotId);
+    const scheduled = await server.request('GET', `${DB}/${source.database.id}/backups`, { token });
+    assert.deepEqual(scheduled.body, []);
+  });
+
+  it('restores a snapshot: writes made after it are gone', async () => {
+    await query(driver, 'UNWIND range(1, 25) AS i CREATE (:Extra {n: i})');
+    await query(driver, "MATCH (n:Item {n: 3}) SET n.name = 'changed'");
+    assert.deepEqual(await countsOf(driver), { nodes: 75, relationships: 1 });
+    const res = await server.request('POST', `${DB}/${source.database.id}/snapshots/${snapshotId}/restore`, { token, body: {} });
+    assert.equal(res.status, 202, res.text);
+    const again = await server.request('POST', `${DB}/${source.database.id}/snapshots/${snapshotId}/restore`, { token, body: {} });
+    assert.equal(again.status, 409);
+    const op = await operationFinished(server, token, source.database.id, res.body.operationId);
+    assert.deepEqual(op.steps.map((s: any) => s.name), ['verify-snapshot', 'replace-data', 'start-node', 'clean-up']);
+    await waitForBolt(driver);
+    assert.deepEqual(await countsOf(driver), { nodes: 50, relationships: 1 });
+    assert.equal((await query(driver, 'MATCH (n:Item {n: 3}) RETURN n.name AS name'))[0].name, 'item 3');
+    const db = await server.request('GET', `${DB}/${source.database.id}`, { token });
+    assert.equal(db.body.status.state, 'running');
+  });
+
+  it('restores into another database (targetDatabaseId) and creates a database from a snapshot', async () => {
+    const target = await createDatabase(server, token, { environmentId: server.environmentId, name: 'target', plan: 'ds2' });
+    const targetDriver = driverFor(target.database, target.password);
+    drivers.push(targetDriver);
+    await query(targetDriver, 'CREATE (:Other), (:Other)');
+    const res = await server.request('POST', `${DB}/${source.database.id}/snapshots/${snapshotId}/restore`, { token, body: { targetDatabaseId: target.database.id } });
+    assert.equal(res.status, 202, res.text);
+    await operationFinished(server, token, target.database.id, res.body.operationId);
+    await waitForBolt(targetDriver);
+    assert.deepEqual(await countsOf(targetDriver), { nodes: 50, relationships: 1 });
+
+    const seeded = await createDatabase(server, token, { environmentId: server.environmentId, name: 'seeded', plan: 'ds1', fromSnapshotId: snapshotId });
+    const restoreStep = seeded.operation.steps.find((s: any) => s.name === 'restore-snapshot');
+    assert.match(restoreStep.message, /restored snapshot/);
+    const seededDriver = driverFor(seeded.database, seeded.password);
+    drivers.push(seededDriver);
+    assert.deepEqual(await countsOf(seededDriver), { nodes: 50, relationships: 1 });
+
+    const unknown = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'nope', plan: 'ds1', version: '5.26', fromSnapshotId: 'f'.repeat(32) } });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error, /fromSnapshotId|snapshot/);
+  });
+
+  it('clones a running database while it is being written to; the source keeps serving', async () => {
+    let writing = true;
+    let writes = 0;
+    const writer = (async () => {
+      while (writing) {
+        await query(driver, 'CREATE (:Live {at: timestamp()})');
+        writes++;
+      }
+    })();
+    const res = await server.request('POST', `${DB}/${source.database.id}/clone`, { token, body: { name: 'the-clone' } });
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.body.database.plan, 'ds2');
+    assert.ok(res.body.credentials.password);
+    const op = await waitForOperation(server, token, res.body.database.id, res.body.operationId, 60_000);
+    writing = false;
+    await writer;
+    assert.equal(op.status, 'finished', JSON.stringify(op));
+    assert.ok(writes > 0, 'the source accepted writes during the clone');
+    const cloneDriver = driverFor(res.body.database, res.body.credentials.password);
+    drivers.push(cloneDriver);
+    const cloned = await countsOf(cloneDriver);
+    // A consistent copy of some moment: every Item and the relationship, and a prefix of the live writes.
+    assert.equal((await query(cloneDriver, 'MATCH (n:Item) RETURN count(n) AS c'))[0].c.toNumber(), 50);
+    assert.equal(cloned.relationships, 1);
+    const live = (await query(driver, 'MATCH (n:Live) RETURN count(n) AS c'))[0].c.toNumber();
+    assert.ok(cloned.nodes - 50 <= live);
+    // The clone's seed snapshot is internal: not listed among the source's snapshots.
+    const list = await server.request('GET', `${DB}/${source.database.id}/snapshots`, { token });
+    assert.ok(list.body.every((s: any) => s.kind !== 'clone'));
+  });
+
+  it('deletes a snapshot', async () => {
+    const res = await server.request('POST', `${DB}/${source.database.id}/snapshots`, { token, body: {} });
+    await operationFinished(server, token, source.database.id, res.body.operationId);
+    const id = res.body.snapshot.id;
+    const del = await server.request('DELETE', `${DB}/${source.database.id}/snapshots/${id}`, { token });
+    assert.equal(del.status, 204);
+    assert.equal((await server.request('GET', `${DB}/${source.database.id}/snapshots/${id}`, { token })).status, 404);
+    assert.equal((await server.request('DELETE', `${DB}/${source.database.id}/snapshots/${id}`, { token })).status, 404);
+  });
+
+  it('takes a final snapshot on terminate, kept for 7 days', async () => {
+    const doomed = await createDatabase(server, token, { environmentId: server.environmentId, name: 'doomed', plan: 'ds2' });
+    const d = driverFor(doomed.database, doomed.password);
+    await query(d, 'CREATE (:Keep {v: 42})');
+    await d.close();
+    const res = await server.request('DELETE', `${DB}/${doomed.database.id}`, { token });
+    assert.equal(res.status, 202);
+    const op = await operationFinished(server, token, doomed.database.id, res.body.operationId);
+    assert.match(op.steps[0].message, /final snapshot/);
+    const list = await server.request('GET', `${DB}/${doomed.database.id}/snapshots`, { token });
+    assert.equal(list.status, 200);
+    const final = list.body.find((s: any) => s.kind === 'final');
+    assert.ok(final, JSON.stringify(list.body));
+    assert.equal(final.status, 'ready');
+    assert.deepEqual(final.counts, { nodes: 1, relationships: 0 });
+    const keptMs = Date.parse(final.expiresAt) - Date.parse(final.createdAt);
+    assert.ok(Math.abs(keptMs - 7 * 24 * 3600_000) < 5_000, `kept ${keptMs} ms`);
+  });
+});

@@ -1,0 +1,203 @@
+// Starts the management API with the lifecycle AND the backups area wired in, the way src/main.ts is
+// meant to (local runtime running the real graph-server, a blob store on the local filesystem or a real
+// s3rver), plus the unauthenticated `/downloads/…` route on its own loopback listener (buildApp has no
+// public-route slot yet). Also: s3rver in a child process, and small API helpers for backup tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import neo4j, { type Driver } from 'neo4j-driver';
+import type { ApiInstance } from '../../src/api/app.js';
+import { sendError } from '../../src/api/errors.js';
+import { createBackups, type Backups, type BackupsSettings } from '../../src/backups.js';
+import type { Config } from '../../src/config.js';
+import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
+import type { ExtensionDeps, Extension } from '../../src/main.js';
+import type { OperationKind } from '../../src/operations/kind.js';
+import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
+import { FsBlobStore } from '../../src/storage/fs.js';
+import { S3BlobStore } from '../../src/storage/s3.js';
+import { testGraphServerCommand, testPortRange, waitForOperation, type Api } from './lifecycle.js';
+import { startServer, type TestServer } from './server.js';
+import { waitFor } from './wait-for.js';
+
+export const DB = '/deployments/databases/graphneo';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Until createLifecycle takes extra kinds, the backups kinds join its engine here. The lead's wiring
+ * replaces this with `createLifecycle({ …, extraKinds: backups.kinds })`.
+ */
+function addKinds(lifecycle: Lifecycle, kinds: OperationKind[]): void {
+  const registry = (lifecycle.engine as unknown as { kinds: Map<string, OperationKind> }).kinds;
+  for (const kind of kinds) if (!registry.has(kind.type)) registry.set(kind.type, kind);
+}
+
+export interface S3Target {
+  endpoint: string;
+  bucket: string;
+}
+
+export interface BackupsServer extends TestServer {
+  lifecycle: Lifecycle;
+  backups: Backups;
+  runtime: LocalRuntime;
+  blobStore: BlobStore;
+  adminToken: string;
+  environmentId: string;
+  /** Base URL of the `/downloads/…` listener (local storage). */
+  downloadsUrl: string;
+  /** The HMAC secret of local download links (to forge an expired one). */
+  downloadSecret: string;
+}
+
+export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings } = {}): Promise<BackupsServer> {
+  const downloadPort = await freePort();
+  const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
+  const downloadSecret = randomBytes(32).toString('hex');
+  let parts!: { lifecycle: Lifecycle; backups: Backups; runtime: LocalRuntime; blobStore: BlobStore };
+  const downloads = Fastify() as unknown as ApiInstance;
+  downloads.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+
+  const extension = async (deps: ExtensionDeps): Promise<Extension> => {
+    const config: Config = { ...deps.config, runtime: { healthIntervalMs: 500 } };
+    const runtime = createLocalRuntime({
+      rootDir: join(config.dataDir, 'runtime'),
+      command: testGraphServerCommand,
+      healthIntervalMs: 300,
+      stopGraceMs: 5_000,
+      backoff: { initialMs: 200 },
+      logger: deps.logger.child({ area: 'runtime' }),
+    });
+    const blobStore: BlobStore = options.s3
+      ? new S3BlobStore({
+          bucket: options.s3.bucket,
+          prefix: 'backups',
+          endpoint: options.s3.endpoint,
+          region: 'eu-west-1',
+          forcePathStyle: true,
+          credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        })
+      : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: downloadsUrl, downloadSecret, clock: () => deps.clock.now() });
+    let lifecycle: Lifecycle | undefined;
+    const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, blobStore, wake: () => lifecycle?.engine.wake(), settings: options.settings });
+    lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, backups: backups.hooks });
+    addKinds(lifecycle, backups.kinds);
+    await downloads.register(backups.downloadsRoute);
+    parts = { lifecycle, backups, runtime, blobStore };
+    return {
+      routes: [lifecycle.routes, backups.routes],
+      environmentInUse: lifecycle.environmentInUse,
+      start: () => lifecycle!.start(),
+      async stop() {
+        await backups.scheduler.stop();
+        await lifecycle!.stop();
+        await runtime.close();
+      },
+    };
+  };
+
+  const server = await startServer({
+    env: { ALLOTROPE_DB_PORTS: testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
+    extend: [extension],
+  });
+  try {
+    await downloads.listen({ host: '127.0.0.1', port: downloadPort });
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  const adminToken = await server.token();
+  const envs = await server.request<{ id: string }[]>('GET', '/deployments/environments', { token: adminToken });
+  return {
+    ...server,
+    ...parts,
+    adminToken,
+    environmentId: envs.body[0]!.id,
+    downloadsUrl,
+    downloadSecret,
+    async stop() {
+      await downloads.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Creates a database on `plan` and waits for it to run; returns it with the neo4j password. */
+export async function createDatabase(api: Api, token: string, body: Record<string, unknown>): Promise<{ database: any; password: string; operation: any }> {
+  const res = await api.request('POST', DB, { token, body: { version: '5.26', ...body } });
+  if (res.status !== 202) throw new Error(`create: ${res.status} ${res.text}`);
+  const operation = await waitForOperation(api, token, res.body.database.id, res.body.operationId, 60_000);
+  if (operation.status !== 'finished') throw new Error(`create failed: ${JSON.stringify(operation)}`);
+  return { database: res.body.database, password: res.body.credentials.password, operation };
+}
+
+/** Waits for an operation to end and asserts it finished; returns it. */
+export async function operationFinished(api: Api, token: string, databaseId: string, operationId: string): Promise<any> {
+  const op = await waitForOperation(api, token, databaseId, operationId, 60_000);
+  if (op.status !== 'finished') throw new Error(`operation ${op.operationType} failed: ${op.error} ${JSON.stringify(op.steps)}`);
+  return op;
+}
+
+export function driverFor(database: { boltPort: number }, password: string): Driver {
+  return neo4j.driver(`bolt://127.0.0.1:${database.boltPort}`, neo4j.auth.basic('neo4j', password), { disableLosslessIntegers: false, logging: undefined });
+}
+
+export async function query(driver: Driver, cypher: string, params: Record<string, unknown> = {}): Promise<any[]> {
+  const session = driver.session();
+  try {
+    const result = await session.run(cypher, params);
+    return result.records.map((r) => r.toObject());
+  } finally {
+    await session.close();
+  }
+}
+
+/** Node and relationship counts through Bolt. */
+export async function countsOf(driver: Driver): Promise<{ nodes: number; relationships: number }> {
+  const [n] = await query(driver, 'MATCH (n) RETURN count(n) AS c');
+  const [r] = await query(driver, 'MATCH ()-[r]->() RETURN count(r) AS c');
+  return { nodes: Number(n.c), relationships: Number(r.c) };
+}
+
+/** Waits until the database answers Bolt queries (after a restore or import restarted it). */
+export async function waitForBolt(driver: Driver): Promise<void> {
+  await waitFor(async () => (await query(driver, 'RETURN 1 AS one')).length === 1, { timeoutMs: 20_000, what: 'the database to answer over Bolt' });
+}
+
+// s3rver runs in a plain `node` child: under the tsx loader one of koa's dependencies resolves to its ESM
+// build and s3rver fails to start. The child exits when its stdin closes.
+const S3RVER_SCRIPT = `
+const S3rver = require(process.argv[1]);
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2], configureBuckets: [{ name: process.argv[3] }] });
+server.run().then((address) => process.stdout.write(JSON.stringify(address) + '\\n'));
+process.stdin.on('end', () => server.close().finally(() => process.exit(0)));
+process.stdin.resume();
+`;
+
+export async function startS3rver(directory: string, bucket: string): Promise<{ child: ChildProcess; endpoint: string; stop(): Promise<void> }> {
+  const modulePath = createRequire(import.meta.url).resolve('s3rver');
+  const child = spawn(process.execPath, ['-e', S3RVER_SCRIPT, modulePath, directory, bucket], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const line = await waitFor(() => (output.includes('\n') ? output.split('\n')[0] : null), { what: 's3rver to listen' });
+  return {
+    child,
+    endpoint: `http://127.0.0.1:${(JSON.parse(line!) as AddressInfo).port}`,
+    async stop() {
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}

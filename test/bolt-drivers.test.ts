@@ -232,6 +232,25 @@ for (const [driverName, neo4j] of DRIVERS) {
         }
       });
 
+      it('switches users per session with LOGOFF/LOGON (session-level auth)', async () => {
+        const reader = driver.session({ auth: neo4j.auth.basic('reader', 'reader-pass') });
+        try {
+          await reader.run('RETURN 1 AS x');
+          assert.equal(srv.engine.lastOptions?.readOnly, true);
+          await assert.rejects(reader.run('CREATE (:Item {name: $name})', { name: 'by-reader' }), (e: any) => e.code === 'Neo.ClientError.Security.Forbidden');
+        } finally {
+          await reader.close();
+        }
+        const session = driver.session();
+        try {
+          await session.run('RETURN 1 AS x');
+          assert.equal(srv.engine.lastOptions?.readOnly, false);
+        } finally {
+          await session.close();
+        }
+        assert.equal(await driver.verifyAuthentication({ auth: neo4j.auth.basic('reader', 'reader-pass') }), true);
+      });
+
       it('reports notifications (5.8: as GQL status objects too)', async () => {
         const { summary } = await driver.executeQuery('NOTIFY');
         assert.equal(summary.notifications.length, 1);

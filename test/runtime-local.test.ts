@@ -280,7 +280,9 @@ describe('local runtime: supervision', () => {
 });
 
 describe('local runtime: crash recovery', () => {
-  const runtimeModule = fileURLToPath(new URL('../src/runtimes/local/local-runtime.ts', import.meta.url));
+  // Compiled tests (npm test) import the compiled runtime; tests run from TypeScript go through tsx.
+  const fromTypeScript = import.meta.url.endsWith('.ts');
+  const runtimeModule = fileURLToPath(new URL(`../src/runtimes/local/local-runtime.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
 
   /** A separate control plane that starts one node, says so, and waits to be killed with SIGKILL. */
   async function controlPlaneThatDies(rootDir: string, spec: NodeSpec): Promise<number> {
@@ -293,7 +295,7 @@ describe('local runtime: crash recovery', () => {
       console.log('node-pid ' + await runtime.pidOf(${JSON.stringify(spec.stationId)}));
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(fromTypeScript ? ['--import', 'tsx'] : []), '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     extraProcesses.push(child);
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -312,7 +312,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     const readyMs = Math.round(performance.now() - spawnedAt);
     // The process may have rewritten its argv (process.title) while starting: record what /proc shows now.
     const settled = await readProcessIdentity(pid);
-    if (settled && settled.startTime === proc.identity.startTime) proc.identity = settled;
+    if (settled && (!proc.identity.startTime || settled.startTime === proc.identity.startTime)) proc.identity = settled;
     await writePidRecord(node.paths, { ...proc.identity, commandHash: hash, startedAt: new Date().toISOString() });
     node.lastStart = { stationId: node.stationId, pid, readyMs, adopted: false };
     log.info({ stationId: node.stationId, pid, readyMs }, 'node started');

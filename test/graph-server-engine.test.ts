@@ -135,6 +135,20 @@ describe('Grafeo engine adapter', () => {
     assert.equal(rev.rels[0]!.startId, a.id, 'and its relationship keeps its own direction');
   });
 
+  test('nodes and relationships inside paths and mixed lists keep whole Floats as Floats', async () => {
+    await engine.run("CREATE (:Exact {f: 1.0, i: 1})-[:EXACT {w: 2.0, j: 2}]->(:Exact {f: 3.0})", {}, RW);
+    const [p, mixed] = await one("MATCH p = (a:Exact)-[r:EXACT]->(b) RETURN p, [a, 'x', 1] AS mixed");
+    assert.ok(p instanceof Path);
+    assert.deepEqual(p.nodes[0]!.properties, { f: 1, i: 1n });
+    assert.deepEqual(p.nodes[1]!.properties, { f: 3 });
+    assert.deepEqual(p.rels[0]!.properties, { w: 2, j: 2n });
+    const [n, x, one_] = mixed as Value[];
+    assert.ok(n instanceof Node);
+    assert.deepEqual(n.properties, { f: 1, i: 1n });
+    assert.equal(x, 'x');
+    assert.equal(one_, 1n);
+  });
+
   test('write statistics and query types', async () => {
     const created = await engine.run("CREATE (n:Stat {a: 1, b: 2}) RETURN n", {}, RW);
     assert.deepEqual(created.summary.stats, { 'nodes-created': 1, 'properties-set': 2, 'labels-added': 1 });

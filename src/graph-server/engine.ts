@@ -124,6 +124,9 @@ function durationFrom(months: bigint, days: bigint, nanos: bigint): CypherDurati
 }
 
 export class ResultConverter {
+  /** Nodes and relationships read from the plain form only (inside paths, mixed lists): Integer vs Float may be wrong. */
+  readonly approximate = { nodes: new Set<bigint>(), rels: new Map<bigint, bigint>() };
+
   constructor(private readonly ids: ElementIds) {}
 
   /** One row: Arrow struct row fields by index alongside the plain row. */
@@ -226,6 +229,7 @@ export class ResultConverter {
     const id = toBigInt(arrowChild(av, '_id') ?? (pv as Record<string, unknown>)._id);
     const labelsPlain = isPlainObject(pv) && Array.isArray(pv._labels) ? (pv._labels as unknown[]) : [];
     const labels = labelsPlain.map(String);
+    if (av === null) this.approximate.nodes.add(id);
     return new Node(id, labels, this.properties(byName, av, pv, ['_id', '_labels']), this.ids.node(id));
   }
 
@@ -236,6 +240,7 @@ export class ResultConverter {
     const end = toBigInt(arrowChild(av, '_target') ?? p._target);
     const type = String(arrowChild(av, '_type') ?? p._type);
     const props = this.properties(byName, av, pv, ['_id', '_source', '_target', '_type']);
+    if (av === null) this.approximate.rels.set(id, start);
     return new Relationship(id, start, end, type, props, this.ids.relationship(id), this.ids.node(start), this.ids.node(end));
   }
 
@@ -624,7 +629,7 @@ export interface EngineCounts {
 export class GrafeoEngine implements GraphEngine {
   private closed = false;
   private readonly open = new Set<GrafeoTransaction>();
-  private readonly converter: ResultConverter;
+  private readonly ids: ElementIds;
 
   constructor(
     private readonly db: GrafeoDB,
@@ -633,7 +638,7 @@ export class GrafeoEngine implements GraphEngine {
     private readonly readOnly: boolean,
     readonly checkQuery: QueryCheck | undefined,
   ) {
-    this.converter = new ResultConverter(elementIds(databaseUuid));
+    this.ids = elementIds(databaseUuid);
   }
 
   async run(query: string, params: ValueMap, options: QueryOptions): Promise<QueryResult & { bookmark: string }> {
@@ -659,20 +664,21 @@ export class GrafeoEngine implements GraphEngine {
     this.open.delete(tx);
   }
 
-  /** @internal */ convert(result: GrafeoResult): { fields: string[]; records: Value[][] } {
+  /** @internal */ convert(result: GrafeoResult): { fields: string[]; records: Value[][]; approximate: ResultConverter['approximate'] } {
+    const converter = new ResultConverter(this.ids);
     const fields = result.columns.map((f) => unrewriteElementIds(f, this.databaseUuid));
-    if (fields.length === 0) return { fields, records: [] };
+    if (fields.length === 0) return { fields, records: [], approximate: converter.approximate };
     const plainRows = result.rows();
     const table = tableFromIPC(result.toArrowIPC());
     const columns = table.schema.fields.map((f, i) => ({ type: f.type as DataType, vector: table.getChildAt(i) }));
     const records: Value[][] = plainRows.map((row, r) =>
       fields.map((_, c) => {
         const col = columns[c];
-        if (!col || !col.vector) return this.converter.plain(row[c]);
-        return this.converter.value(col.type, col.vector.get(r), row[c]);
+        if (!col || !col.vector) return converter.plain(row[c]);
+        return converter.value(col.type, col.vector.get(r), row[c]);
       }),
     );
-    return { fields, records };
+    return { fields, records, approximate: converter.approximate };
   }
 
   bookmark(): string {
@@ -763,8 +769,13 @@ export class GrafeoTransaction implements EngineTransaction {
     let converted: { fields: string[]; records: Value[][] };
     try {
       converted = this.engine.convert(result);
+      const { nodes, rels } = (converted as ReturnType<GrafeoEngine['convert']>).approximate;
+      if (nodes.size || rels.size) converted.records = await this.exactEntities(converted.records, nodes, rels);
     } catch (err) {
-      const error = new CypherError('Neo.DatabaseError.Statement.ExecutionFailed', `Could not read the result: ${(err as Error).message}`);
+      const error =
+        err instanceof CypherError
+          ? err
+          : new CypherError('Neo.DatabaseError.Statement.ExecutionFailed', `Could not read the result: ${(err as Error).message}`);
       this.fail(error);
       throw error;
     }
@@ -805,6 +816,34 @@ export class GrafeoTransaction implements EngineTransaction {
       this.state = 'rolledBack';
       this.finish();
     }
+  }
+
+  /**
+   * Paths (and mixed lists) come from Grafeo's plain form, which reads a whole Float as an Integer:
+   * fetch their nodes and relationships again through Arrow, in this transaction, and swap them in.
+   * Entities gone by now (deleted by the query) keep their approximate form.
+   */
+  private async exactEntities(records: Value[][], nodes: Set<bigint>, rels: Map<bigint, bigint>): Promise<Value[][]> {
+    const exact = new Map<string, Node | Relationship>();
+    const collect = async (query: string, params: Record<string, unknown>) => {
+      const res = await this.withDeadline(this.tx.executeCypher(query, params));
+      for (const [v] of this.engine.convert(res).records) if (v instanceof Node || v instanceof Relationship) exact.set(v.elementId, v);
+    };
+    if (nodes.size) await collect('MATCH (n) WHERE id(n) IN $ids RETURN n', { ids: [...nodes] });
+    if (rels.size) {
+      await collect('MATCH (a)-[r]->() WHERE id(a) IN $starts AND id(r) IN $ids RETURN r', {
+        starts: [...new Set(rels.values())],
+        ids: [...rels.keys()],
+      });
+    }
+    const swap = (v: Value): Value => {
+      if (v instanceof Node || v instanceof Relationship) return exact.get(v.elementId) ?? v;
+      if (v instanceof Path) return new Path(v.nodes.map((n) => swap(n) as Node), v.rels.map((r) => swap(r) as Relationship));
+      if (Array.isArray(v)) return v.map(swap);
+      if (isValueMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]));
+      return v;
+    };
+    return records.map((row) => row.map(swap));
   }
 
   private finish(): void {

@@ -59,6 +59,9 @@ describe('local runtime settings', () => {
     assert.ok(tuned.args.includes('--read-only'));
     assert.deepEqual(tuned.nodeOptions, ['--max-old-space-size=512']);
 
+    const advertised = buildLaunch({ ...spec, advertisedHost: 'db1.example.org' }, paths);
+    assert.deepEqual(advertised.args.slice(-2), ['--advertised-host', 'db1.example.org']);
+
     const planOnly = buildLaunch({ ...spec, memoryMb: 256, readOnly: true }, paths);
     assert.deepEqual(planOnly.nodeOptions, ['--max-old-space-size=256']);
     assert.equal(planOnly.args.filter((a) => a === '--read-only').length, 1);

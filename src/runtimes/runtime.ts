@@ -11,6 +11,8 @@ export interface NodeSpec {
   httpPort: number;
   /** Listen address; 127.0.0.1 unless the operator exposes nodes directly. */
   host: string;
+  /** Host name clients are told to use (routing tables, discovery): the database's `domainName`. */
+  advertisedHost?: string;
   /** The whole node refuses writes (e.g. a read replica or a plan without writes). */
   readOnly?: boolean;
   /** Memory bound for the node, in MiB (the plan's memory). */

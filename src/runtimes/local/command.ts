@@ -25,6 +25,7 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths): NodeLaunch {
     '--host', spec.host,
     '--users-file', paths.usersFile,
   ];
+  if (spec.advertisedHost) args.push('--advertised-host', spec.advertisedHost);
   const nodeOptions: string[] = [];
   let readOnly = spec.readOnly === true;
   let heapFromSettings = false;

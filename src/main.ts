@@ -40,7 +40,7 @@ export interface ExtensionDeps {
 
 /** What another area adds to the running server. */
 export interface Extension {
-  routes?: RoutePlugin[];
+  routes?: RoutePlugin | RoutePlugin[];
   environmentInUse?: (environmentId: string) => Promise<boolean>;
   readinessChecks?: Array<() => Promise<string | null>>;
   /** Called once the API listens. */
@@ -119,7 +119,7 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
       store,
       clock,
       logger,
-      routes: extensions.flatMap((e) => e.routes ?? []),
+      routes: extensions.flatMap((e) => (e.routes === undefined ? [] : Array.isArray(e.routes) ? e.routes : [e.routes])),
       environmentInUse: async (id) => {
         for (const e of extensions) if (e.environmentInUse && (await e.environmentInUse(id))) return true;
         return false;

@@ -1,7 +1,11 @@
 // The token endpoint and the bearer check, over real HTTP (api.md §2).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, generateKeyPair, decodeJwt, decodeProtectedHeader } from 'jose';
+import { rotateSigningKey } from '../src/auth/signing-keys.js';
 import { ManualClock } from '../src/clock.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -212,5 +216,44 @@ describe('failed-attempt rate limiting', () => {
     clock.advance(retryAfter * 1000);
     const ok = await server.request('POST', TOKEN, { form: { client_id: clientId, client_secret: clientSecret } });
     assert.equal(ok.status, 201);
+  });
+});
+
+describe('signing key rotation', () => {
+  test('a rotated key signs new tokens while the previous one still verifies until dropped', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'allotrope-rotate-'));
+    try {
+      let server = await startServer({ dataDir });
+      const credentials = server.adminCredentials;
+      const oldToken = await server.token();
+      await server.stop();
+
+      const now = new Date();
+      const kid = await rotateSigningKey(dataDir, now, 3600);
+      server = await startServer({ dataDir });
+      try {
+        const jwks = (await server.request('GET', '/.well-known/jwks.json')).body;
+        assert.equal(jwks.keys.length, 2);
+        assert.equal((await server.request('GET', '/deployments/plans', { token: oldToken })).status, 200, 'old key still published');
+        const newToken = await server.token(credentials);
+        assert.equal(decodeProtectedHeader(newToken).kid, kid);
+      } finally {
+        await server.stop();
+      }
+
+      // An hour after the rotation the first key can no longer have live tokens: the next rotation drops it.
+      await rotateSigningKey(dataDir, new Date(now.getTime() + 3601_000), 3600);
+      server = await startServer({ dataDir });
+      try {
+        assert.equal((await server.request('GET', '/.well-known/jwks.json')).body.keys.length, 2);
+        const res = await server.request('GET', '/deployments/plans', { token: oldToken });
+        assert.equal(res.status, 401);
+        assert.match(res.body.error, /unknown key/);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

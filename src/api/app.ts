@@ -117,6 +117,11 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
+  // Every body route also takes form-encoded bodies; say so in the OpenAPI document (before swagger reads the route).
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { body?: unknown; consumes?: string[] } | undefined;
+    if (schema?.body && !schema.consumes) schema.consumes = ['application/json', 'application/x-www-form-urlencoded'];
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -2,7 +2,7 @@
 // The file holds every key still published: after a rotation the previous key stays in the JWKS until
 // the tokens it signed have expired, and the newest key signs.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 
@@ -51,13 +51,27 @@ export async function loadSigningKeys(dataDir: string, now: Date): Promise<Signi
   return toSigningKeys(file);
 }
 
-/** Adds a new signing key (used from then on) and keeps the older ones published. */
-export async function rotateSigningKey(dataDir: string, now: Date): Promise<void> {
+/**
+ * Adds a new signing key (used from the next start on) and keeps older keys published while tokens they
+ * signed may still be valid: a key superseded more than `tokenTtlSeconds` ago is dropped.
+ * Returns the new key's id.
+ */
+export async function rotateSigningKey(dataDir: string, now: Date, tokenTtlSeconds: number): Promise<string> {
   const path = signingKeysPath(dataDir);
   const file = readKeyFile(path) ?? { keys: [] };
-  file.keys.push(await newStoredKey(now));
-  writeFileSync(path, JSON.stringify(file, null, 2), { mode: 0o600 });
-  chmodSync(path, 0o600);
+  file.keys = file.keys.filter((_key, i) => {
+    const supersededAt = file.keys[i + 1]?.createdAt;
+    return supersededAt === undefined || Date.parse(supersededAt) + tokenTtlSeconds * 1000 > now.getTime();
+  });
+  const fresh = await newStoredKey(now);
+  file.keys.push(fresh);
+  mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+  // Written beside and renamed over, so a crash never leaves a half-written key file.
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(file, null, 2), { mode: 0o600 });
+  chmodSync(temp, 0o600);
+  renameSync(temp, path);
+  return fresh.kid;
 }
 
 async function newStoredKey(now: Date): Promise<StoredKey> {

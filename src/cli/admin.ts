@@ -2,6 +2,7 @@
 // (no running server or token needed).
 import type { Command } from 'commander';
 import type { Role } from '../auth/caller.js';
+import { rotateSigningKey, signingKeysPath } from '../auth/signing-keys.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { ROLES, insertApiClient } from '../domain/api-clients.js';
@@ -65,6 +66,16 @@ export function registerAdminCommands(program: Command): void {
       } finally {
         await store.close();
       }
+    });
+
+  admin
+    .command('rotate-signing-key')
+    .description('add a new token signing key; restart the server to sign with it (older tokens stay valid until they expire)')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: { config?: string }) => {
+      const config = loadConfig({ configFile: opts.config });
+      const kid = await rotateSigningKey(config.dataDir, systemClock.now(), config.tokenTtlSeconds);
+      process.stdout.write(`New signing key ${kid} written to ${signingKeysPath(config.dataDir)}; restart the server to use it.\n`);
     });
 }
 

@@ -444,6 +444,22 @@ describe('limits and robustness', () => {
     }
   });
 
+  it('answers 40 MB of pipelined requests fully and in order (read pausing and write backpressure)', async () => {
+    const c = await session('00000805');
+    const big = 'p'.repeat(1_000_000);
+    const burst: Buffer[] = [];
+    for (let i = 0; i < 40; i++) burst.push(c.encode(SIG.RUN, 'RETURN $s AS s, $i AS i', { s: big, i: BigInt(i) }, {}), c.encode(SIG.PULL, { n: -1n }));
+    c.socket.write(Buffer.concat(burst));
+    for (let i = 0; i < 40; i++) {
+      assert.equal((await c.next(20_000)).signature, SIG.SUCCESS);
+      const rec = await c.next(20_000);
+      assert.equal(rec.signature, SIG.RECORD);
+      assert.equal((rec.fields[0] as unknown[])[1], BigInt(i));
+      assert.equal(((rec.fields[0] as unknown[])[0] as string).length, 1_000_000);
+      assert.equal((await c.next(20_000)).signature, SIG.SUCCESS);
+    }
+  });
+
   it('closes connections that do not start with Bolt or HTTP', async () => {
     const c = await connect();
     c.socket.write('HELLO THERE\r\n');

@@ -67,6 +67,9 @@ export interface ByteChannel {
   end(): void;
   /** Resolves when the peer has taken what was written (so large results do not pile up in memory). */
   whenWritable?(): Promise<void>;
+  /** Stop / restart reading from the peer (bounds the queue of pipelined requests). */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface Logger {
@@ -132,6 +135,8 @@ const requestInvalid = (message: string, close = false) => new BoltFailure('Neo.
 
 // Replies are flushed in one write per batch of input, or earlier once this much is pending.
 const FLUSH_BYTES = 256 * 1024;
+// Pipelined requests waiting for their turn; beyond this the transport stops reading.
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export class BoltConnection {
   private state: State = 'HANDSHAKE';
@@ -144,6 +149,8 @@ export class BoltConnection {
   private readonly dechunker: Dechunker;
   private readonly queue: Buffer[] = [];
   private pendingResets = 0;
+  private queuedBytes = 0;
+  private readPaused = false;
   private processing = false;
   private out: Buffer[] = [];
   private outBytes = 0;
@@ -187,6 +194,11 @@ export class BoltConnection {
         // RESET jumps the queue: everything already queued before it is answered IGNORED.
         if (message.length === 2 && message[0] === 0xb0 && message[1] === SIG.RESET) this.pendingResets++;
         this.queue.push(message);
+        this.queuedBytes += message.length;
+      }
+      if (this.queuedBytes > MAX_QUEUED_BYTES && !this.readPaused) {
+        this.readPaused = true;
+        this.channel.pause?.();
       }
     } catch (err) {
       this.fatal(err);
@@ -242,8 +254,18 @@ export class BoltConnection {
     this.processing = true;
     try {
       while (this.queue.length > 0 && this.state !== 'DEFUNCT' && !this.peerGone) {
-        await this.handle(this.queue.shift() as Buffer);
-        if (this.outBytes >= FLUSH_BYTES) this.flush();
+        const raw = this.queue.shift() as Buffer;
+        this.queuedBytes -= raw.length;
+        await this.handle(raw);
+        if (this.outBytes >= FLUSH_BYTES) {
+          this.flush();
+          // A client that pipelines without reading replies is slowed down instead of buffered.
+          await this.channel.whenWritable?.();
+        }
+        if (this.readPaused && this.queuedBytes <= MAX_QUEUED_BYTES / 2) {
+          this.readPaused = false;
+          this.channel.resume?.();
+        }
       }
     } finally {
       this.processing = false;

@@ -83,6 +83,8 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
                 socket.on('close', done);
               })
             : Promise.resolve(),
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
       },
       socket,
     );
@@ -103,6 +105,8 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
           ws.close(1000);
           setTimeout(() => ws.terminate(), END_GRACE_MS).unref();
         },
+        pause: () => ws.pause(),
+        resume: () => ws.resume(),
       },
       socket,
     );

@@ -130,6 +130,8 @@ describe('graph-server Query API', () => {
     assert.equal(wrong.body.errors[0].message, 'Invalid username or password.');
     const unknown = await query({ statement: 'RETURN 1' }, { authorization: auth('ghost', 'pw-admin') });
     assert.equal(unknown.status, 401);
+    const bearer = await query({ statement: 'RETURN 1' }, { authorization: 'Bearer some.jwt.token' });
+    assert.equal(bearer.status, 401);
     const malformed = await query({ statement: 'RETURN 1' }, { authorization: 'Basic !!!' });
     assert.equal(malformed.status, 400);
     assert.equal(malformed.body.errors[0].code, 'Neo.ClientError.Request.InvalidFormat');

@@ -629,6 +629,7 @@ export interface EngineCounts {
 export class GrafeoEngine implements GraphEngine {
   private closed = false;
   private readonly open = new Set<GrafeoTransaction>();
+  private readonly running = new Set<Promise<unknown>>();
   private readonly ids: ElementIds;
 
   constructor(
@@ -707,10 +708,30 @@ export class GrafeoEngine implements GraphEngine {
   }
 
   /** Rolls back what is open, checkpoints the WAL into the file, and closes it. */
-  async close(): Promise<void> {
+  /** @internal Engine queries still running, timed-out ones included: close() waits for them. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.running.add(p);
+    const done = () => this.running.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /**
+   * Rolls back what is open, checkpoints the WAL into the file, and closes it. Grafeo cannot stop
+   * a running query, so close waits for those up to `graceMs`; committed data is in the WAL either way.
+   */
+  async close({ graceMs = 10_000 }: { graceMs?: number } = {}): Promise<void> {
     if (this.closed) return;
-    for (const tx of [...this.open]) await tx.rollback().catch(() => undefined);
     this.closed = true;
+    if (this.running.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const tx of [...this.open]) await tx.rollback().catch(() => undefined);
     try {
       this.db.walCheckpoint();
     } finally {
@@ -747,7 +768,7 @@ export class GrafeoTransaction implements EngineTransaction {
     if (this.engine.checkQuery) notifications.push(...(await this.engine.checkQuery(query)).notifications);
     const engineParams = toEngineParams(params);
     this.assertUsable();
-    const exec = this.tx.executeCypher(rewriteElementIds(query, this.engine.databaseUuid), engineParams);
+    const exec = this.engine.track(this.tx.executeCypher(rewriteElementIds(query, this.engine.databaseUuid), engineParams));
     this.running = exec;
     let result: GrafeoResult;
     try {
@@ -826,7 +847,7 @@ export class GrafeoTransaction implements EngineTransaction {
   private async exactEntities(records: Value[][], nodes: Set<bigint>, rels: Map<bigint, bigint>): Promise<Value[][]> {
     const exact = new Map<string, Node | Relationship>();
     const collect = async (query: string, params: Record<string, unknown>) => {
-      const res = await this.withDeadline(this.tx.executeCypher(query, params));
+      const res = await this.withDeadline(this.engine.track(this.tx.executeCypher(query, params)));
       for (const [v] of this.engine.convert(res).records) if (v instanceof Node || v instanceof Relationship) exact.set(v.elementId, v);
     };
     if (nodes.size) await collect('MATCH (n) WHERE id(n) IN $ids RETURN n', { ids: [...nodes] });
@@ -913,6 +934,12 @@ export async function openGrafeoEngine(options: OpenEngineOptions): Promise<Graf
     db = GrafeoDB.create(path);
   } catch (err) {
     throw new Error(`cannot open the database at ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  try {
+    // Bound the WAL (and so the replay time of a restart) without waiting for a shutdown.
+    db.setCheckpointTriggers({ intervalMs: 5 * 60_000, walBytes: 64 * 1024 * 1024 });
+  } catch {
+    // Only refused for in-memory or read-only databases, which this is not.
   }
   return new GrafeoEngine(db, uuid, path, options.readOnly ?? false, options.checkQuery);
 }

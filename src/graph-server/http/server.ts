@@ -97,6 +97,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   async function authenticate(req: IncomingMessage): Promise<AuthenticatedUser> {
     const header = req.headers.authorization;
     if (!header) throw new HttpError(401, 'Neo.ClientError.Security.Unauthorized', 'No authentication header supplied.');
+    if (!/^Basic\s/i.test(header)) throw new HttpError(401, 'Neo.ClientError.Security.Unauthorized', 'Invalid username or password.');
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!m) throw new HttpError(400, 'Neo.ClientError.Request.InvalidFormat', 'Invalid authentication header.');
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');

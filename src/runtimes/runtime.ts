@@ -63,7 +63,7 @@ export interface CloseOptions {
   leaveRunning?: boolean;
 }
 
-/** What `reconcile` did, by station id. A failed node stays wanted and is retried with back-off. */
+/** What `reconcile` did, by station id. A node that failed to start is not retried by the runtime. */
 export interface ReconcileReport {
   started: string[];
   adopted: string[];

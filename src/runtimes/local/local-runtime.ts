@@ -690,11 +690,8 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           report.failed.push({ stationId: spec.stationId, error: message });
+          // Reported, not retried: the control plane decides (it marks the database failed; a restart revives it).
           node.incident = `failed to start: ${message}`;
-          // Still wanted: keep trying with back-off, as after a crash.
-          node.wanted = true;
-          emit({ stationId: spec.stationId, type: 'exited', detail: message });
-          scheduleRestart(node, message);
         }
       });
       return report;

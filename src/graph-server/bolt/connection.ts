@@ -204,13 +204,21 @@ export class BoltConnection {
       this.fatal(err);
       return;
     }
-    void this.drain();
+    this.drain().catch((err: unknown) => this.crashed(err));
+  }
+
+  // Last line of defence: a bug in request handling must cost one connection, never the process.
+  private crashed(err: unknown): void {
+    this.options.logger?.warn({ connectionId: this.id, err: errorMessage(err) }, 'Bolt connection failed unexpectedly');
+    this.state = 'DEFUNCT';
+    this.queue.length = 0;
+    this.channel.end();
   }
 
   /** The transport is gone: stop answering and roll back what is open (after any call in flight). */
   transportClosed(): void {
     this.peerGone = true;
-    if (!this.processing) void this.shutdown();
+    if (!this.processing) this.shutdown().catch((err: unknown) => this.crashed(err));
   }
 
   // Returns true once the handshake is complete (leftover bytes stay in `inbox`).
@@ -624,7 +632,7 @@ export class BoltConnection {
     this.state = 'DEFUNCT';
     this.queue.length = 0;
     this.channel.end();
-    if (!this.processing) void this.shutdown();
+    if (!this.processing) this.shutdown().catch((err: unknown) => this.crashed(err));
   }
 
   private failure(f: BoltFailure, position?: Position): void {

@@ -429,6 +429,28 @@ describe('graph-server over Bolt', () => {
     await assert.rejects(adminRequest(dataDir, { op: 'backup', dir: 'relative/dir' }), /absolute/);
   });
 
+  test('a second server on the same data dir refuses to start, naming the reason', async () => {
+    await assert.rejects(startServer(dataDir, usersFile), /cannot open the database.*lock/);
+    const health = await adminRequest(dataDir, { op: 'health' });
+    assert.equal(health.status, 'ok', 'the first server is untouched');
+  });
+
+  test('a missing users file stops the start with a clear message', async () => {
+    await assert.rejects(startServer(join(dir, 'other-data'), join(dir, 'no-such-users.json')), /cannot read the users file .*no-such-users\.json/);
+  });
+
+  test('SIGKILL loses no committed data: the restart replays the WAL', async () => {
+    const d = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'secret-1'));
+    await d.executeQuery("CREATE (:Crash {id: 'committed'})");
+    await d.close();
+    const before = await adminRequest(dataDir, { op: 'counts' });
+    const exited = new Promise((resolve) => server.child.once('exit', resolve));
+    server.child.kill('SIGKILL');
+    await exited;
+    server = await startServer(dataDir, usersFile);
+    assert.deepEqual(await adminRequest(dataDir, { op: 'counts' }), before);
+  });
+
   test('SIGTERM closes cleanly and a restart keeps the data', async () => {
     const url = () => `bolt://127.0.0.1:${server.ready.boltPort}`;
     const d = neo4j6.driver(url(), neo4j6.auth.basic('admin', 'secret-1'));

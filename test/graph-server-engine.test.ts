@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { CypherError } from '../src/graph-server/engine-api.js';
 import { classifyQuery, openGrafeoEngine, rewriteElementIds, type GrafeoEngine } from '../src/graph-server/engine.js';
 import { hashPassword, parseUsers, UsersFile, verifyPassword } from '../src/graph-server/users.js';
+import { adminSocketPath } from '../src/graph-server/admin.js';
 import {
   CypherDate,
   CypherDateTime,
@@ -353,5 +354,16 @@ describe('users file', () => {
 
   test('a missing users file at start is an error naming the file', async () => {
     await assert.rejects(UsersFile.open({ file: join(dir, 'absent.json') }), /absent\.json/);
+  });
+});
+
+describe('admin socket path', () => {
+  test('lives in the data dir, or in the temp dir under a stable name when the data dir is too deep', () => {
+    assert.equal(adminSocketPath('/var/lib/allotrope/db1'), '/var/lib/allotrope/db1/admin.sock');
+    const deep = '/var/lib/allotrope/' + 'x'.repeat(120);
+    const path = adminSocketPath(deep);
+    assert.ok(path.startsWith(tmpdir()) && path.endsWith('.sock'));
+    assert.equal(adminSocketPath(deep), path);
+    assert.notEqual(adminSocketPath(deep + 'y'), path);
   });
 });

@@ -331,10 +331,12 @@ function fmt(ms: number): string {
 
 async function main(): Promise<void> {
   // 1. New queries: the whole check, with a budget large enough never to cut it short.
+  const rssBefore = process.memoryUsage().rss;
   const full = createQueryChecker({ budgetMs: 60_000 });
   const warmStarted = performance.now();
   await full.ready();
-  console.log(`worker start and warm-up: ${fmt(performance.now() - warmStarted)}`);
+  const mode = import.meta.url.endsWith('.ts') ? 'under tsx' : 'compiled';
+  console.log(`worker start and warm-up (${mode}): ${fmt(performance.now() - warmStarted)}; process RSS +${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(0)} MiB`);
   const firsts: number[] = [];
   for (const q of VALID_QUERIES) {
     const t = performance.now();

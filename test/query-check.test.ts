@@ -247,8 +247,27 @@ describe('query checker time budget', () => {
   it('checks nothing with budget 0', async () => {
     const checker = createQueryChecker({ budgetMs: 0 });
     assert.deepEqual(await checker.check('RETURN 123.4 AND false'), { notifications: [] });
-    assert.deepEqual(checker.stats(), { checked: 0, cacheHits: 0, overBudget: 0, refused: 0 });
+    assert.deepEqual(checker.stats(), { checked: 0, cacheHits: 0, overBudget: 0, refused: 0, workers: 0 });
     await checker.close();
+  });
+
+  it('stops idle workers and restarts them for the next new query, keeping the cache', async () => {
+    const checker = createQueryChecker({ budgetMs: 30_000, idleStopMs: 300 });
+    try {
+      await checker.ready();
+      assert.equal(checker.stats().workers, 1);
+      await refusal(checker, 'RETURN idle_var');
+      await waitFor(() => checker.stats().workers === 0, { what: 'the idle worker to stop' });
+      // Cached verdicts need no worker.
+      await refusal(checker, 'RETURN idle_var');
+      assert.equal(checker.stats().workers, 0);
+      // A new query restarts one.
+      const err = await refusal(checker, 'RETURN other_idle_var');
+      assert.match(err.message, /^Variable `other_idle_var` not defined/);
+      assert.equal(checker.stats().workers, 1);
+    } finally {
+      await checker.close();
+    }
   });
 
   it('forgets the least recently used query texts beyond cacheSize', async () => {

@@ -40,6 +40,11 @@ export interface QueryCheckerOptions {
   maxWaitChars?: number;
   /** Longer query texts are not checked at all (a 20 kB script takes 9–17 s). Default 8192. */
   maxCheckChars?: number;
+  /**
+   * Stop the worker threads after this long without a new query (0 = never), releasing the
+   * front-end's memory (~150–250 MB); the next new query restarts them. Default 300000 (5 min).
+   */
+  idleStopMs?: number;
 }
 
 export interface QueryCheckStats {
@@ -51,6 +56,8 @@ export interface QueryCheckStats {
   overBudget: number;
   /** Refused with a CypherError. */
   refused: number;
+  /** Worker threads alive now (0 when checks are off or the workers were stopped for idleness). */
+  workers: number;
 }
 
 export interface QueryChecker {
@@ -90,12 +97,12 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
   const logger = options.logger;
   const maxWaitChars = options.maxWaitChars ?? 4096;
   const maxCheckChars = options.maxCheckChars ?? 8192;
-  const counters: QueryCheckStats = { checked: 0, cacheHits: 0, overBudget: 0, refused: 0 };
+  const counters = { checked: 0, cacheHits: 0, overBudget: 0, refused: 0 };
 
   if (budgetMs === 0) {
     return {
       check: async () => ({ notifications: [] }),
-      stats: () => ({ ...counters }),
+      stats: () => ({ ...counters, workers: 0 }),
       ready: async () => undefined,
       close: async () => undefined,
     };
@@ -110,6 +117,7 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
     size: workers,
     maxCheckMs: options.maxCheckMs ?? 15_000,
     maxQueue: options.maxQueue ?? 256,
+    idleStopMs: options.idleStopMs ?? 300_000,
     onWorkerProblem: (detail) => logger?.warn({ detail }, 'query check worker stopped; it will be restarted'),
   });
 
@@ -122,9 +130,16 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
     }
   }
 
+  // A full queue or failing workers affect every new query at once: log that once a minute, not per query.
+  let lastCapacityLogMs = -Infinity;
+
   function settle(query: string, outcome: LintOutcome): Verdict {
     if (outcome.kind === 'done') return verdictFor(query, outcome.diagnostics, readSchema());
-    if (outcome.reason !== 'closed') {
+    if (outcome.reason === 'closed') return UNCHECKED;
+    const capacity = outcome.reason === 'queue-full' || outcome.reason === 'unavailable';
+    const now = performance.now();
+    if (!capacity || now - lastCapacityLogMs > 60_000) {
+      if (capacity) lastCapacityLogMs = now;
       logger?.warn({ ...queryFields(query), reason: outcome.reason, ...(outcome.detail ? { detail: outcome.detail } : {}) }, 'query check abandoned; the engine alone decides this query');
     }
     return UNCHECKED;
@@ -134,11 +149,18 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
     const entry: InFlight = {
       loggedOverBudget: false,
       verdict: pool.lint(query).then((outcome) => {
-        const verdict = settle(query, outcome);
+        inFlight.delete(query);
+        let verdict: Verdict;
+        try {
+          verdict = settle(query, outcome);
+        } catch (err) {
+          // A bug in mapping diagnostics must never fail the query itself.
+          logger?.warn({ ...queryFields(query), err: err instanceof Error ? err.message : String(err) }, 'query check failed; the engine alone decides this query');
+          return UNCHECKED;
+        }
         // A full queue or unavailable workers say nothing about the query itself: let its
         // next send try again. A query that was too slow or crashed a worker is not retried.
         if (outcome.kind === 'done' || outcome.reason === 'too-slow' || outcome.reason === 'worker-failed') cache.set(query, verdict);
-        inFlight.delete(query);
         return verdict;
       }),
     };
@@ -186,7 +208,8 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
       if (verdict === undefined && !entry.loggedOverBudget && !loggedOverBudget.has(query)) {
         entry.loggedOverBudget = true;
         loggedOverBudget.set(query, true);
-        logger?.warn({ ...queryFields(query), budgetMs }, 'query check exceeded its budget; the engine alone decides this query');
+        const waitedMs = query.length <= maxWaitChars ? budgetMs : 0;
+        logger?.warn({ ...queryFields(query), waitedMs }, 'query check exceeded its budget; the engine alone decides this query');
       }
       return { notifications: [] };
     }
@@ -195,7 +218,7 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
 
   return {
     check,
-    stats: () => ({ ...counters }),
+    stats: () => ({ ...counters, workers: pool.running }),
     ready: () => pool.ready,
     close: async () => {
       closed = true;

@@ -12,6 +12,8 @@ export interface LintPoolOptions {
   size: number;
   maxCheckMs: number;
   maxQueue: number;
+  /** Stop the workers after this long without work (0 = never); the next check restarts them. */
+  idleStopMs: number;
   onWorkerProblem?: (detail: string) => void;
 }
 
@@ -49,6 +51,7 @@ export class LintPool {
   private nextId = 1;
   private closed = false;
   private consecutiveFailures = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   private markReady!: () => void;
   /** Resolves once a worker has loaded and warmed up the front-end. */
   readonly ready = new Promise<void>((resolve) => {
@@ -60,6 +63,11 @@ export class LintPool {
     for (let i = 0; i < this.slots.length; i++) this.slots[i] = this.spawn(i);
   }
 
+  /** Worker threads currently alive (starting or ready). */
+  get running(): number {
+    return this.slots.filter((slot) => slot !== undefined).length;
+  }
+
   get unavailable(): boolean {
     return this.closed || this.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES;
   }
@@ -68,6 +76,8 @@ export class LintPool {
     if (this.closed) return Promise.resolve({ kind: 'abandoned', reason: 'closed' });
     if (this.unavailable) return Promise.resolve({ kind: 'abandoned', reason: 'unavailable' });
     if (this.queue.length >= this.options.maxQueue) return Promise.resolve({ kind: 'abandoned', reason: 'queue-full' });
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     return new Promise<LintOutcome>((resolve) => {
       this.queue.push({ id: this.nextId++, query, resolve });
       this.dispatch();
@@ -77,6 +87,7 @@ export class LintPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     for (const job of this.queue.splice(0)) job.resolve({ kind: 'abandoned', reason: 'closed' });
     const stopping: Promise<number>[] = [];
     for (let i = 0; i < this.slots.length; i++) {
@@ -119,6 +130,35 @@ export class LintPool {
       slot.worker.postMessage({ id: job.id, query: job.query } satisfies LintRequest);
     }
     if (this.unavailable) for (const job of this.queue.splice(0)) job.resolve({ kind: 'abandoned', reason: 'unavailable' });
+    this.armIdleStop();
+  }
+
+  // The front-end holds ~150–250 MB per worker: a database nobody queries should not pay for it.
+  private armIdleStop(): void {
+    if (this.options.idleStopMs <= 0 || this.closed || this.idleTimer || this.queue.length > 0) return;
+    if (this.slots.some((slot) => slot?.job)) return;
+    this.idleTimer = setTimeout(() => this.stopIdleWorkers(), this.options.idleStopMs);
+    this.idleTimer.unref();
+  }
+
+  private stopIdleWorkers(): void {
+    this.idleTimer = undefined;
+    if (this.queue.length > 0 || this.slots.some((slot) => slot?.job)) return;
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i];
+      if (!slot) continue;
+      this.slots[i] = undefined;
+      this.retire(slot);
+    }
+  }
+
+  /** Stops a worker on purpose: its exit is not a failure. */
+  private retire(slot: Slot): void {
+    slot.worker.removeAllListeners('exit');
+    slot.worker.removeAllListeners('message');
+    slot.worker.removeAllListeners('error');
+    slot.worker.on('error', () => undefined);
+    void slot.worker.terminate();
   }
 
   private onReply(slot: Slot, reply: LintReply): void {
@@ -147,11 +187,8 @@ export class LintPool {
     const job = slot.job;
     this.finish(slot);
     if (this.slots[index] === slot) this.slots[index] = undefined;
-    slot.worker.removeAllListeners('exit');
-    slot.worker.removeAllListeners('message');
     // terminate() interrupts the JavaScript the worker is running; the slot is respawned lazily.
-    slot.worker.on('error', () => undefined);
-    void slot.worker.terminate();
+    this.retire(slot);
     job?.resolve({ kind: 'abandoned', reason });
     this.dispatch();
   }

@@ -2,7 +2,7 @@
 // validation errors naming the field, form bodies, dashed ids, RFC 7231 dates, pagination.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, type ApiResponse, type TestServer } from './helpers/server.js';
 
 const RFC7231 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
@@ -132,7 +132,7 @@ describe('environments', () => {
     let next: string | null = '/deployments/environments?limit=2';
     let pages = 0;
     while (next) {
-      const res = await server.request('GET', next, { token: admin });
+      const res: ApiResponse = await server.request('GET', next, { token: admin });
       assert.equal(res.status, 200);
       assert.ok(res.body.length <= 2);
       seen.push(...res.body.map((e: { id: string }) => e.id));

@@ -56,14 +56,14 @@ async function readFromPs(pid: number): Promise<ProcessIdentity | null> {
 
 /**
  * True when the recorded process is still alive: same pid and kernel start time (a reused pid has another
- * start time), and its command line is either the recorded one or still names `marker` (our node's data
- * directory) — a process may rewrite its own argv (process.title), the start time cannot change.
+ * start time), and its command line is either the recorded one or still has `marker` (our node's data
+ * directory) as a whole argument — a process may rewrite its own argv (process.title), the start time cannot change.
  */
 export async function isSameProcess(recorded: ProcessIdentity, marker: string): Promise<boolean> {
   const now = await readProcessIdentity(recorded.pid);
   if (!now || now.startTime !== recorded.startTime) return false;
   if (now.argv.join('\0') === recorded.argv.join('\0')) return true;
-  return now.argv.some((arg) => arg.includes(marker));
+  return now.argv.includes(marker);
 }
 
 /**
@@ -79,20 +79,17 @@ export async function findProcessesWithArg(arg: string): Promise<ProcessIdentity
   } catch {
     return [];
   }
-  const found: ProcessIdentity[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    let cmdline: string;
-    try {
-      cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!cmdline.includes(arg) || !cmdline.split('\0').includes(arg)) continue;
-    const identity = await readProcessIdentity(pid);
-    if (identity) found.push(identity);
-  }
-  return found;
+  const pids = entries.filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => pid !== process.pid);
+  const matches = await Promise.all(
+    pids.map(async (pid) => {
+      try {
+        const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+        if (!cmdline.includes(arg) || !cmdline.split('\0').includes(arg)) return null;
+      } catch {
+        return null; // gone meanwhile, or not ours to read
+      }
+      return readProcessIdentity(pid);
+    }),
+  );
+  return matches.filter((m): m is ProcessIdentity => m !== null);
 }

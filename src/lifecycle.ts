@@ -92,11 +92,19 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     if (!databaseId) return;
     const incident = event.type === 'exited' || event.type === 'unhealthy' || event.type === 'gave-up';
     const health = event.type === 'exited' || event.type === 'gave-up' ? 'stopped' : incident ? 'unhealthy' : 'healthy';
+    const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
     await db
       .updateTable('databases')
-      .set({ under_incident: incident ? 1 : 0, health_status: health, health_checked_at: clock.now().toISOString() })
+      .set({
+        under_incident: incident ? 1 : 0,
+        health_status: health,
+        health_checked_at: clock.now().toISOString(),
+        // Nobody brings the node back any more: `running` would contradict the process. A restart revives it.
+        ...(event.type === 'gave-up' ? { state: 'failed' } : {}),
+      })
       .where('id', '=', databaseId)
       .where('state', '=', 'running')
+      .where('id', 'not in', busy)
       .execute();
     logger[incident ? 'warn' : 'info']({ databaseId, stationId: event.stationId, event: event.type, detail: event.detail }, `database node ${event.type}`);
   }
@@ -165,7 +173,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       const report = await runtime.reconcile(desired);
       for (const failure of report.failed) {
         logger.error({ stationId: failure.stationId, error: failure.error }, 'a database node could not be started at start-up');
-        await onRuntimeEvent({ stationId: failure.stationId, type: 'exited', detail: failure.error });
+        await onRuntimeEvent({ stationId: failure.stationId, type: 'gave-up', detail: failure.error });
       }
       logger.info({ started: report.started.length, adopted: report.adopted.length, stopped: report.stopped.length }, 'runtime reconciled');
       engine.start();

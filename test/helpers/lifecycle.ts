@@ -149,17 +149,21 @@ export async function startLifecycleServerProcess(options: { dataDir?: string; d
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`lifecycle server exited with ${child.exitCode}: ${out}`);
-      return /lifecycle server listening on (\S+)/.exec(out)?.[1];
-    },
-    { timeoutMs: 30_000, what: 'the lifecycle server to listen' },
-  ).catch(async (err: unknown) => {
+  let listening = false;
+  const exitedEarly = exited.then(() => {
+    if (!listening) throw new Error(`lifecycle server exited with ${child.exitCode}: ${out}`);
+    return '';
+  });
+  exitedEarly.catch(() => undefined); // reported through the race below, never unhandled
+  const url = await Promise.race([
+    waitFor(() => /lifecycle server listening on (\S+)/.exec(out)?.[1], { timeoutMs: 30_000, what: 'the lifecycle server to listen' }),
+    exitedEarly,
+  ]).catch(async (err: unknown) => {
     child.kill('SIGKILL');
     await exited;
     throw err;
   });
+  listening = true;
   const credentialsText = readFileSync(initialCredentialsPath(dataDir), 'utf8');
   const adminCredentials = {
     clientId: /^ALLOTROPE_CLIENT_ID=(.*)$/m.exec(credentialsText)?.[1] ?? '',

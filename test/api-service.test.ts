@@ -132,14 +132,26 @@ describe('service endpoints and general rules', () => {
     const other = await server.request('POST', '/test/effects', { token: admin, body: { n: 2 }, headers });
     assert.equal(other.status, 409);
     assert.match(other.body.error, /Idempotency-Key 'k-1'/);
+    const before = sideEffects;
     const fresh = await server.request('POST', '/test/effects', { token: admin, body: { n: 2 }, headers: { 'idempotency-key': 'k-2' } });
     assert.equal(fresh.status, 201);
-    assert.equal(sideEffects, 2);
+    assert.equal(sideEffects, before + 1);
     const env1 = await server.request('POST', '/deployments/environments', { token: admin, body: { label: 'idem', type: 'staging' }, headers: { 'idempotency-key': 'env' } });
     const env2 = await server.request('POST', '/deployments/environments', { token: admin, body: { label: 'idem', type: 'staging' }, headers: { 'idempotency-key': 'env' } });
     assert.equal(env1.status, 201);
     assert.equal(env2.status, 201, 'not a 409 duplicate: the first answer is replayed');
     assert.equal(env2.body.id, env1.body.id);
+  });
+
+  test('form bodies are coerced to the schema (numbers); JSON bodies are not', async () => {
+    const form = await server.request('POST', '/test/effects', { token: admin, form: { n: '3' } });
+    assert.equal(form.status, 201, form.text);
+    const json = await server.request('POST', '/test/effects', { token: admin, body: { n: '3' } });
+    assert.equal(json.status, 400);
+    assert.equal(json.body.error, "invalid field 'n': must be integer");
+    const notNumber = await server.request('POST', '/test/effects', { token: admin, form: { n: 'three' } });
+    assert.equal(notNumber.status, 400);
+    assert.match(notNumber.body.error, /'n'/);
   });
 
   test('logs carry request ids and never a secret or token', async () => {

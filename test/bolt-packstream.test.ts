@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chunkMessage, Dechunker } from '../src/graph-server/bolt/chunking.js';
 import { decodeVarInt, encodeVarInt, manifestOffer, negotiate, parseManifestChoice } from '../src/graph-server/bolt/handshake.js';
-import { BOLT5_FORMAT, packValue, Structure, TAG, unpackMessage, unpackValue, type StructFormat } from '../src/graph-server/bolt/packstream.js';
+import { packValue, Structure, TAG, unpackMessage, unpackValue, type StructFormat } from '../src/graph-server/bolt/packstream.js';
 import { ProtocolError } from '../src/graph-server/bolt/protocol-error.js';
 import {
   CypherDate,

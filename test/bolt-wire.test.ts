@@ -259,6 +259,29 @@ describe('session state machine', () => {
     assert.ok(srv.engine.committed.includes('qid-test'));
   });
 
+  it('discards by qid and commits or rolls back with results still open', async () => {
+    const c = await session('00000805');
+    c.send(SIG.BEGIN, { db: 'neo4j' });
+    assert.deepEqual(meta(await c.next()), {});
+    c.send(SIG.RUN, 'UNWIND range(1, 3) AS i RETURN i', {}, {});
+    c.send(SIG.RUN, 'UNWIND range(1, 3) AS i RETURN i', {}, {});
+    c.send(SIG.DISCARD, { n: -1n, qid: 0n });
+    c.send(SIG.COMMIT);
+    assert.equal(meta(await c.next()).qid, 0n);
+    assert.equal(meta(await c.next()).qid, 1n);
+    const discarded = meta(await c.next());
+    assert.equal(discarded.type, 'r');
+    assert.equal(discarded.bookmark, undefined);
+    assert.match(String(meta(await c.next()).bookmark), /^FB:fake-/);
+    const rolledBack = srv.engine.rolledBack;
+    c.send(SIG.BEGIN, {});
+    c.send(SIG.RUN, 'RETURN 1 AS x', {}, {});
+    c.send(SIG.ROLLBACK);
+    for (let i = 0; i < 3; i++) assert.equal((await c.next()).signature, SIG.SUCCESS);
+    assert.equal(srv.engine.rolledBack, rolledBack + 1);
+    assert.deepEqual((await runAll(c, 'RETURN 5 AS x')).records, [[5n]]);
+  });
+
   it('sends db in RUN/BEGIN SUCCESS on 5.8 only when the client named none', async () => {
     const c = await session('00000805');
     const { run } = await runAll(c, 'RETURN 1 AS x', {}, { db: 'neo4j' });

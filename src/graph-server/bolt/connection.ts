@@ -142,7 +142,6 @@ export class BoltConnection {
   private state: State = 'HANDSHAKE';
   private version: BoltVersion = { major: 5, minor: 8 };
   private features: Features = featuresOf(this.version);
-  private utcPatch = false;
   private viaManifest = false;
   private packer = new Packer({ elementIds: true, utcDateTime: true });
   private inbox: Buffer = Buffer.alloc(0);
@@ -354,7 +353,6 @@ export class BoltConnection {
     if (this.version.major === 4) {
       const patches = Array.isArray(extra.patch_bolt) ? extra.patch_bolt : [];
       if (patches.includes('utc')) {
-        this.utcPatch = true;
         this.packer = new Packer({ elementIds: false, utcDateTime: true });
         meta.patch_bolt = ['utc'];
       }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import neo4j6 from 'neo4j-driver';
 import neo4j5 from 'neo4j-driver-5';
 import { adminRequest } from '../src/graph-server/admin.js';
+import { runGraphServer } from '../src/graph-server/main.js';
 import { hashPassword } from '../src/graph-server/users.js';
 import { allotropeCommand } from './helpers/cli.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -436,7 +437,10 @@ describe('graph-server over Bolt', () => {
   });
 
   test('a missing users file stops the start with a clear message', async () => {
-    await assert.rejects(startServer(join(dir, 'other-data'), join(dir, 'no-such-users.json')), /cannot read the users file .*no-such-users\.json/);
+    await assert.rejects(
+      runGraphServer({ dataDir: join(dir, 'other-data'), boltPort: 0, httpPort: 0, usersFile: join(dir, 'no-such-users.json') }),
+      /cannot read the users file .*no-such-users\.json/,
+    );
   });
 
   test('SIGKILL loses no committed data: the restart replays the WAL', async () => {
@@ -469,51 +473,6 @@ describe('graph-server over Bolt', () => {
       assert.equal(records[0]!.get('c').toNumber(), 1);
     } finally {
       await d2.close();
-    }
-  });
-});
-
-describe('graph-server --read-only', () => {
-  test('refuses writes from every user and still serves reads', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'graph-server-ro-'));
-    const usersFile = join(dir, 'users.json');
-    await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
-    const server = await startServer(join(dir, 'data'), usersFile, ['--read-only']);
-    const d = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'pw'));
-    try {
-      await assert.rejects(d.executeQuery('CREATE (:X)'), { code: 'Neo.ClientError.Security.Forbidden' });
-      const { records } = await d.executeQuery('MATCH (n) RETURN count(n) AS c');
-      assert.equal(records[0]!.get('c').toNumber(), 0);
-    } finally {
-      await d.close();
-      await stopServer(server);
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('graph-server --query-check', () => {
-  test("Neo4j's front-end adds its notifications to the summary", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'graph-server-qc-'));
-    const usersFile = join(dir, 'users.json');
-    await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
-    const server = await startServer(join(dir, 'data'), usersFile, ['--query-check']);
-    const d = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'pw'));
-    try {
-      // The first check of a text may miss its time budget while the front-end loads; it is
-      // cached when it finishes, so a later send of the same text gets the verdict.
-      const summary = await waitFor(
-        async () => {
-          const res = await d.executeQuery('MATCH (a), (b) RETURN count(*) AS c');
-          return res.summary.notifications.length ? res.summary : undefined;
-        },
-        { timeoutMs: 20_000, what: 'a cartesian-product notification' },
-      );
-      assert.match(summary.notifications[0]!.code, /CartesianProduct/);
-    } finally {
-      await d.close();
-      await stopServer(server);
-      await rm(dir, { recursive: true, force: true });
     }
   });
 });

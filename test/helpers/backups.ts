@@ -88,7 +88,7 @@ export async function startBackupsServer(options: { s3?: S3Target; settings?: Ba
           forcePathStyle: true,
           credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
         })
-      : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: downloadsUrl, downloadSecret, clock: () => deps.clock.now() });
+      : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: downloadsUrl, downloadSecret, clock: deps.clock });
     let lifecycle: Lifecycle | undefined;
     const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, blobStore, wake: () => lifecycle?.engine.wake(), settings: options.settings });
     lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, backups: backups.hooks });

@@ -154,6 +154,8 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
         const file = await request.file();
         if (!file) throw invalid('file', 'the multipart body has no file; send it in a field named file');
         if (file.fieldname !== 'file') {
+          // The rest of the body is not read: the client must not reuse this connection.
+          reply.header('connection', 'close');
           file.file.resume();
           throw invalid('file', `the upload must be in a field named file, not '${file.fieldname}'`);
         }
@@ -161,6 +163,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
         try {
           await deps.blobStore.put(key, file.file, { maxBytes: deps.importMaxBytes });
         } catch (err) {
+          if (err instanceof BlobTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') reply.header('connection', 'close');
           if (err instanceof BlobTooLargeError) throw new DomainError('payload-too-large', `the upload is larger than the limit of ${deps.importMaxBytes} bytes`);
           throw err;
         }

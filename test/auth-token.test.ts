@@ -1,6 +1,6 @@
 // The token endpoint and the bearer check, over real HTTP (api.md §2).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -216,6 +216,41 @@ describe('failed-attempt rate limiting', () => {
     clock.advance(retryAfter * 1000);
     const ok = await server.request('POST', TOKEN, { form: { client_id: clientId, client_secret: clientSecret } });
     assert.equal(ok.status, 201);
+  });
+});
+
+describe('rate limiting behind a proxy', () => {
+  async function failuresUntilLimited(server: TestServer, forwardedFor: string): Promise<number> {
+    for (let i = 1; i <= 10; i++) {
+      const res = await server.request('POST', TOKEN, { form: { client_id: 'x', client_secret: 'y' }, headers: { 'x-forwarded-for': forwardedFor } });
+      if (res.status === 429) return i;
+      assert.equal(res.status, 401);
+    }
+    return Infinity;
+  }
+
+  test('X-Forwarded-For counts only from a trusted proxy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allotrope-proxy-'));
+    const configFile = join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ auth: { maxFailedAttempts: 3 } }));
+    try {
+      const trusted = await startServer({ configFile, env: { ALLOTROPE_TRUSTED_PROXIES: '127.0.0.1' } });
+      try {
+        assert.equal(await failuresUntilLimited(trusted, '198.51.100.1'), 4);
+        assert.equal(await failuresUntilLimited(trusted, '198.51.100.2'), 4, 'another client behind the proxy has its own count');
+      } finally {
+        await trusted.stop();
+      }
+      const direct = await startServer({ configFile });
+      try {
+        assert.equal(await failuresUntilLimited(direct, '198.51.100.1'), 4);
+        assert.equal(await failuresUntilLimited(direct, '198.51.100.2'), 1, 'a forged header from an untrusted peer changes nothing');
+      } finally {
+        await direct.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

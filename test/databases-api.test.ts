@@ -185,6 +185,28 @@ describe('databases API', () => {
     assert.equal(badExpiry.status, 400);
   });
 
+  test('a read-only user may read but not write; a user past its expireAt is refused without a restart', async () => {
+    const reader = await server.request('POST', `${DB}/${database.id}/users`, { token, body: { username: 'reader', readOnly: true } });
+    assert.equal(reader.status, 201, reader.text);
+    assert.equal(reader.body.readOnly, true);
+    await waitFor(() => canConnect('reader', reader.body.password), { timeoutMs: 5_000, intervalMs: 200, what: 'the reader to connect' });
+    const d = driverFor('reader', reader.body.password);
+    await assert.rejects(d.executeQuery('CREATE (:Nope)'), /read|write|access/i);
+    await d.close();
+
+    const expireAt = new Date(Math.ceil((Date.now() + 3_000) / 1000) * 1000);
+    const shortLived = await server.request('POST', `${DB}/${database.id}/users`, { token, body: { username: 'temp', expireAt: expireAt.toUTCString() } });
+    assert.equal(shortLived.status, 201, shortLived.text);
+    assert.equal(shortLived.body.expireAt, expireAt.toUTCString());
+    assert.equal(await waitFor(() => canConnect('temp', shortLived.body.password), { timeoutMs: 5_000, intervalMs: 200, what: 'temp to connect' }), true);
+    await waitFor(async () => Date.now() > expireAt.getTime() && !(await canConnect('temp', shortLived.body.password)), {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      what: 'the expired user to be refused',
+    });
+    assert.equal(await canConnect('neo4j', password), true);
+  });
+
   test('settings/config: unknown keys are refused listing the supported ones, secrets are masked, a change needs a restart', async () => {
     const empty = await server.request('GET', `${DB}/${database.id}/settings/config`, { token });
     assert.deepEqual(empty.body, { configuration: [] });

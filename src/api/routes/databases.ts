@@ -29,7 +29,7 @@ import { getOperation, listOperations } from '../../operations/operation-json.js
 import type { Tables } from '../../store/schema/index.js';
 import type { ApiInstance, RoutePlugin } from '../app.js';
 import { PageQuery, pageRequest, sendPage } from '../pagination.js';
-import { HttpDate, Id, errorResponses } from '../schemas/common.js';
+import { HttpDate, Id, StringEnum, errorResponses } from '../schemas/common.js';
 
 export interface DatabaseRouteDeps {
   db: Kysely<Tables>;
@@ -150,10 +150,12 @@ const PutConfiguration = Type.Object(
   { additionalProperties: false },
 );
 
-const VendorParams = Type.Object({ vendor: Type.String() });
-const DbParams = Type.Object({ vendor: Type.String(), id: Type.String() });
-const OperationParams = Type.Object({ vendor: Type.String(), id: Type.String(), operationId: Type.String() });
-const UserParams = Type.Object({ vendor: Type.String(), id: Type.String(), userId: Type.String() });
+// Checked (with the contract's message) by the preValidation hook before the schema sees it.
+const Vendor = StringEnum([VENDOR] as const, { description: "Database vendor: 'graphneo' (Neo4j-compatible)" });
+const VendorParams = Type.Object({ vendor: Vendor });
+const DbParams = Type.Object({ vendor: Vendor, id: Type.String() });
+const OperationParams = Type.Object({ vendor: Vendor, id: Type.String(), operationId: Type.String() });
+const UserParams = Type.Object({ vendor: Vendor, id: Type.String(), userId: Type.String() });
 
 const ListQuery = Type.Composite([
   Type.Object({ environmentId: Type.Optional(Type.String()), state: Type.Optional(Type.String()) }),

@@ -204,7 +204,7 @@ describe('export and import', () => {
     altered.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 3600));
     const res1 = await fetch(altered);
     assert.equal(res1.status, 403);
-    assert.match((await res1.json()).error, /not valid/);
+    assert.match(((await res1.json()) as { error: string }).error, /not valid/);
     const otherKey = new URL(url);
     otherKey.pathname = otherKey.pathname.replace(/[^/]+$/, 'other.tar.gz');
     assert.equal((await fetch(otherKey)).status, 403);
@@ -216,7 +216,7 @@ describe('export and import', () => {
     expired.searchParams.set('signature', signDownload(server.downloadSecret, key, past, url.searchParams.get('name') ?? ''));
     const res2 = await fetch(expired);
     assert.equal(res2.status, 403);
-    assert.match((await res2.json()).error, /expired/);
+    assert.match(((await res2.json()) as { error: string }).error, /expired/);
   });
 
   describe('refused imports leave the data untouched', () => {

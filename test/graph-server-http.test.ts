@@ -188,7 +188,7 @@ describe('graph-server Query API', () => {
     assert.equal(res.contentType, 'application/vnd.neo4j.query');
     const row = Object.fromEntries(names.map((k, i) => [k, res.body.data.values[0][i]]));
     assert.deepEqual(row.i, { $type: 'Integer', _value: '9007199254740993' });
-    assert.deepEqual(row.f, { $type: 'Float', _value: '2' });
+    assert.deepEqual(row.f, { $type: 'Float', _value: '2.0' });
     assert.deepEqual(row.s, { $type: 'String', _value: 'x' });
     assert.deepEqual(row.b, { $type: 'Boolean', _value: true });
     assert.deepEqual(row.n, { $type: 'Null', _value: null });

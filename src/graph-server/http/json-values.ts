@@ -136,13 +136,21 @@ function typed(type: string, value: Json): Json {
   return { $type: type, _value: value };
 }
 
+/** A Float as Neo4j writes it: always with a fraction or exponent, so `2.0`, never `2`. */
+function floatText(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  const s = String(v);
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
 /** Typed JSON, as the Query API answers `Accept: application/vnd.neo4j.query`. */
 export function toTypedJson(v: Value): Json {
   if (v === null) return typed('Null', null);
   if (typeof v === 'boolean') return typed('Boolean', v);
   if (typeof v === 'string') return typed('String', v);
   if (typeof v === 'bigint') return typed('Integer', v.toString());
-  if (typeof v === 'number') return typed('Float', String(v));
+  if (typeof v === 'number') return typed('Float', floatText(v));
   if (v instanceof Uint8Array) return typed('Base64', Buffer.from(v).toString('base64'));
   if (Array.isArray(v)) return typed('List', v.map(toTypedJson));
   if (v instanceof Node) {

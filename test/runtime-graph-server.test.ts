@@ -1,5 +1,6 @@
 // The local runtime running the real graph-server, reached with the official neo4j-driver.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -11,6 +12,8 @@ import neo4j, { type Driver } from 'neo4j-driver';
 import { hashPassword } from '../src/graph-server/users.js';
 import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../src/runtimes/local/command.js';
 import { createLocalRuntime, type LocalRuntime } from '../src/runtimes/local/local-runtime.js';
+import { nodePaths, writeUsersFile } from '../src/runtimes/local/node-files.js';
+import { readProcessIdentity } from '../src/runtimes/local/process-identity.js';
 import type { NodeSpec, RuntimeEvent } from '../src/runtimes/runtime.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -142,5 +145,58 @@ describe('local runtime with the real graph-server', () => {
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(spec.boltPort, '127.0.0.1', resolve));
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+});
+
+describe('a real graph-server outlives its control plane', () => {
+  const runtimeModule = fileURLToPath(new URL(`../src/runtimes/local/local-runtime.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
+
+  test('a control plane killed with SIGKILL leaves the node serving; the next one adopts it without a restart', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'allotrope-runtime-gs-'));
+    const spec: NodeSpec = { databaseId: 'db2', stationId: 'st2', boltPort: await freePort(), httpPort: await freePort(), host: '127.0.0.1' };
+    const paths = nodePaths(dir, spec.stationId);
+    await writeUsersFile(paths, [{ username: 'neo4j', passwordHash: await hashPassword('pw-of-st2'), readOnly: false }]);
+    // Both control planes must build the same command line, or the second would restart the node.
+    const prefix = command({ spec, paths, args: [], nodeOptions: [] });
+    const script = `
+      import { createLocalRuntime } from ${JSON.stringify(runtimeModule)};
+      const prefix = ${JSON.stringify(prefix)};
+      const runtime = createLocalRuntime({ rootDir: ${JSON.stringify(dir)}, command: ({ args }) => [...prefix, ...args] });
+      await runtime.start(${JSON.stringify(spec)});
+      console.log('node-pid ' + await runtime.pidOf(${JSON.stringify(spec.stationId)}));
+      setInterval(() => {}, 1000);
+    `;
+    const controlPlane = spawn(process.execPath, [...(fromTypeScript ? ['--import', 'tsx'] : []), '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let runtime: LocalRuntime | undefined;
+    let driver: Driver | undefined;
+    try {
+      let out = '';
+      controlPlane.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const nodePid = Number(await waitFor(() => /node-pid (\d+)/.exec(out)?.[1], { timeoutMs: 30_000, what: 'the first control plane to start its node' }));
+      driver = neo4j.driver(`bolt://127.0.0.1:${spec.boltPort}`, neo4j.auth.basic('neo4j', 'pw-of-st2'), { maxConnectionPoolSize: 1 });
+      await driver.executeQuery('CREATE (:Person {name: "before"})');
+      controlPlane.kill('SIGKILL');
+      await waitFor(() => controlPlane.signalCode !== null, { what: 'the control plane to die' });
+      // The database keeps serving, over the connection the driver already has.
+      await driver.executeQuery('CREATE (:Person {name: "between"})');
+
+      runtime = createLocalRuntime({ rootDir: dir, command, adoptedPollMs: 100 });
+      const report = await runtime.reconcile([spec]);
+      assert.deepEqual(report.adopted, ['st2']);
+      assert.equal(await runtime.pidOf('st2'), nodePid);
+      assert.equal((await runtime.health('st2')).status, 'healthy');
+      assert.deepEqual(await runtime.counts('st2'), { nodes: 2, relationships: 0 });
+      assert.equal(await count(driver), 2);
+      await driver.close();
+      driver = undefined;
+      await runtime.close();
+      // (Not /proc/<pid>: the orphaned node is reaped by init, which in a container may leave a zombie.)
+      assert.equal(await readProcessIdentity(nodePid), null, 'close() stops the adopted node');
+    } finally {
+      await driver?.close();
+      if (controlPlane.exitCode === null && controlPlane.signalCode === null) controlPlane.kill('SIGKILL');
+      await runtime?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

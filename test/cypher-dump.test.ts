@@ -1,0 +1,104 @@
+// The Cypher export and loader on Grafeo files in temp directories: a dump loads back into an identical
+// database (a second dump is byte-identical), literals keep their types, the statement splitter honours
+// strings, names and comments, and unsafe or broken scripts are refused with the statement number.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CypherScriptError, cypherLiteral, dumpCypherToFile, inspectGrafeoFile, loadCypher, quoteName, splitStatements } from '../src/graph-server/cypher-dump.js';
+import { CypherDate, CypherDuration, CypherLocalTime } from '../src/graph-server/values.js';
+
+const { GrafeoDB } = createRequire(import.meta.url)('@grafeo-db/js') as typeof import('@grafeo-db/js');
+
+async function collect(text: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const s of splitStatements(Readable.from([Buffer.from(text)]))) out.push(s);
+  return out;
+}
+
+describe('cypher dump', () => {
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'allotrope-cypher-dump-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('round-trips nodes, relationships, typed properties, indexes and constraints', async () => {
+    const source = join(dir, 'source.grafeo');
+    const db = GrafeoDB.create(source);
+    await db.executeCypher(
+      "CREATE (a:P:Q {s: 'it\\'s; a \\\\ test // not a comment', i: 1, f: 1.0, big: 9007199254740993, b: true, l: [1, 2], lf: [0.5], d: date('2024-01-02'), dt: datetime('2024-01-02T03:04:05.5-05:00'), ldt: localdatetime('2024-01-02T03:04:05'), t: time('03:04:05+01:00'), lt: localtime('03:04:05'), dur: duration('P1DT2H')})-[:`ODD TYPE` {w: 2, `key with space`: 'v'}]->(b:`Odd Label` {s: 'y'}), (b)-[:SELF]->(b)",
+    );
+    await db.executeCypher('CREATE INDEX pidx FOR (n:P) ON (n.s)');
+    await db.executeCypher('CREATE CONSTRAINT qs FOR (n:Q) REQUIRE n.s IS UNIQUE');
+    db.close();
+
+    const script = join(dir, 'dump.cypher');
+    const counts = await dumpCypherToFile(source, script);
+    assert.deepEqual(counts, { nodes: 2, relationships: 2, indexes: 1, constraints: 1 });
+    const text = await readFile(script, 'utf8');
+    assert.match(text, /CREATE CONSTRAINT qs IF NOT EXISTS FOR \(n:Q\) REQUIRE n\.s IS UNIQUE;/);
+    assert.match(text, /-\[:`ODD TYPE` \{`key with space`: 'v', w: 2\}\]->/);
+
+    const loaded = join(dir, 'loaded');
+    const result = await loadCypher(Readable.from([Buffer.from(text)]), loaded);
+    assert.equal(result.nodes, 2);
+    assert.equal(result.relationships, 2);
+    const info = inspectGrafeoFile(join(loaded, 'graph.grafeo'));
+    assert.equal(info.nodes, 2);
+    const check = GrafeoDB.openReadOnly(join(loaded, 'graph.grafeo'));
+    try {
+      const [row] = (await check.executeCypher("MATCH (n:P) RETURN n.s AS s, n.big AS big, labels(n) AS labels")).toArray() as any[];
+      assert.equal(row.s, "it's; a \\ test // not a comment");
+      assert.equal(row.big, 9007199254740993n);
+      assert.deepEqual([...row.labels].sort(), ['P', 'Q']);
+      assert.equal((await check.executeCypher('MATCH (n:`UNIQUE IMPORT LABEL`) RETURN count(n) AS c')).toArray()[0].c, 0);
+    } finally {
+      check.close();
+    }
+    const again = join(dir, 'dump-again.cypher');
+    await dumpCypherToFile(join(loaded, 'graph.grafeo'), again);
+    assert.equal(await readFile(again, 'utf8'), text);
+  });
+
+  it('writes literals that keep their Cypher type', () => {
+    assert.equal(cypherLiteral(1n), '1');
+    assert.equal(cypherLiteral(1), '1.0');
+    assert.equal(cypherLiteral(-2.5e-10), '-2.5e-10');
+    assert.equal(cypherLiteral(Number.NaN), '(0.0/0.0)');
+    assert.equal(cypherLiteral("a'b\\c\nd"), "'a\\'b\\\\c\\nd'");
+    assert.equal(cypherLiteral(new CypherDate(0n)), "date('1970-01-01')");
+    assert.equal(cypherLiteral(new CypherLocalTime(3_600_000_000_000n)), "localtime('01:00:00')");
+    assert.equal(cypherLiteral(new CypherDuration(14n, 3n, 3661n, 0n)), "duration('P1Y2M3DT1H1M1S')");
+    assert.equal(cypherLiteral([1n, 'x', null]), "[1, 'x', null]");
+    assert.equal(quoteName('plain_Name1'), 'plain_Name1');
+    assert.equal(quoteName('with space'), '`with space`');
+    assert.equal(quoteName('tick`s'), '`tick``s`');
+  });
+
+  it('splits statements outside strings, names and comments', async () => {
+    assert.deepEqual(await collect("CREATE (:A {s: 'a;b'}); // c; d\nCREATE (:`B;C`);\n/* x; y */ MATCH (n) RETURN n;\n:begin\nCREATE (:D {s: \"q\\\";\"});\n:commit\nMATCH (n\n:Label) RETURN n;\n"), [
+      "CREATE (:A {s: 'a;b'})",
+      'CREATE (:`B;C`)',
+      'MATCH (n) RETURN n',
+      ':begin',
+      'CREATE (:D {s: "q\\";"})',
+      ':commit',
+      // As in cypher-shell, a ':' line is a command only at the start of a statement.
+      'MATCH (n\n:Label) RETURN n',
+    ]);
+    await assert.rejects(collect("CREATE (:A {s: 'open"), CypherScriptError);
+  });
+
+  it('refuses statements that could reach outside the database and names a failing statement', async () => {
+    await assert.rejects(loadCypher(Readable.from(["CREATE (:A);\nLOAD CSV FROM 'file:///etc/passwd' AS l CREATE (:X {l: l});"]), join(dir, 'refused')), /statement 2 is not allowed/);
+    await assert.rejects(loadCypher(Readable.from(["CALL dbms.procedures();"]), join(dir, 'refused-call')), /not allowed/);
+    await assert.rejects(loadCypher(Readable.from(['CREATE (:A);\nCREATE (:B;']), join(dir, 'broken')), /statement 2 failed/);
+  });
+});

@@ -323,6 +323,19 @@ describe('graph-server over Bolt', () => {
         }
       });
 
+      test('concurrent sessions all get their answers', async () => {
+        const tag = `conc-${name}`;
+        await Promise.all(
+          Array.from({ length: 16 }, (_, i) =>
+            i % 2 === 0
+              ? driver.executeQuery('CREATE (:Conc {tag: $tag, i: $i})', { tag, i: neo4j.int(i) })
+              : driver.executeQuery('MATCH (n) RETURN count(n) AS c'),
+          ),
+        );
+        const { records } = await driver.executeQuery('MATCH (c:Conc {tag: $tag}) RETURN count(c) AS n', { tag });
+        assert.equal(records[0]!.get('n').toNumber(), 8);
+      });
+
       test('a wrong password is refused with Unauthorized', async () => {
         const bad = neo4j.driver(url(), neo4j.auth.basic('admin', 'wrong'));
         try {

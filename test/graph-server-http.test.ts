@@ -165,6 +165,16 @@ describe('graph-server Query API', () => {
     assert.match(res.body.bookmarks[0], /^FB:/);
   });
 
+  test('plain JSON writes Integers past 2^53 with every digit', async () => {
+    const res = await fetch(base + '/db/neo4j/query/v2', {
+      method: 'POST',
+      headers: { authorization: ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ statement: 'RETURN 9007199254740993 AS big, 3 AS small' }),
+    });
+    const text = await res.text();
+    assert.match(text, /\[\[9007199254740993,3\]\]/);
+  });
+
   test('typed JSON: every value tagged, typed parameters read back exactly', async () => {
     const parameters = {
       i: { $type: 'Integer', _value: '9007199254740993' },

@@ -82,7 +82,16 @@ function dateTimeText(v: CypherDateTime): string {
   return local + offsetText(offset) + (v.zoneId ? `[${v.zoneId}]` : '');
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+/** JSON, plus bigint for an Integer past 2^53 that `stringifyJson` writes as exact digits. */
+export type Json = null | boolean | number | bigint | string | Json[] | { [k: string]: Json };
+
+const BIG_MARK = '\u0000bigint:';
+
+/** JSON.stringify that writes bigints as plain numbers with every digit, as Neo4j does. */
+export function stringifyJson(value: unknown): string {
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? BIG_MARK + v.toString() : v));
+  return text.includes('\\u0000bigint:') ? text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1') : text;
+}
 
 function jsonNumber(n: number): Json {
   return Number.isFinite(n) ? n : String(n);
@@ -91,7 +100,7 @@ function jsonNumber(n: number): Json {
 /** Plain JSON, as the Query API answers `Accept: application/json`. */
 export function toPlainJson(v: Value): Json {
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
-  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (typeof v === 'number') return jsonNumber(v);
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
   if (Array.isArray(v)) return v.map(toPlainJson);

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CypherError, type AuthenticatedUser, type Authenticator, type EngineTransaction, type GraphEngine, type QueryResult } from '../engine-api.js';
-import { ParameterFormatError, parametersFrom, toPlainJson, toTypedJson } from './json-values.js';
+import { ParameterFormatError, parametersFrom, stringifyJson, toPlainJson, toTypedJson } from './json-values.js';
 
 export const DATABASE_NAME = 'neo4j';
 const TYPED_JSON = 'application/vnd.neo4j.query';
@@ -81,7 +81,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = JSON.stringify(body);
+  const text = stringifyJson(body);
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

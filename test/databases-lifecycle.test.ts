@@ -92,6 +92,32 @@ describe('database lifecycle API with real graph-servers', () => {
     assert.equal(status.body.state, 'running');
   });
 
+  test('of several actions sent at once exactly one is accepted; the others get 409', async () => {
+    const answers = await Promise.all([
+      server.request('PUT', `${DB}/${database.id}/restart`, { token }),
+      server.request('POST', `${DB}/${database.id}/restart`, { token, body: { reset: false } }),
+      server.request('PUT', `${DB}/${database.id}/empty`, { token }),
+      server.request('PUT', `${DB}/${database.id}/plan/change`, { token, body: { targetPlanName: 'ds3' } }),
+    ]);
+    const accepted = answers.filter((a) => a.status === 202);
+    assert.equal(accepted.length, 1, answers.map((a) => `${a.status} ${a.text}`).join('\n'));
+    for (const a of answers.filter((x) => x.status !== 202)) {
+      assert.deepEqual([a.status, a.body], [409, { error: `operation ${accepted[0]!.body.operationId} is in progress` }]);
+    }
+    const op = await waitForOperation(server, token, database.id, accepted[0]!.body.operationId);
+    assert.equal(op.status, 'finished', JSON.stringify(op));
+    if (op.nextOperationId) await waitForOperation(server, token, database.id, op.nextOperationId);
+    if (op.operationType === 'empty') await driver!.executeQuery('UNWIND range(1, 25) AS i CREATE (:Person {i: i})');
+    if (op.operationType === 'change-plan') {
+      const back = await server.request('PUT', `${DB}/${database.id}/plan/change`, { token, body: { targetPlanName: 'ds1' } });
+      const backOp = await waitForOperation(server, token, database.id, back.body.operationId);
+      await waitForOperation(server, token, database.id, backOp.nextOperationId);
+    }
+    await driver!.close();
+    driver = connect();
+    assert.equal(await countPeople(driver), 25);
+  });
+
   test('refuses a second action while an operation holds the database with 409 naming it', async () => {
     const pause = await server.request('PUT', `${DB}/${database.id}/pause`, { token });
     assert.equal(pause.status, 202, pause.text);
@@ -172,10 +198,12 @@ describe('database lifecycle API with real graph-servers', () => {
   test('lists operations newest first and 404s an unknown one', async () => {
     const res = await server.request('GET', `${DB}/${database.id}/operations`, { token });
     assert.equal(res.status, 200);
-    assert.deepEqual(
-      res.body.map((o: any) => o.operationType),
-      ['restart', 'change-plan', 'restart', 'resume', 'pause', 'create'],
-    );
+    const types = res.body.map((o: any) => o.operationType);
+    assert.deepEqual(types.slice(0, 2), ['restart', 'change-plan']);
+    assert.equal(types.at(-1), 'create');
+    assert.ok(types.includes('pause') && types.indexOf('resume') < types.indexOf('pause'));
+    const started = res.body.map((o: any) => Number(o.startedAt));
+    assert.deepEqual(started, [...started].sort((a: number, b: number) => b - a));
     const paged = await server.request('GET', `${DB}/${database.id}/operations?limit=2`, { token });
     assert.equal(paged.body.length, 2);
     assert.match(paged.headers.get('link') ?? '', /rel="next"/);

@@ -7,7 +7,7 @@ import { DomainError } from '../src/domain/errors.js';
 import { OperationsEngine } from '../src/operations/engine.js';
 import { OperationError, type OperationKind } from '../src/operations/kind.js';
 import { getOperation } from '../src/operations/operation-json.js';
-import { claimOperation, enqueueOperation } from '../src/operations/queue.js';
+import { claimOperation, enqueueOperation, isExclusiveViolation } from '../src/operations/queue.js';
 import { insertDatabaseRow, openTempStore, silentLogger, type TempStore } from './helpers/lifecycle-store.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -154,7 +154,10 @@ describe('operations engine', () => {
     });
     // The store's partial unique index holds the line even when the check is bypassed.
     const raw = await temp.store.db.selectFrom('operations').selectAll().where('id', '=', first).executeTakeFirstOrThrow();
-    await assert.rejects(temp.store.db.insertInto('operations').values({ ...raw, id: 'f'.repeat(32) }).execute(), /UNIQUE/);
+    await assert.rejects(temp.store.db.insertInto('operations').values({ ...raw, id: 'f'.repeat(32) }).execute(), (err: unknown) => {
+      assert.ok(isExclusiveViolation(err), String(err));
+      return true;
+    });
     await engine([{ type: 'nothing', steps: [] }]).runOnce();
     assert.equal((await operation(databaseId, first)).status, 'finished');
   });

@@ -8,7 +8,7 @@ import { authorizeDeployment } from '../auth/policy.js';
 import type { Clock } from '../clock.js';
 import { hashPassword } from '../graph-server/users.js';
 import { newId, normalizeId } from '../ids.js';
-import { activeOperationId, enqueueOperation } from '../operations/queue.js';
+import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import type { Tables } from '../store/schema/index.js';
 import type { DatabaseNodesTable, DatabasesTable } from '../store/schema/lifecycle.js';
 import { findPlan, findRegion, findVersion, defaultVersion, type Region } from './catalog.js';
@@ -229,66 +229,75 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
   const id = newId();
   const stationId = newId();
   let operationId = '';
-  await deps.db.transaction().execute(async (trx) => {
-    if (await nameTaken(trx, env.id, name)) throw conflict(`a database named '${name}' already exists in environment '${env.id}'`);
-    const ports = await allocatePortPair(trx, id, deps.dbPorts, now, deps.nodeHost);
-    await trx
-      .insertInto('databases')
-      .values({
-        id,
-        organization_id: caller.organizationId,
-        environment_id: env.id,
-        name,
-        plan: plan.id,
-        version_number: version.number,
-        edition: version.edition,
-        region: region.id,
-        domain_name: deps.publicHost,
-        bolt_port: ports.boltPort,
-        http_port: ports.httpPort,
-        state: TRANSITIONS.create.during!,
-        needs_restart: 0,
-        under_incident: 0,
-        health_status: null,
-        health_checked_at: null,
-        enabled_extras: JSON.stringify(extras),
-        auto_pause_enabled: 0,
-        auto_pause_idle_minutes: 60,
-        auto_resume: 0,
-        created_at: now.toISOString(),
-        terminated_at: null,
-      })
-      .execute();
-    await trx
-      .insertInto('database_nodes')
-      .values({ station_id: stationId, database_id: id, organization_id: caller.organizationId, node_type: 'primary', created_at: now.toISOString() })
-      .execute();
-    await trx
-      .insertInto('database_users')
-      .values({
-        id: newId(),
-        database_id: id,
-        organization_id: caller.organizationId,
-        username: 'neo4j',
-        description: 'initial user',
-        password_hash: passwordHash,
-        read_only: 0,
-        expire_at: null,
-        created_at: now.toISOString(),
-      })
-      .execute();
-    operationId = await enqueueOperation(
-      trx,
-      {
-        organizationId: caller.organizationId,
-        databaseId: id,
-        operationType: 'create',
-        description: `Create database ${name} (${plan.name})`,
-        params: input.fromSnapshotId ? { fromSnapshotId: normalizeId(input.fromSnapshotId) } : {},
-      },
-      now,
-    );
-  });
+  await deps.db
+    .transaction()
+    .execute(async (trx) => {
+      if (await nameTaken(trx, env.id, name)) throw conflict(`a database named '${name}' already exists in environment '${env.id}'`);
+      const ports = await allocatePortPair(trx, id, deps.dbPorts, now, deps.nodeHost);
+      await trx
+        .insertInto('databases')
+        .values({
+          id,
+          organization_id: caller.organizationId,
+          environment_id: env.id,
+          name,
+          plan: plan.id,
+          version_number: version.number,
+          edition: version.edition,
+          region: region.id,
+          domain_name: deps.publicHost,
+          bolt_port: ports.boltPort,
+          http_port: ports.httpPort,
+          state: TRANSITIONS.create.during!,
+          needs_restart: 0,
+          under_incident: 0,
+          health_status: null,
+          health_checked_at: null,
+          enabled_extras: JSON.stringify(extras),
+          auto_pause_enabled: 0,
+          auto_pause_idle_minutes: 60,
+          auto_resume: 0,
+          created_at: now.toISOString(),
+          terminated_at: null,
+        })
+        .execute();
+      await trx
+        .insertInto('database_nodes')
+        .values({ station_id: stationId, database_id: id, organization_id: caller.organizationId, node_type: 'primary', created_at: now.toISOString() })
+        .execute();
+      await trx
+        .insertInto('database_users')
+        .values({
+          id: newId(),
+          database_id: id,
+          organization_id: caller.organizationId,
+          username: 'neo4j',
+          description: 'initial user',
+          password_hash: passwordHash,
+          read_only: 0,
+          expire_at: null,
+          created_at: now.toISOString(),
+        })
+        .execute();
+      operationId = await enqueueOperation(
+        trx,
+        {
+          organizationId: caller.organizationId,
+          databaseId: id,
+          operationType: 'create',
+          description: `Create database ${name} (${plan.name})`,
+          params: input.fromSnapshotId ? { fromSnapshotId: normalizeId(input.fromSnapshotId) } : {},
+        },
+        now,
+      );
+    })
+    .catch((err: unknown) => {
+      // A concurrent create of the same name (another instance) lost at the unique index.
+      if (/databases_live_name|databases\.environment_id, databases\.name/.test(String((err as Error)?.message)) && /unique/i.test(String((err as Error)?.message))) {
+        throw conflict(`a database named '${name}' already exists in environment '${env.id}'`);
+      }
+      throw err;
+    });
   deps.wake();
   const database = await databaseJson(deps, (await deps.db.selectFrom('databases').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
   return { database, operationId, credentials: { username: 'neo4j', password } };
@@ -406,16 +415,23 @@ async function startAction(
   const t = TRANSITIONS[action];
   const { row } = await findDatabase(deps, caller, id, t.scope);
   const now = deps.clock.now();
-  const operationId = await deps.db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-    // "In progress" first: while an operation holds the database its transient state says little.
-    const active = await activeOperationId(trx, row.id);
-    if (active) throw conflict(`operation ${active} is in progress`);
-    checkTransition(current.state, action);
-    await validate?.(current, trx);
-    if (t.during) await trx.updateTable('databases').set({ state: t.during }).where('id', '=', row.id).execute();
-    return enqueueOperation(trx, { organizationId: row.organization_id, databaseId: row.id, operationType: action, description: description(current), params }, now);
-  });
+  const operationId = await deps.db
+    .transaction()
+    .execute(async (trx) => {
+      const current = await trx.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+      // "In progress" first: while an operation holds the database its transient state says little.
+      const active = await activeOperationId(trx, row.id);
+      if (active) throw conflict(`operation ${active} is in progress`);
+      checkTransition(current.state, action);
+      await validate?.(current, trx);
+      if (t.during) await trx.updateTable('databases').set({ state: t.during }).where('id', '=', row.id).execute();
+      return enqueueOperation(trx, { organizationId: row.organization_id, databaseId: row.id, operationType: action, description: description(current), params }, now);
+    })
+    .catch(async (err: unknown) => {
+      // Another control plane enqueued between our check and our insert: the store's index said no.
+      if (!isExclusiveViolation(err)) throw err;
+      throw conflict(`operation ${(await activeOperationId(deps.db, row.id)) ?? '(another)'} is in progress`);
+    });
   deps.wake();
   return operationId;
 }

@@ -37,6 +37,12 @@ export async function assertNoActiveOperation(db: Db, databaseId: string): Promi
   if (active) throw conflict(`operation ${active} is in progress`);
 }
 
+/** Whether `err` is the store refusing a second exclusive operation (a race the check above lost). */
+export function isExclusiveViolation(err: unknown): boolean {
+  const text = `${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`;
+  return /operations_one_exclusive|operations\.database_id/.test(text) && /unique/i.test(text);
+}
+
 /**
  * Writes the operation row; call it in the same transaction as the state change that asks for it.
  * The partial unique index `operations_one_exclusive` backs the check against a racing instance.

@@ -3,7 +3,7 @@
 // so they test the supervisor and not the graph-server; test/runtime-graph-server.test.ts runs the real one.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -491,5 +491,33 @@ describe('local runtime: files', () => {
     await writeFile(path.join(runtime.paths('s1').dataDir, 'old.grafeo'), 'old');
     await runtime.restoreFiles('s1', source);
     assert.deepEqual(await readdir(runtime.paths('s1').dataDir), ['backup_full_0000.grafeo']);
+  });
+
+  test('restoreFiles refuses links in the backup, leaving the data as it was', async () => {
+    const runtime = runtimeWith(await tempDir());
+    await runtime.provision(await specFor('s1'));
+    const dataDir = runtime.paths('s1').dataDir;
+    await writeFile(path.join(dataDir, 'graph.grafeo'), 'current');
+    const source = await tempDir();
+    await writeFile(path.join(source, 'graph.grafeo'), 'restored');
+    await symlink('/etc/passwd', path.join(source, 'sneaky'));
+    await assert.rejects(runtime.restoreFiles('s1', source), /sneaky, which is neither a file nor a directory/);
+    assert.equal(await readFile(path.join(dataDir, 'graph.grafeo'), 'utf8'), 'current');
+    await assert.rejects(runtime.restoreFiles('s1', path.join(source, 'missing')), /cannot be read: ENOENT/);
+  });
+
+  test('a restore interrupted between its two renames is completed at the next start', async () => {
+    const runtime = runtimeWith(await tempDir());
+    const spec = await specFor('s1');
+    await runtime.provision(spec);
+    const dataDir = runtime.paths('s1').dataDir;
+    // The state a crash leaves: data moved aside, the complete new copy not yet in place.
+    await writeFile(path.join(dataDir, 'graph.grafeo'), 'old');
+    await rename(dataDir, `${dataDir}.previous`);
+    await mkdir(`${dataDir}.restoring`);
+    await writeFile(path.join(`${dataDir}.restoring`, 'graph.grafeo'), 'new');
+    await runtime.start(spec);
+    assert.equal(await readFile(path.join(dataDir, 'graph.grafeo'), 'utf8'), 'new');
+    assert.deepEqual((await readdir(path.dirname(dataDir))).filter((f) => f.startsWith('data.')), []);
   });
 });

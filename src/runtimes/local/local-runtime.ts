@@ -13,7 +13,7 @@
 // `close()` stops every node by default, so a clean shutdown leaves nothing running.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -194,6 +194,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   }
 
   async function provisionFiles(paths: NodePaths): Promise<void> {
+    await recoverDataDir(paths);
     await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
     await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
     try {
@@ -590,13 +591,13 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       assertStationId(stationId);
       const node = stateOf(stationId);
       await withLock(stationId, async () => {
-        const wasRunning = node.wanted || node.proc !== undefined;
+        const wasRunning = node.wanted || node.proc !== undefined || (await recordedProcess(node.paths)) !== null;
         if (wasRunning && !node.spec) {
           throw new RuntimeError('Conflict', `node ${stationId} runs but this runtime has no spec for it; reconcile first`);
         }
         await stopNode(node, stopGraceMs);
         // Move aside first so a crash mid-way leaves either the old data or none, never a mix.
-        const doomed = `${node.paths.dataDir}.emptying`;
+        const { emptying: doomed } = swapDirs(node.paths);
         await rm(doomed, { recursive: true, force: true });
         await rename(node.paths.dataDir, doomed).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
@@ -629,15 +630,15 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
           throw new RuntimeError('Conflict', `node ${stationId} must be stopped before its files are restored`);
         }
         await mkdir(node.paths.root, { recursive: true });
-        const incoming = `${node.paths.dataDir}.restoring`;
-        const previous = `${node.paths.dataDir}.previous`;
-        await rm(incoming, { recursive: true, force: true });
-        await cp(sourceDir, incoming, { recursive: true, errorOnExist: false, verbatimSymlinks: true });
+        const { restoring, previous } = swapDirs(node.paths);
+        await rm(restoring, { recursive: true, force: true });
         await rm(previous, { recursive: true, force: true });
+        await copyPlainTree(path.resolve(sourceDir), restoring);
+        // Two renames; a crash between them is finished by recoverDataDir() at the next start.
         await rename(node.paths.dataDir, previous).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
         });
-        await rename(incoming, node.paths.dataDir);
+        await rename(restoring, node.paths.dataDir);
         await rm(previous, { recursive: true, force: true });
       });
     },
@@ -741,6 +742,45 @@ async function within(done: Promise<boolean>, ms: number): Promise<boolean> {
     return await Promise.race([done, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Side directories used to replace or wipe a data dir in two renames. */
+function swapDirs(paths: NodePaths): { restoring: string; previous: string; emptying: string } {
+  return { restoring: `${paths.dataDir}.restoring`, previous: `${paths.dataDir}.previous`, emptying: `${paths.dataDir}.emptying` };
+}
+
+/**
+ * Finish or undo what a crash interrupted: a restore caught between its two renames (the data dir is
+ * gone, the complete new copy and the old one both exist) is completed, an old data dir with no
+ * replacement is put back; half-copied restores and wiped data awaiting deletion are removed.
+ */
+async function recoverDataDir(paths: NodePaths): Promise<void> {
+  const { restoring, previous, emptying } = swapDirs(paths);
+  const exists = (p: string) => stat(p).then(() => true, () => false);
+  if (!(await exists(paths.dataDir))) {
+    if ((await exists(previous)) && (await exists(restoring))) await rename(restoring, paths.dataDir);
+    else if (await exists(previous)) await rename(previous, paths.dataDir);
+  }
+  await Promise.all([restoring, previous, emptying].map((p) => rm(p, { recursive: true, force: true })));
+}
+
+/** Copy a backup directory, refusing links and special files: only plain files and folders get in. */
+async function copyPlainTree(source: string, target: string): Promise<void> {
+  let info;
+  try {
+    info = await lstat(source);
+  } catch (err) {
+    throw new RuntimeError('Invalid', `restore source ${source} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!info.isDirectory()) throw new RuntimeError('Invalid', `restore source ${source} is not a directory`);
+  await mkdir(target, { recursive: true, mode: 0o700 });
+  for (const entry of await readdir(source, { withFileTypes: true })) {
+    const from = path.join(source, entry.name);
+    const to = path.join(target, entry.name);
+    if (entry.isDirectory()) await copyPlainTree(from, to);
+    else if (entry.isFile()) await copyFile(from, to);
+    else throw new RuntimeError('Invalid', `restore source holds ${entry.name}, which is neither a file nor a directory`);
   }
 }
 

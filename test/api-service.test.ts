@@ -143,6 +143,20 @@ describe('service endpoints and general rules', () => {
     assert.equal(env2.body.id, env1.body.id);
   });
 
+  test('Idempotency-Key: a replayed secret is stored neither in plain text nor under the plain key', async () => {
+    const key = 'b0e5a0f4-6b7e-4a43-9c55-0f1b2d9b8e11';
+    const opts = { token: admin, body: { name: 'idempotent client', environmentIds: [] }, headers: { 'idempotency-key': key } };
+    const first = await server.request('POST', '/organizations/api-clients', opts);
+    const again = await server.request('POST', '/organizations/api-clients', opts);
+    assert.equal(first.status, 201);
+    assert.equal(again.status, 201);
+    assert.equal(again.body.clientSecret, first.body.clientSecret);
+    const rows = await server.running.store.db.selectFrom('idempotency_keys').selectAll().execute();
+    const dump = JSON.stringify(rows);
+    assert.ok(!dump.includes(first.body.clientSecret), 'secret stored in plain text');
+    assert.ok(!dump.includes(key), 'key stored in plain text');
+  });
+
   test('form bodies are coerced to the schema (numbers); JSON bodies are not', async () => {
     const form = await server.request('POST', '/test/effects', { token: admin, form: { n: '3' } });
     assert.equal(form.status, 201, form.text);

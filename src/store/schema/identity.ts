@@ -63,11 +63,13 @@ export interface ApiClientEnvironmentRow {
 export interface IdempotencyKeyRow {
   organization_id: string;
   api_client_id: string;
+  /** sha256 of the Idempotency-Key (the key itself is never stored). */
   key: string;
   /** sha256 of method, path and body: a repeat with a different request is a 409. */
   request_hash: string;
   /** null while the first request is still running. */
   status_code: number | null;
+  /** The first answer, AES-256-GCM under a key derived from the Idempotency-Key (it may hold a shown-once secret). */
   response_body: string | null;
   response_content_type: string | null;
   created_at: string;

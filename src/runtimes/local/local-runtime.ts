@@ -495,16 +495,17 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     if (healthRunning || closed) return;
     healthRunning = true;
     try {
-      for (const node of nodes.values()) {
-        if (!node.proc || node.proc.stopping) continue;
+      // A few nodes at a time, so one hung node's timeout does not delay everyone's verdict.
+      await inBatches([...nodes.values()], 8, async (node) => {
+        if (!node.proc || node.proc.stopping) return;
         await capChildLog(node.paths, logMaxBytes).catch(() => undefined);
         const result = await probe(node);
-        if (!node.proc || node.proc.stopping || result.status === 'stopped') continue;
+        if (!node.proc || node.proc.stopping || result.status === 'stopped') return;
         if (result.status !== node.health) {
           node.health = result.status;
           emit({ stationId: node.stationId, type: result.status === 'healthy' ? 'healthy' : 'unhealthy', detail: result.detail });
         }
-      }
+      });
     } finally {
       healthRunning = false;
     }

@@ -2,6 +2,7 @@
 // environments, the production privilege scope, PATCH, database users (new credentials work within
 // seconds on a real graph-server) and settings/config with needsRestart.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { insertApiClient } from '../src/domain/api-clients.js';
@@ -236,6 +237,30 @@ describe('databases API', () => {
     assert.equal((await waitForOperation(server, token, database.id, restart.body.operationId)).status, 'finished');
     const status = await server.request('GET', `${DB}/${database.id}/status`, { token });
     assert.equal(status.body.needsRestart, false);
+    assert.equal(await canConnect('neo4j', password), true);
+  });
+
+  test('a resume that cannot start the process fails with an actionable error and leaves the database paused', async () => {
+    const pause = await server.request('PUT', `${DB}/${database.id}/pause`, { token });
+    assert.equal((await waitForOperation(server, token, database.id, pause.body.operationId)).status, 'finished');
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(database.boltPort, '127.0.0.1', resolve));
+    try {
+      const resume = await server.request('PUT', `${DB}/${database.id}/resume`, { token });
+      assert.equal(resume.status, 202);
+      const op = await waitForOperation(server, token, database.id, resume.body.operationId);
+      assert.equal(op.status, 'failed');
+      assert.match(op.error, /port is in use/);
+      assert.doesNotMatch(op.error, /\n\s+at /);
+      assert.equal(op.steps.at(-1).status, 'failed');
+      const status = (await server.request('GET', `${DB}/${database.id}/status`, { token })).body;
+      assert.equal(status.state, 'paused');
+      assert.equal(await server.runtime.pidOf(database.nodes[0].stationId), undefined);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+    const again = await server.request('PUT', `${DB}/${database.id}/resume`, { token });
+    assert.equal((await waitForOperation(server, token, database.id, again.body.operationId)).status, 'finished');
     assert.equal(await canConnect('neo4j', password), true);
   });
 });

@@ -67,13 +67,8 @@ export function registerIdempotency(scope: ApiInstance, deps: { store: Store; cl
       .update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`)
       .digest('hex');
     const now = deps.clock.now();
-    const where = db
-      .deleteFrom('idempotency_keys')
-      .where('organization_id', '=', organizationId)
-      .where('api_client_id', '=', clientId)
-      .where('key', '=', key)
-      .where('created_at', '<', new Date(now.getTime() - TTL_MS).toISOString());
-    await where.execute();
+    // Expired records go on every keyed request (indexed by created_at), so the table stays small.
+    await db.deleteFrom('idempotency_keys').where('created_at', '<', new Date(now.getTime() - TTL_MS).toISOString()).execute();
     const inserted = await db
       .insertInto('idempotency_keys')
       .values({ organization_id: organizationId, api_client_id: clientId, key, request_hash: requestHash, status_code: null, response_body: null, response_content_type: null, created_at: now.toISOString() })

@@ -43,6 +43,9 @@ describe('API clients', () => {
     const one = await server.request('POST', '/organizations/api-clients', { token: admin, form: { name: 'single', environmentIds: envId } });
     assert.equal(one.status, 201, one.text);
     assert.deepEqual(one.body.environmentIds, [envId]);
+    const none = await server.request('POST', '/organizations/api-clients', { token: admin, form: { name: 'no envs', role: 'admin', environmentIds: '' } });
+    assert.equal(none.status, 201, none.text);
+    assert.deepEqual(none.body.environmentIds, []);
   });
 
   test('refuses unknown roles and environments, naming the field', async () => {

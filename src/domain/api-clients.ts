@@ -62,7 +62,8 @@ function checkName(name: string): string {
 /** Normalizes and checks environment ids against the organization; 400 naming the first unknown one. */
 async function checkEnvironmentIds(db: Db, organizationId: string, ids: string[]): Promise<string[]> {
   const normalized: string[] = [];
-  for (const id of ids) {
+  // A form cannot send an empty list; `environmentIds=` (one empty value) means none.
+  for (const id of ids.filter((i) => i.trim() !== '')) {
     const n = normalizeId(id);
     if (!n) throw invalid('environmentIds', `environment '${id}' does not exist`);
     if (!normalized.includes(n)) normalized.push(n);

@@ -2,6 +2,8 @@
 // the lifecycle's engine, the lifecycle hooks (final snapshot on terminate, create from a snapshot or a
 // clone), the authenticated routes, the unauthenticated `/downloads/…` route of local storage, and the
 // scheduled-backup loop.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { RoutePlugin } from './api/app.js';
@@ -20,6 +22,7 @@ import type { Runtime } from './runtimes/runtime.js';
 import { createBackupScheduler, type BackupScheduler } from './scheduler/backups.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { FsBlobStore } from './storage/fs.js';
+import { createBlobStore } from './storage/s3.js';
 import { DEFAULT_HOST_PATTERNS, type SafeFetchOptions } from './storage/safe-fetch.js';
 import type { Store } from './store/db.js';
 
@@ -146,4 +149,39 @@ export function createBackups(options: BackupsOptions): Backups {
     scheduler,
     downloadsRoute: blobStore instanceof FsBlobStore ? downloadRoutes({ blobStore, clock }) : async () => undefined,
   };
+}
+
+/**
+ * The HMAC key of local download links, kept in the data directory so links survive a restart; made on
+ * first use (64 hex characters, mode 0600). Never logged.
+ */
+export function loadDownloadSecret(dataDir: string): string {
+  const path = join(dataDir, 'download-signing-key');
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    if (/^[0-9a-f]{64}$/.test(text)) return text;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return secret;
+}
+
+/**
+ * The blob store backups live in: `storageUrl` (ALLOTROPE_STORAGE_URL: `s3://bucket/prefix`, `file:///dir`
+ * or an absolute path), by default `<dataDir>/blobs`. Local download links point at `publicBaseUrl`, the
+ * address clients reach this server at (default from config: scheme, publicHost and port).
+ */
+export function createBackupsStorage(options: { config: Config; clock: Clock; storageUrl?: string; publicBaseUrl?: string; env?: NodeJS.ProcessEnv }): BlobStore {
+  const { config } = options;
+  const host = config.publicHost.includes(':') ? `[${config.publicHost}]` : config.publicHost;
+  const publicBaseUrl = options.publicBaseUrl ?? `${config.tls ? 'https' : 'http'}://${host}:${config.port}`;
+  return createBlobStore(options.storageUrl ?? join(config.dataDir, 'blobs'), {
+    publicBaseUrl,
+    downloadSecret: loadDownloadSecret(config.dataDir),
+    clock: options.clock,
+    ...(options.env ? { env: options.env } : {}),
+  });
 }

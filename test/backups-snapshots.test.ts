@@ -141,6 +141,31 @@ describe('snapshots, restore and clone', () => {
     assert.ok(list.body.every((s: any) => s.kind !== 'clone'));
   });
 
+  it('refuses to restore a snapshot whose stored archive was altered, leaving the data untouched', async () => {
+    const res = await server.request('POST', `${DB}/${source.database.id}/snapshots`, { token, body: { label: 'to be tampered' } });
+    await operationFinished(server, token, source.database.id, res.body.operationId);
+    const key = (await server.blobStore.list('snapshots/')).find((k) => k.includes(res.body.snapshot.id))!;
+    const original = Buffer.concat(await (await server.blobStore.get(key)).toArray());
+    // A valid archive of other data under the same key: every file checksum matches its own manifest,
+    // only the archive's recorded sha256 tells it apart.
+    const other = await server.request('POST', `${DB}/${source.database.id}/snapshots`, { token, body: {} });
+    await operationFinished(server, token, source.database.id, other.body.operationId);
+    const otherKey = (await server.blobStore.list('snapshots/')).find((k) => k.includes(other.body.snapshot.id))!;
+    await server.blobStore.put(key, await server.blobStore.get(otherKey));
+    assert.notDeepEqual(Buffer.concat(await (await server.blobStore.get(key)).toArray()), original);
+    const before = await countsOf(driver);
+    const restore = await server.request('POST', `${DB}/${source.database.id}/snapshots/${res.body.snapshot.id}/restore`, { token, body: {} });
+    const op = await waitForOperation(server, token, source.database.id, restore.body.operationId, 60_000);
+    assert.equal(op.status, 'failed');
+    assert.match(op.error, /altered or damaged/);
+    assert.match(op.error, /not changed/);
+    assert.deepEqual(await countsOf(driver), before);
+    assert.equal((await server.request('GET', `${DB}/${source.database.id}`, { token })).body.status.state, 'running');
+    for (const id of [res.body.snapshot.id, other.body.snapshot.id]) {
+      assert.equal((await server.request('DELETE', `${DB}/${source.database.id}/snapshots/${id}`, { token })).status, 204);
+    }
+  });
+
   it('deletes a snapshot', async () => {
     const res = await server.request('POST', `${DB}/${source.database.id}/snapshots`, { token, body: {} });
     await operationFinished(server, token, source.database.id, res.body.operationId);

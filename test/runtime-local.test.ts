@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { NodeSpec, RuntimeEvent } from '../src/runtimes/runtime.js';
-import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../src/runtimes/local/local-runtime.js';
+import { createLocalRuntime, nodeEnvironment, type LocalRuntime, type LocalRuntimeOptions } from '../src/runtimes/local/local-runtime.js';
 import { readProcessIdentity } from '../src/runtimes/local/process-identity.js';
 import { noAdminChannel } from '../src/runtimes/local/admin-channel.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -141,7 +141,7 @@ describe('local runtime: lifecycle', () => {
   });
 
   test('a node that ignores SIGTERM is killed after the grace period', async () => {
-    const runtime = runtimeWith(await tempDir(), { stopGraceMs: 300, env: { ...process.env, FAKE_IGNORE_SIGTERM: '1' } });
+    const runtime = runtimeWith(await tempDir(), { stopGraceMs: 300, env: { ...nodeEnvironment(), FAKE_IGNORE_SIGTERM: '1' } });
     await runtime.start(await specFor('s1'));
     const pid = (await runtime.pidOf('s1'))!;
     const t0 = performance.now();
@@ -204,6 +204,20 @@ describe('local runtime: lifecycle', () => {
     for (const pid of pids) assert.equal(await alive(pid), false);
   });
 
+  test("nodes do not inherit the control plane's secrets from its environment", async () => {
+    process.env.ALLOTROPE_TEST_SECRET = 'do-not-leak';
+    try {
+      const runtime = runtimeWith(await tempDir(), {
+        command: ({ args }) => [process.execPath, '-e', `console.log('secret=' + process.env.ALLOTROPE_TEST_SECRET);\n${FAKE_NODE}`, '--', ...args],
+      });
+      await runtime.start(await specFor('s1'));
+      const log = await readFile(runtime.paths('s1').logFile, 'utf8');
+      assert.match(log, /secret=undefined/);
+    } finally {
+      delete process.env.ALLOTROPE_TEST_SECRET;
+    }
+  });
+
   test('refuses station ids that could escape the data directory', async () => {
     const runtime = runtimeWith(await tempDir());
     await assert.rejects(runtime.start(await specFor('../evil')), /station id '..\/evil' is not valid/);
@@ -232,7 +246,7 @@ describe('local runtime: supervision', () => {
 
   test('a node that keeps crashing is restarted with growing delays, then given up', async () => {
     const runtime = runtimeWith(await tempDir(), {
-      env: { ...process.env, FAKE_CRASH_AFTER_MS: '10' },
+      env: { ...nodeEnvironment(), FAKE_CRASH_AFTER_MS: '10' },
       backoff: { initialMs: 50, maxMs: 200, maxConsecutiveFailures: 3 },
     });
     const events = collectEvents(runtime);
@@ -472,7 +486,7 @@ describe('local runtime: files', () => {
   });
 
   test("the node's output goes to its log file, capped in size", async () => {
-    const runtime = runtimeWith(await tempDir(), { logMaxBytes: 4096, healthIntervalMs: 50, env: { ...process.env, FAKE_LOG_BYTES: '10000' } });
+    const runtime = runtimeWith(await tempDir(), { logMaxBytes: 4096, healthIntervalMs: 50, env: { ...nodeEnvironment(), FAKE_LOG_BYTES: '10000' } });
     await runtime.start(await specFor('s1'));
     const log = runtime.paths('s1').logFile;
     await waitFor(async () => (await readFile(`${log}.1`, 'utf8').catch(() => '')).includes('"event":"ready"'), { what: 'rotated log' });

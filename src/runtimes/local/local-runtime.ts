@@ -59,7 +59,7 @@ export interface LocalRuntimeOptions {
   rootDir: string;
   /** What to run for a node; default `allotrope graph-server …`. */
   command?: CommandFactory;
-  /** Environment of node processes (default: this process's environment). */
+  /** Environment of node processes (default: a few harmless variables of this process, see nodeEnvironment). */
   env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL. */
@@ -260,7 +260,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       child = spawn(argv[0]!, argv.slice(1), {
         cwd: node.paths.root,
         // A shared V8 compile cache makes every later node start faster (Node >= 22; ignored by older ones).
-        env: { NODE_COMPILE_CACHE: path.join(rootDir, 'compile-cache'), ...(options.env ?? process.env) },
+        env: { NODE_COMPILE_CACHE: path.join(rootDir, 'compile-cache'), ...(options.env ?? nodeEnvironment()) },
         stdio: ['ignore', childLog.fd, childLog.fd],
         detached: true, // own process group: no terminal signals, and we can signal the whole group
       });
@@ -744,6 +744,16 @@ async function within(done: Promise<boolean>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+// Nodes get only these from the control plane's environment: it may hold secrets (store and S3
+// credentials, signing keys) that a database process has no business seeing.
+const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_ENV'];
+
+export function nodeEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of INHERITED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
+  return env;
 }
 
 /** Side directories used to replace or wipe a data dir in two renames. */

@@ -9,8 +9,12 @@
 //     downtime and no dropped Bolt connections; the only loss is the exit code of an adopted process.
 //   - a recorded process whose command differs (ports or settings changed meanwhile) is stopped and
 //     started again, because it would not honour the desired spec;
-//   - every recorded process of a node that is not desired is stopped.
-// `close()` stops every node by default, so a clean shutdown leaves nothing running.
+//   - every recorded process of a node that is not desired is stopped;
+//   - a process whose argv names a node's data dir but that no pid file records (a control plane
+//     killed between spawn and pid file) is found by scanning /proc and stopped, so none is orphaned.
+// A node that dies on its own is restarted with exponential back-off (`exited`, then `restarted`; after
+// too many failures `gave-up`). A failed start() or reconcile() start is reported, never retried
+// behind the caller. `close()` stops every node by default, so a clean shutdown leaves nothing running.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';

@@ -99,6 +99,10 @@ describe('cypher dump', () => {
   it('refuses statements that could reach outside the database and names a failing statement', async () => {
     await assert.rejects(loadCypher(Readable.from(["CREATE (:A);\nLOAD CSV FROM 'file:///etc/passwd' AS l CREATE (:X {l: l});"]), join(dir, 'refused')), /statement 2 is not allowed/);
     await assert.rejects(loadCypher(Readable.from(["CALL dbms.procedures();"]), join(dir, 'refused-call')), /not allowed/);
+    await assert.rejects(loadCypher(Readable.from(["MATCH (n) CALL `apoc.x`(n) RETURN n;"]), join(dir, 'refused-quoted')), /not allowed/);
+    // The same words inside data are only data.
+    const fine = await loadCypher(Readable.from(["CREATE (:Note {text: 'please call me; LOAD CSV later', `call x`: 1});"]), join(dir, 'words'));
+    assert.equal(fine.nodes, 1);
     await assert.rejects(loadCypher(Readable.from(['CREATE (:A);\nCREATE (:B;']), join(dir, 'broken')), /statement 2 failed/);
   });
 });

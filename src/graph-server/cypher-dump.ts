@@ -73,8 +73,8 @@ export function cypherLiteral(v: Value): string {
   if (v instanceof CypherPoint) {
     return v.z === null ? `point({srid: ${v.srid}, x: ${floatLiteral(v.x)}, y: ${floatLiteral(v.y)}})` : `point({srid: ${v.srid}, x: ${floatLiteral(v.x)}, y: ${floatLiteral(v.y)}, z: ${floatLiteral(v.z)}})`;
   }
-  if (v instanceof Uint8Array) throw new Error('byte array properties cannot be written as Cypher');
-  if (v instanceof Node || v instanceof Relationship) throw new Error('a graph element is not a property value');
+  if (v instanceof Uint8Array) throw new CypherScriptError('byte array properties cannot be written as Cypher');
+  if (v instanceof Node || v instanceof Relationship) throw new CypherScriptError('a graph element is not a property value');
   return mapLiteral(v as ValueMap);
 }
 
@@ -332,7 +332,14 @@ export async function* splitStatements(input: AsyncIterable<string | Buffer>): A
 
 // Statements that could reach outside the database (files, URLs, procedures) are refused: the script
 // comes from a user and runs inside the control plane.
-const REFUSED = /^\s*(?:LOAD\b|CALL\b|USE\b)|\bLOAD\s+CSV\b|\bCALL\s+[A-Za-z_]/i;
+// `CALL { … }` subqueries stay allowed. Checked with string literals and quoted names blanked out, so
+// data such as 'call me' is not mistaken for a procedure call.
+const REFUSED = /^\s*(?:LOAD\b|USE\b)|\bLOAD\s+CSV\b|\bCALL\s+[A-Za-z_`]/i;
+const QUOTED = /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`]|``)*`/g;
+
+function refused(statement: string): boolean {
+  return REFUSED.test(statement.replace(QUOTED, (q) => (q.startsWith('`') ? 'x' : "''")));
+}
 
 export interface LoadResult {
   statements: number;
@@ -376,7 +383,7 @@ export async function loadCypher(script: Readable | AsyncIterable<string | Buffe
         continue;
       }
       statements++;
-      if (REFUSED.test(statement)) {
+      if (refused(statement)) {
         throw new CypherScriptError(`statement ${statements} is not allowed in an import (LOAD CSV, CALL and USE are refused): ${statement.slice(0, 80)}`);
       }
       // Schema statements run on their own, outside data transactions.

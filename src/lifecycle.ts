@@ -12,7 +12,6 @@ import { OperationsEngine } from './operations/engine.js';
 import type { StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
 import { nodeSpecsOf, userEntriesOf } from './operations/kinds/node-specs.js';
-import { LOCAL_RUNTIME_SETTINGS } from './runtimes/local/settings.js';
 import type { NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
 import type { Store } from './store/db.js';
 
@@ -22,7 +21,7 @@ export interface LifecycleOptions {
   clock: Clock;
   logger: Logger;
   runtime: Runtime;
-  /** Keys `settings/config` accepts; default: the local runtime's catalogue. */
+  /** Keys `settings/config` accepts; default: the runtime's own catalogue. */
   settings?: readonly SettingDefinition[];
   /** Hooks of the backups area (final snapshot on terminate, seeding from a snapshot on create). */
   backups?: {
@@ -78,7 +77,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     clock,
     databases,
     users: { db, clock, runtime, logger },
-    settings: { db, clock, settings: options.settings ?? LOCAL_RUNTIME_SETTINGS },
+    settings: { db, clock, settings: options.settings ?? runtime.settings },
   });
 
   async function databaseOfStation(stationId: string): Promise<string | undefined> {

@@ -62,3 +62,14 @@ export async function insertDatabaseRow(store: Store, organizationId = newId()):
     .execute();
   return id;
 }
+
+/** Adds a primary node to a database row and returns its station id. */
+export async function insertNodeRow(store: Store, databaseId: string): Promise<string> {
+  const stationId = newId();
+  const db = await store.db.selectFrom('databases').select('organization_id').where('id', '=', databaseId).executeTakeFirstOrThrow();
+  await store.db
+    .insertInto('database_nodes')
+    .values({ station_id: stationId, database_id: databaseId, organization_id: db.organization_id, node_type: 'primary', created_at: new Date().toISOString() })
+    .execute();
+  return stationId;
+}

@@ -17,6 +17,7 @@ export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, host: 
     boltPort: database.bolt_port,
     httpPort: database.http_port,
     host,
+    advertisedHost: database.domain_name,
     readOnly: node.node_type !== 'primary',
     ...(plan ? { memoryMb: plan.memoryMb } : {}),
     settings,

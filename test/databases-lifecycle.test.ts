@@ -87,6 +87,11 @@ describe('database lifecycle API with real graph-servers', () => {
     driver = connect();
     await driver.executeQuery('UNWIND range(1, 25) AS i CREATE (:Person {i: i})');
     assert.equal(await countPeople(driver), 25);
+    // The routing URL works too: the node advertises the database's domainName and port.
+    const routed = neo4j.driver(database.connectionUrls.neo4j, neo4j.auth.basic('neo4j', password), { connectionTimeout: 3_000 });
+    drivers.push(routed);
+    assert.equal(await countPeople(routed), 25);
+    await routed.close();
     const status = await server.request('GET', `${DB}/${database.id}/status`, { token });
     assert.equal(status.status, 200);
     assert.equal(status.body.state, 'running');

@@ -194,4 +194,24 @@ describe('snapshots, restore and clone', () => {
     const keptMs = Date.parse(final.expiresAt) - Date.parse(final.createdAt);
     assert.ok(Math.abs(keptMs - 7 * 24 * 3600_000) < 5_000, `kept ${keptMs} ms`);
   });
+
+  it('takes the final snapshot of a paused database too', async () => {
+    const paused = await createDatabase(server, token, { environmentId: server.environmentId, name: 'paused', plan: 'ds2' });
+    const d = driverFor(paused.database, paused.password);
+    await query(d, 'CREATE (:Kept), (:Kept)');
+    await d.close();
+    const pause = await server.request('PUT', `${DB}/${paused.database.id}/pause`, { token });
+    await operationFinished(server, token, paused.database.id, pause.body.operationId);
+    const res = await server.request('DELETE', `${DB}/${paused.database.id}`, { token });
+    await operationFinished(server, token, paused.database.id, res.body.operationId);
+    const list = await server.request('GET', `${DB}/${paused.database.id}/snapshots`, { token });
+    const final = list.body.find((s: any) => s.kind === 'final');
+    assert.equal(final?.status, 'ready', JSON.stringify(list.body));
+    assert.deepEqual(final.counts, { nodes: 2, relationships: 0 });
+    // A final snapshot seeds a new database.
+    const reborn = await createDatabase(server, token, { environmentId: server.environmentId, name: 'reborn', plan: 'ds1', fromSnapshotId: final.id });
+    const r = driverFor(reborn.database, reborn.password);
+    drivers.push(r);
+    assert.deepEqual(await countsOf(r), { nodes: 2, relationships: 0 });
+  });
 });

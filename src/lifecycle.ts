@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
 import { environmentHoldsDatabases, type DatabaseDeps } from './domain/databases.js';
 import { OperationsEngine } from './operations/engine.js';
-import type { StepContext } from './operations/kind.js';
+import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
 import { nodeSpecsOf, userEntriesOf } from './operations/kinds/node-specs.js';
 import type { NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
@@ -29,6 +29,8 @@ export interface LifecycleOptions {
     restoreSnapshot?(ctx: StepContext, stationId: string, snapshotId: string): Promise<string | void>;
     snapshotExists?(organizationId: string, snapshotId: string): Promise<boolean>;
   };
+  /** Operation kinds of other areas (snapshot, export, restore, import) run by the same engine. */
+  extraKinds?: readonly OperationKind[];
   /** How often idle workers look for operations enqueued elsewhere (default 1 s). */
   pollIntervalMs?: number;
 }
@@ -54,7 +56,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     db,
     clock,
     logger,
-    kinds: databaseOperationKinds({ runtime, nodeHost, ...options.backups }),
+    kinds: [...databaseOperationKinds({ runtime, nodeHost, ...options.backups }), ...(options.extraKinds ?? [])],
     concurrency: config.operations.concurrency,
     leaseMs: config.operations.leaseMs,
     pollIntervalMs: options.pollIntervalMs,

@@ -31,7 +31,7 @@ export interface EngineOptions {
   db: Kysely<Tables>;
   clock: Clock;
   logger: Logger;
-  kinds: OperationKind[];
+  kinds: readonly OperationKind[];
   /** Workers running operations at once. */
   concurrency: number;
   leaseMs: number;
@@ -67,7 +67,10 @@ export class OperationsEngine {
   private readonly idleListeners = new Set<() => void>();
 
   constructor(private readonly options: EngineOptions) {
-    for (const kind of options.kinds) this.kinds.set(kind.type, kind);
+    for (const kind of options.kinds) {
+      if (this.kinds.has(kind.type)) throw new Error(`operation kind '${kind.type}' is registered twice`);
+      this.kinds.set(kind.type, kind);
+    }
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 3;
   }

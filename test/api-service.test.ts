@@ -172,7 +172,10 @@ describe('service endpoints and general rules', () => {
     const created = await server.request('POST', '/organizations/api-clients', { token: admin, body: { name: 'logged', environmentIds: [] } });
     const token = await server.token({ clientId: created.body.clientId, clientSecret: created.body.clientSecret });
     await server.request('GET', '/deployments/plans', { token });
+    // Credentials in a query string (wrong, but it happens) are scrubbed from the request log too.
+    await server.request('POST', `/organizations/oauth/token?client_id=${created.body.clientId}&client_secret=${created.body.clientSecret}`);
     const log = logLines.join('');
+    assert.ok(log.includes('client_secret=[redacted]'), 'the request line is logged, scrubbed');
     assert.ok(log.includes('"reqId"'), 'request logs carry the id');
     for (const secret of [server.adminCredentials.clientSecret, created.body.clientSecret, token, admin]) {
       assert.ok(!log.includes(secret), 'a secret leaked into the log');

@@ -342,4 +342,31 @@ describe('operations engine', () => {
     await engine([kind]).runOnce();
     assert.equal((await operation(databaseId, id)).status, 'finished');
   });
+
+  it('fails an operation whose step outlives its timeout, so it never stays started', async () => {
+    let aborted = false;
+    const kind: OperationKind = {
+      type: 'hangs',
+      steps: [
+        {
+          name: 'wait-for-ever',
+          timeoutMs: 200,
+          run: (ctx) =>
+            new Promise<void>((resolve) => {
+              ctx.signal.addEventListener('abort', () => {
+                aborted = true;
+                resolve();
+              });
+            }),
+        },
+      ],
+    };
+    const databaseId = await insertDatabaseRow(temp.store);
+    const id = await enqueue(databaseId, 'hangs');
+    await engine([kind]).runOnce();
+    const op = await operation(databaseId, id);
+    assert.equal(op.status, 'failed');
+    assert.equal(op.error, "step 'wait-for-ever' did not finish within 200 ms; retry the action");
+    assert.equal(aborted, true);
+  });
 });

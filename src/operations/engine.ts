@@ -48,6 +48,8 @@ export interface EngineOptions {
   skipLocked?: boolean;
   /** How long stop() waits for running steps before abandoning them to recovery. */
   stopTimeoutMs?: number;
+  /** A step still running after this long fails the operation (a step may set its own `timeoutMs`). Default 15 min. */
+  stepTimeoutMs?: number;
 }
 
 export interface RecoveryReport {
@@ -64,6 +66,7 @@ export class OperationsEngine {
   private wakeUp: (() => void) | null = null;
   private readonly pollIntervalMs: number;
   private readonly maxAttempts: number;
+  private readonly stepTimeoutMs: number;
   private readonly idleListeners = new Set<() => void>();
 
   constructor(private readonly options: EngineOptions) {
@@ -73,6 +76,7 @@ export class OperationsEngine {
     }
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.stepTimeoutMs = options.stepTimeoutMs ?? 15 * 60_000;
   }
 
   /** Gives back the claims of dead workers so their current step is re-run. Call before start(). */
@@ -221,7 +225,7 @@ export class OperationsEngine {
         await recordStepStart(db, row.id, position, step.name, clock.now(), resumedNote);
         let message: string | void;
         try {
-          message = await step.run(ctx);
+          message = await withTimeout(step.run(ctx), step.timeoutMs ?? this.stepTimeoutMs, step.name, controller);
         } catch (err) {
           if (leaseLost) return;
           if (this.stopping && controller.signal.aborted) return; // abandoned at stop: recovery re-runs this step
@@ -285,6 +289,24 @@ export class OperationsEngine {
       if (!(await endOperation(trx, ctx.operation.id, this.workerId, { status: 'failed', now: clock.now(), error: error.message }))) return;
       await kind?.onFailure?.(trx, ctx, error, settled);
     });
+  }
+}
+
+/** Bounds a step so that a hung runtime call cannot keep its operation `started` for ever. */
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, stepName: string, controller: AbortController): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const limit = timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`;
+      const error = new OperationError(`step '${stepName}' did not finish within ${limit}; retry the action`);
+      reject(error); // before the abort, so a step that returns on abort does not count as finished
+      controller.abort(error);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -30,6 +30,8 @@ export interface StepContext {
 
 export interface Step {
   name: string;
+  /** Longer than the engine's default step timeout (big exports), or shorter. */
+  timeoutMs?: number;
   /** Must be idempotent: running it again after it finished, or after a crash part-way, changes nothing. */
   run(ctx: StepContext): Promise<string | void>;
 }

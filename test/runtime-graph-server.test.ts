@@ -1,7 +1,7 @@
 // The local runtime running the real graph-server, reached with the official neo4j-driver.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,21 +10,16 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { hashPassword } from '../src/graph-server/users.js';
-import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../src/runtimes/local/command.js';
+import { graphServerCommand } from '../src/runtimes/local/command.js';
 import { createLocalRuntime, type LocalRuntime } from '../src/runtimes/local/local-runtime.js';
 import { nodePaths, writeUsersFile } from '../src/runtimes/local/node-files.js';
 import { readProcessIdentity } from '../src/runtimes/local/process-identity.js';
 import type { NodeSpec, RuntimeEvent } from '../src/runtimes/runtime.js';
 import { waitFor } from './helpers/wait-for.js';
 
-// The default command runs `allotrope graph-server`; while the CLI entry does not register that command
-// yet, run the graph-server's own stand-in entry instead.
 const fromTypeScript = import.meta.url.endsWith('.ts');
-const cliMain = fileURLToPath(new URL(`../src/cli/main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
-const standalone = fileURLToPath(new URL(`../src/graph-server/standalone.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
-const command: CommandFactory = existsSync(cliMain) && /^\s*registerGraphServerCommand\(/m.test(readFileSync(cliMain, 'utf8'))
-  ? graphServerCommand
-  : ({ args, nodeOptions }) => [process.execPath, ...nodeOptions, ...typeScriptLoaderOptions, standalone, 'graph-server', ...args];
+// Most tests run the runtime's default command (a light entry with only `graph-server`); the adoption
+// test runs `allotrope graph-server` through the full CLI entry.
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -49,7 +44,7 @@ describe('local runtime with the real graph-server', () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'allotrope-runtime-gs-'));
-    runtime = createLocalRuntime({ rootDir: dir, command, healthIntervalMs: 200, stopGraceMs: 5_000, backoff: { initialMs: 200 } });
+    runtime = createLocalRuntime({ rootDir: dir, healthIntervalMs: 200, stopGraceMs: 5_000, backoff: { initialMs: 200 } });
     runtime.onEvent((e) => events.push(e));
     spec = { databaseId: 'db1', stationId: 'st1', boltPort: await freePort(), httpPort: await freePort(), host: '127.0.0.1' };
     await runtime.writeUsers(spec.stationId, [{ username: 'neo4j', passwordHash: await hashPassword('first-password'), readOnly: false }]);
@@ -156,8 +151,10 @@ describe('a real graph-server outlives its control plane', () => {
     const spec: NodeSpec = { databaseId: 'db2', stationId: 'st2', boltPort: await freePort(), httpPort: await freePort(), host: '127.0.0.1' };
     const paths = nodePaths(dir, spec.stationId);
     await writeUsersFile(paths, [{ username: 'neo4j', passwordHash: await hashPassword('pw-of-st2'), readOnly: false }]);
-    // Both control planes must build the same command line, or the second would restart the node.
-    const prefix = command({ spec, paths, args: [], nodeOptions: [] });
+    // Through the full allotrope CLI here. Both control planes must build the same command line, or the
+    // second would restart the node.
+    const cli = graphServerCommand;
+    const prefix = cli({ spec, paths, args: [], nodeOptions: [] });
     const script = `
       import { createLocalRuntime } from ${JSON.stringify(runtimeModule)};
       const prefix = ${JSON.stringify(prefix)};
@@ -180,7 +177,7 @@ describe('a real graph-server outlives its control plane', () => {
       // The database keeps serving, over the connection the driver already has.
       await driver.executeQuery('CREATE (:Person {name: "between"})');
 
-      runtime = createLocalRuntime({ rootDir: dir, command, adoptedPollMs: 100 });
+      runtime = createLocalRuntime({ rootDir: dir, command: cli, adoptedPollMs: 100 });
       const report = await runtime.reconcile([spec]);
       assert.deepEqual(report.adopted, ['st2']);
       assert.equal(await runtime.pidOf('st2'), nodePid);

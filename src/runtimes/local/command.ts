@@ -61,14 +61,19 @@ const fromTypeScript = import.meta.url.endsWith('.ts');
 export const typeScriptLoaderOptions: string[] = fromTypeScript ? ['--import', import.meta.resolve('tsx')] : [];
 
 /**
- * `node [options] <cli main> graph-server <args>`: the compiled dist/src/cli/main.js next to this file,
- * or src/cli/main.ts through tsx when the control plane itself runs from TypeScript.
+ * The default: `node [options] graph-server-main graph-server <args>` — the same `graph-server` command
+ * as the allotrope CLI, from an entry that loads nothing else (see graph-server-main.ts for the figures).
+ */
+export const directGraphServerCommand: CommandFactory = ({ args, nodeOptions }) => {
+  const main = fileURLToPath(new URL(`./graph-server-main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
+  return [process.execPath, ...nodeOptions, ...typeScriptLoaderOptions, main, 'graph-server', ...args];
+};
+
+/**
+ * `node [options] <allotrope cli main> graph-server <args>`: the compiled dist/src/cli/main.js next to
+ * this file, or src/cli/main.ts through tsx when the control plane itself runs from TypeScript.
  */
 export const graphServerCommand: CommandFactory = ({ args, nodeOptions }) => {
-  if (fromTypeScript) {
-    const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
-    return [process.execPath, ...nodeOptions, ...typeScriptLoaderOptions, main, 'graph-server', ...args];
-  }
-  const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-  return [process.execPath, ...nodeOptions, main, 'graph-server', ...args];
+  const main = fileURLToPath(new URL(`../../cli/main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
+  return [process.execPath, ...nodeOptions, ...typeScriptLoaderOptions, main, 'graph-server', ...args];
 };

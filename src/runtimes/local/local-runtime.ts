@@ -36,7 +36,7 @@ import {
 } from '../runtime.js';
 import { graphServerAdminChannel, type AdminChannel } from './admin-channel.js';
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
-import { buildLaunch, graphServerCommand, type CommandFactory } from './command.js';
+import { buildLaunch, directGraphServerCommand, type CommandFactory } from './command.js';
 import {
   listStationIds,
   nodePaths,
@@ -61,7 +61,7 @@ export interface RuntimeLogger {
 export interface LocalRuntimeOptions {
   /** Directory the runtime owns; nodes live under `<rootDir>/nodes/<stationId>/`. */
   rootDir: string;
-  /** What to run for a node; default `allotrope graph-server …`. */
+  /** What to run for a node; default the `allotrope graph-server` command from its own light entry. */
   command?: CommandFactory;
   /** Environment of node processes (default: a few harmless variables of this process, see nodeEnvironment). */
   env?: NodeJS.ProcessEnv;
@@ -132,7 +132,7 @@ const noopLogger: RuntimeLogger = { info() {}, warn() {}, error() {} };
 export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   // Absolute: nodes run with their own directory as cwd, and their argv names the data dir exactly.
   const rootDir = path.resolve(options.rootDir);
-  const command = options.command ?? graphServerCommand;
+  const command = options.command ?? directGraphServerCommand;
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const stopGraceMs = options.stopGraceMs ?? 10_000;
   const healthIntervalMs = options.healthIntervalMs ?? 5_000;

@@ -13,6 +13,7 @@ import type { NodeSpec, RuntimeEvent } from '../src/runtimes/runtime.js';
 import { createLocalRuntime, nodeEnvironment, type LocalRuntime, type LocalRuntimeOptions } from '../src/runtimes/local/local-runtime.js';
 import { readProcessIdentity } from '../src/runtimes/local/process-identity.js';
 import { noAdminChannel } from '../src/runtimes/local/admin-channel.js';
+import { DEFAULT_BACKOFF, backoffDelayMs } from '../src/runtimes/local/backoff.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const FAKE_NODE = `
@@ -226,6 +227,10 @@ describe('local runtime: lifecycle', () => {
 });
 
 describe('local runtime: supervision', () => {
+  test('back-off doubles from 0.5 s up to 30 s by default', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 50].map((n) => backoffDelayMs(DEFAULT_BACKOFF, n)), [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  });
+
   test('a node killed with SIGKILL is reported and restarted after a back-off, then healthy', async () => {
     const runtime = runtimeWith(await tempDir(), { backoff: { initialMs: 300 } });
     const events = collectEvents(runtime);
@@ -265,6 +270,18 @@ describe('local runtime: supervision', () => {
     const health = await runtime.health('s1');
     assert.equal(health.status, 'unhealthy');
     assert.match(health.detail!, /gave up after 3 failed restarts/);
+  });
+
+  test('a node that ran for the stable period starts again from the shortest back-off', async () => {
+    // Each run outlives `stableMs`, so the count of failures restarts every time and it never gives up.
+    const runtime = runtimeWith(await tempDir(), {
+      env: { ...nodeEnvironment(), FAKE_CRASH_AFTER_MS: '150' },
+      backoff: { initialMs: 20, maxMs: 5_000, stableMs: 100, maxConsecutiveFailures: 1 },
+    });
+    const events = collectEvents(runtime);
+    await runtime.start(await specFor('s1'));
+    await waitFor(() => events.filter((e) => e.type === 'restarted').length >= 3, { what: 'three restarts' });
+    assert.equal(events.filter((e) => e.type === 'gave-up').length, 0);
   });
 
   test('a stopped node is not restarted', async () => {

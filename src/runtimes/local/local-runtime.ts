@@ -588,7 +588,8 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     async writeUsers(stationId, users: DatabaseUserEntry[]) {
       assertStationId(stationId);
       const node = stateOf(stationId);
-      await writeUsersFile(node.paths, users);
+      // Under the node's lock, so a concurrent destroy cannot be followed by a write that recreates its files.
+      await withLock(stationId, () => writeUsersFile(node.paths, users));
     },
 
     async empty(stationId) {

@@ -63,11 +63,11 @@ export class OperationsEngine {
   private loops: Promise<void>[] = [];
   private stopping = false;
   private started = false;
-  private wakeUp: (() => void) | null = null;
+  /** Idle workers waiting for work; wake() releases them all. */
+  private readonly waiters = new Set<() => void>();
   private readonly pollIntervalMs: number;
   private readonly maxAttempts: number;
   private readonly stepTimeoutMs: number;
-  private readonly idleListeners = new Set<() => void>();
 
   constructor(private readonly options: EngineOptions) {
     for (const kind of options.kinds) {
@@ -101,9 +101,7 @@ export class OperationsEngine {
 
   /** Tell idle workers that an operation was enqueued. */
   wake(): void {
-    const wake = this.wakeUp;
-    this.wakeUp = null;
-    wake?.();
+    for (const done of [...this.waiters]) done();
   }
 
   /** Stop claiming; wait for running steps (bounded), then give unfinished operations back to the queue. */
@@ -156,15 +154,14 @@ export class OperationsEngine {
         continue;
       }
       await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
         const timer = setTimeout(done, this.pollIntervalMs);
         timer.unref();
-        const previous = this.wakeUp;
-        this.wakeUp = done;
-        function done(): void {
-          clearTimeout(timer);
-          previous?.();
-          resolve();
-        }
+        this.waiters.add(done);
       });
     }
   }

@@ -149,6 +149,10 @@ export class OperationsEngine {
         await delay(Math.min(5000, 100 * 2 ** failures), undefined, { ref: false });
         continue;
       }
+      if (row && this.stopping) {
+        await releaseOperation(db, row.id, this.workerId).catch((err: unknown) => logger.warn({ err, operationId: row.id }, 'could not release a claim while stopping'));
+        break;
+      }
       if (row) {
         await this.track(row);
         continue;

@@ -25,6 +25,7 @@ import {
   recordStepStart,
   releaseOperation,
   setNextOperation,
+  unclaimOperation,
 } from './queue.js';
 
 export interface EngineOptions {
@@ -150,7 +151,7 @@ export class OperationsEngine {
         continue;
       }
       if (row && this.stopping) {
-        await releaseOperation(db, row.id, this.workerId).catch((err: unknown) => logger.warn({ err, operationId: row.id }, 'could not release a claim while stopping'));
+        await unclaimOperation(db, row.id, this.workerId).catch((err: unknown) => logger.warn({ err, operationId: row.id }, 'could not release a claim while stopping'));
         break;
       }
       if (row) {

@@ -194,3 +194,14 @@ export async function releaseOperation(db: Db, id: string, workerId: string | nu
   if (workerId !== null) query = query.where('locked_by', '=', workerId);
   await query.execute();
 }
+
+/** Undoes a claim that ran nothing (the engine began stopping as it claimed), so the attempt does not count. */
+export async function unclaimOperation(db: Db, id: string, workerId: string): Promise<void> {
+  await db
+    .updateTable('operations')
+    .set({ locked_by: null, lease_expires_at: null, attempts: sql`attempts - 1` })
+    .where('id', '=', id)
+    .where('locked_by', '=', workerId)
+    .where('status', '=', 'started')
+    .execute();
+}

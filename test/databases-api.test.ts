@@ -139,6 +139,8 @@ describe('databases API', () => {
     assert.equal(res.body.name, 'main-renamed');
     assert.deepEqual(res.body.autoPause, { enabled: true, idleMinutes: 30 });
     assert.equal(res.body.autoResume, true);
+    const shorthand = await server.request('PATCH', `${DB}/${database.id}`, { token, body: { autoPause: false } });
+    assert.deepEqual(shorthand.body.autoPause, { enabled: false, idleMinutes: 30 });
     const bad = await server.request('PATCH', `${DB}/${database.id}`, { token, body: { autoPause: { idleMinutes: 1 } } });
     assert.equal(bad.status, 400);
     const other = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'taken', plan: 'ds1' } });

@@ -171,7 +171,13 @@ const Patch = Type.Object(
   {
     name: Type.Optional(Type.String()),
     autoPause: Type.Optional(
-      Type.Object({ enabled: Type.Optional(Type.Boolean()), idleMinutes: Type.Optional(Type.Integer()) }, { additionalProperties: false }),
+      Type.Union(
+        [
+          Type.Object({ enabled: Type.Optional(Type.Boolean()), idleMinutes: Type.Optional(Type.Integer()) }, { additionalProperties: false }),
+          Type.Boolean({ description: 'Shorthand for {"enabled": …}' }),
+        ],
+        { description: 'Pause the database after idleMinutes without connections' },
+      ),
     ),
     autoResume: Type.Optional(Type.Boolean()),
   },
@@ -269,7 +275,10 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
     app.patch(
       `${BASE}/:id`,
       { schema: { tags, summary: 'Rename a database or change its auto-pause/auto-resume', params: DbParams, body: Patch, response: { 200: Database, ...errorResponses(403, 404, 409) } } },
-      async (request) => patchDatabase(databases, request.caller!, request.params.id, request.body),
+      async (request) => {
+        const { autoPause, ...rest } = request.body;
+        return patchDatabase(databases, request.caller!, request.params.id, { ...rest, ...(autoPause === undefined ? {} : { autoPause: typeof autoPause === 'boolean' ? { enabled: autoPause } : autoPause }) });
+      },
     );
 
     app.get(

@@ -1,6 +1,14 @@
 // The database lifecycle as one unit for src/main.ts: the operations engine with the database operation
 // kinds, the routes, runtime-event and health bookkeeping, and the start-up order that makes a crash of
 // the control plane harmless: recover operations → reconcile the runtime → start workers → poll health.
+//
+// Wiring (an `extend` factory of serve()):
+//   const runtime = createLocalRuntime({ rootDir: join(config.dataDir, 'runtime'), logger });
+//   const lifecycle = await createLifecycle({ config, store, clock, logger, runtime });
+//   return { routes: [lifecycle.routes], environmentInUse: lifecycle.environmentInUse,
+//            start: () => lifecycle.start(), stop: async () => { await lifecycle.stop(); await runtime.close(); } };
+// stop() only stops the workers; whether database processes outlive the control plane is the runtime's
+// close() policy (`leaveRunning`), and reconcile adopts them at the next start either way.
 import type { Logger } from 'pino';
 import type { RoutePlugin } from './api/app.js';
 import { databaseRoutes } from './api/routes/databases.js';

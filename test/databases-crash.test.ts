@@ -161,6 +161,23 @@ describe('control plane killed with SIGKILL during operations', () => {
     await waitForOperation(s, token, keep.database.id, pause.body.operationId, 60_000);
     await assertConsistent(s, token);
 
+    // Round 3: kill at a random moment while a resume and a pause run side by side.
+    const resumeKeep = await s.request('PUT', `${DB}/${keep.database.id}/resume`, { token });
+    assert.equal(resumeKeep.status, 202, resumeKeep.text);
+    const pauseSecond = await s.request('PUT', `${DB}/${second.body.database.id}/pause`, { token });
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));
+    await s.kill();
+    s = server = await startLifecycleServerProcess({ dataDir: dataDir!, dbPorts });
+    token = await s.token();
+    assert.equal((await waitForOperation(s, token, keep.database.id, resumeKeep.body.operationId, 60_000)).status, 'finished');
+    if (pauseSecond.status === 202) await waitForOperation(s, token, second.body.database.id, pauseSecond.body.operationId, 60_000);
+    await assertConsistent(s, token);
+    const keepState = (await s.request('GET', `${DB}/${keep.database.id}/status`, { token })).body.state;
+    if (keepState === 'running') {
+      const pauseAgain = await s.request('PUT', `${DB}/${keep.database.id}/pause`, { token });
+      await waitForOperation(s, token, keep.database.id, pauseAgain.body.operationId);
+    }
+
     // After all that, the paused database resumes with its data.
     const resume = await s.request('PUT', `${DB}/${keep.database.id}/resume`, { token });
     assert.equal(resume.status, 202, resume.text);

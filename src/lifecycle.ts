@@ -15,7 +15,7 @@ import { databaseRoutes } from './api/routes/databases.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
-import { environmentHoldsDatabases, type DatabaseDeps } from './domain/databases.js';
+import { TRANSITIONS, environmentHoldsDatabases, type DatabaseDeps } from './domain/databases.js';
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
@@ -59,12 +59,13 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
   const db = store.db;
   const logger = options.logger.child({ area: 'lifecycle' });
   const nodeHost = config.host;
+  const afterStates = Object.fromEntries(Object.entries(TRANSITIONS).map(([action, t]) => [action, t.after])) as Record<keyof typeof TRANSITIONS, string | null>;
 
   const engine = new OperationsEngine({
     db,
     clock,
     logger,
-    kinds: [...databaseOperationKinds({ runtime, nodeHost, ...options.backups }), ...(options.extraKinds ?? [])],
+    kinds: [...databaseOperationKinds({ runtime, nodeHost, afterStates, ...options.backups }), ...(options.extraKinds ?? [])],
     concurrency: config.operations.concurrency,
     leaseMs: config.operations.leaseMs,
     pollIntervalMs: options.pollIntervalMs,

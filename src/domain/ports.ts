@@ -1,5 +1,5 @@
 // Public ports of database endpoints: a bolt/http pair per database from the configured range, kept
-// for the database's whole life and freed when it is terminated. The `port_allocations` primary key is
+// for the database's whole life and freed when it is terminated (the terminate operation deletes its rows). The `port_allocations` primary key is
 // what keeps two databases apart; a port some other program holds on this machine is skipped.
 import net from 'node:net';
 import type { Transaction } from 'kysely';
@@ -55,8 +55,4 @@ export async function allocatePortPair(
     ])
     .execute();
   return { boltPort, httpPort };
-}
-
-export async function freePorts(trx: Transaction<Tables>, databaseId: string): Promise<void> {
-  await trx.deleteFrom('port_allocations').where('database_id', '=', databaseId).execute();
 }

@@ -3,15 +3,23 @@
 // interrupted step after a crash. On failure the database's state is read back from the runtime
 // (`settle`), never guessed, so the store never contradicts the processes.
 import type { Kysely, Transaction } from 'kysely';
-import { TRANSITIONS, type DatabaseState } from '../../domain/databases.js';
-import { freePorts } from '../../domain/ports.js';
 import type { Runtime } from '../../runtimes/runtime.js';
 import type { Tables } from '../../store/schema/index.js';
 import { OperationError, type OperationKind, type Step, type StepContext } from '../kind.js';
 import { nodeSpecsOf, userEntriesOf } from './node-specs.js';
 
+/** States of a database as the operations see them (the domain's state table owns the full list). */
+type DatabaseState = string;
+type DatabaseAction = 'create' | 'restart' | 'pause' | 'resume' | 'terminate' | 'empty' | 'change-plan';
+
 export interface DatabaseKindsDeps {
   runtime: Runtime;
+  /**
+   * The state each action leaves the database in when its operation finishes (null: unchanged); the
+   * domain's transition table (`TRANSITIONS` in src/domain/databases.ts), passed in so operations do not
+   * reach back into the domain.
+   */
+  afterStates: Readonly<Record<DatabaseAction, DatabaseState | null>>;
   /** Where node processes listen. */
   nodeHost: string;
   /**
@@ -71,10 +79,10 @@ function settledState(settled: unknown, fallback: DatabaseState): DatabaseState 
 }
 
 /** The shared ending of a kind: success state from the transition table, failure state from the runtime. */
-function endings(deps: DatabaseKindsDeps, action: keyof typeof TRANSITIONS, fallback: (db: Kysely<Tables>, databaseId: string) => Promise<DatabaseState>) {
+function endings(deps: DatabaseKindsDeps, action: DatabaseAction, fallback: (db: Kysely<Tables>, databaseId: string) => Promise<DatabaseState>) {
   return {
     async onSuccess(trx: Transaction<Tables>, ctx: StepContext) {
-      const after = TRANSITIONS[action].after;
+      const after = deps.afterStates[action];
       if (after === 'running') {
         await setState(trx, ctx.operation.databaseId, after, { under_incident: 0, needs_restart: 0, health_status: 'healthy', health_checked_at: ctx.clock.now().toISOString() });
       } else if (after === 'paused') {
@@ -184,7 +192,8 @@ export function databaseOperationKinds(deps: DatabaseKindsDeps): OperationKind[]
     async onSuccess(trx, ctx) {
       const now = ctx.clock.now().toISOString();
       await setState(trx, ctx.operation.databaseId, 'terminated', { terminated_at: now, under_incident: 0, health_status: 'stopped', health_checked_at: now });
-      await freePorts(trx, ctx.operation.databaseId);
+      // The endpoint's ports go back to the pool (the port_allocations rows are the reservation).
+      await trx.deleteFrom('port_allocations').where('database_id', '=', ctx.operation.databaseId).execute();
       // Password hashes of a database that no longer exists are of no use to anyone.
       await trx.deleteFrom('database_users').where('database_id', '=', ctx.operation.databaseId).execute();
     },

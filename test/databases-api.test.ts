@@ -147,6 +147,15 @@ describe('databases API', () => {
     assert.equal(other.status, 202);
     const clash = await server.request('PATCH', `${DB}/${database.id}`, { token, body: { name: 'taken' } });
     assert.equal(clash.status, 409);
+    // Two live databases now: one per page, the Link header leading to the other.
+    const page1 = await server.request('GET', `${DB}?limit=1`, { token });
+    assert.equal(page1.body.length, 1);
+    const next = /<([^>]+)>; rel="next"/.exec(page1.headers.get('link') ?? '')?.[1];
+    assert.ok(next, 'a Link header to the next page');
+    const page2 = await server.request('GET', new URL(next).pathname + new URL(next).search, { token });
+    assert.equal(page2.body.length, 1);
+    assert.deepEqual([page1.body[0].id, page2.body[0].id].sort(), [database.id, other.body.database.id].sort());
+    assert.equal(page2.headers.get('link'), null);
     await waitForOperation(server, token, other.body.database.id, other.body.operationId);
     const term = await server.request('DELETE', `${DB}/${other.body.database.id}`, { token });
     await waitForOperation(server, token, other.body.database.id, term.body.operationId);

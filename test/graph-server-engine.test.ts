@@ -281,6 +281,32 @@ test('element ids stay right for a database UUID ending in e (which holds "e:")'
   }
 });
 
+test('close does not wait past its grace for a query it cannot stop, and keeps committed data', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'graph-server-close-'));
+  try {
+    const engine = await openGrafeoEngine({ dataDir: dir });
+    await engine.run('UNWIND range(1, 2000) AS x CREATE (:T {x: x})', {}, RW);
+    const tx = await engine.begin(RW);
+    const order: string[] = [];
+    const slow = tx.run('MATCH (a:T), (b:T) WHERE a.x + b.x = 3 CREATE (:Uncommitted)', {}).then(
+      () => order.push('query'),
+      () => order.push('query'),
+    );
+    await engine.close({ graceMs: 50 });
+    order.push('closed');
+    await slow;
+    assert.deepEqual(order, ['closed', 'query']);
+    const again = await openGrafeoEngine({ dataDir: dir });
+    try {
+      assert.deepEqual(again.counts(), { nodes: 2000, relationships: 0 });
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 describe('query text helpers', () => {
   test('classifyQuery finds writes and schema changes outside strings and comments', () => {
     assert.deepEqual(classifyQuery("MATCH (n) WHERE n.s = 'CREATE' RETURN n // DELETE"), { writes: false, schema: null });

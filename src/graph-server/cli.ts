@@ -56,6 +56,11 @@ export function registerGraphServerCommand(program: Command): Command {
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
+        // Committed data is in the WAL whatever happens: never let a stuck close keep the process.
+        setTimeout(() => {
+          process.stderr.write(`graph-server: shutdown after ${signal} took too long; exiting\n`);
+          process.exit(1);
+        }, 30_000).unref();
         h.close().then(
           () => process.exit(0),
           (err: unknown) => {

@@ -731,7 +731,12 @@ export class GrafeoEngine implements GraphEngine {
       ]);
       clearTimeout(timer);
     }
-    for (const tx of [...this.open]) await tx.rollback().catch(() => undefined);
+    // A query still running past the grace would hold its transaction's rollback: drop those
+    // unfinished (closing the database discards them) instead of waiting.
+    for (const tx of [...this.open]) {
+      if (tx.busy) tx.abandon();
+      else await tx.rollback().catch(() => undefined);
+    }
     try {
       this.db.walCheckpoint();
     } finally {
@@ -869,6 +874,17 @@ export class GrafeoTransaction implements EngineTransaction {
 
   private finish(): void {
     this.engine.forget(this);
+  }
+
+  /** @internal Whether an engine query of this transaction is still running. */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  /** @internal At shutdown: forget the transaction without waiting for its running query. */
+  abandon(): void {
+    this.state = 'rolledBack';
+    this.finish();
   }
 
   /** After a failure the transaction can only be rolled back (as in Neo4j); roll back in the background once the engine is done. */

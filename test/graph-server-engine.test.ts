@@ -173,6 +173,8 @@ describe('Grafeo engine adapter', () => {
       ['RETURN 1 / 0', 'Neo.ClientError.Statement.ArithmeticError'],
       ['RETURN 9223372036854775807 + 1', 'Neo.ClientError.Statement.ArithmeticError'],
       ['RETURN nosuchfunction(1)', 'Neo.ClientError.Statement.SyntaxError'],
+      ['CALL no.such.procedure()', 'Neo.ClientError.Procedure.ProcedureNotFound'],
+      ["CREATE (a:Linked)-[:R]->(:Linked) WITH a DELETE a", 'Neo.ClientError.Schema.ConstraintValidationFailed'],
     ];
     for (const [query, code] of cases) {
       await assert.rejects(engine.run(query, {}, RW), (err: CypherError) => {
@@ -182,6 +184,17 @@ describe('Grafeo engine adapter', () => {
         return true;
       });
     }
+  });
+
+  test('a unique constraint violation is ConstraintValidationFailed and leaves nothing behind', async () => {
+    await engine.run('CREATE CONSTRAINT FOR (n:Unique) REQUIRE n.id IS UNIQUE', {}, RW);
+    await engine.run('CREATE (:Unique {id: 1})', {}, RW);
+    await assert.rejects(engine.run('CREATE (:Unique {id: 1})', {}, RW), (err: CypherError) => {
+      assert.equal(err.code, 'Neo.ClientError.Schema.ConstraintValidationFailed');
+      assert.match(err.message, /^UNIQUE constraint violation/);
+      return true;
+    });
+    assert.deepEqual((await engine.run('MATCH (n:Unique) RETURN count(n) AS c', {}, RW)).records, [[1n]]);
   });
 
   test('read-only queries refuse writes before and after the engine runs them', async () => {

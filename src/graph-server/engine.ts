@@ -398,10 +398,17 @@ function gqlStatusOf(err: unknown): string | undefined {
 export function toCypherError(err: unknown): CypherError {
   if (err instanceof CypherError) return err;
   const raw = err instanceof Error ? err.message : String(err);
-  const message = raw.replace(/^(Query|Transaction) error: /, '').replace(/^GRAFEO-\w+: /, '').trim();
+  const message = raw
+    .replace(/^(Query|Transaction|Database) error: /, '')
+    .replace(/^GRAFEO-\w+: /, '')
+    .replace(/^Invalid value: Constraint violation: /, '')
+    .trim();
   const status = gqlStatusOf(err);
   const cls = status?.slice(0, 2);
   if (/Missing parameter/i.test(message)) return new CypherError('Neo.ClientError.Statement.ParameterMissing', message, '42N51');
+  if (/unknown procedure/i.test(message)) return new CypherError('Neo.ClientError.Procedure.ProcedureNotFound', message, '42N08');
+  // GQL's G class: graph-type and constraint violations (UNIQUE, DELETE of a node with edges).
+  if (status?.startsWith('G')) return new CypherError('Neo.ClientError.Schema.ConstraintValidationFailed', message, status);
   if (status === '22012' || status === '22003' || status === '22015') {
     return new CypherError('Neo.ClientError.Statement.ArithmeticError', message, status);
   }

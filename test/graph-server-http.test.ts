@@ -163,6 +163,7 @@ describe('graph-server Query API', () => {
     assert.equal(res.body.counters.relationshipsCreated, 1);
     assert.equal(res.body.counters.containsUpdates, true);
     assert.match(res.body.bookmarks[0], /^FB:/);
+    assert.equal(res.body.queryType, 'rw');
   });
 
   test('plain JSON writes Integers past 2^53 with every digit', async () => {
@@ -233,6 +234,15 @@ describe('graph-server Query API', () => {
     const noDb = await query({ statement: 'RETURN 1' }, { path: '/db/other/query/v2' });
     assert.equal(noDb.status, 404);
     assert.equal(noDb.body.errors[0].code, 'Neo.ClientError.Database.DatabaseNotFound');
+  });
+
+  test('maxExecutionTime (seconds) times the query out with TransactionTimedOut', async () => {
+    await query({ statement: 'UNWIND range(1, 1200) AS x CREATE (:HttpSlow {x: x})' });
+    const res = await query({ statement: 'MATCH (a:HttpSlow), (b:HttpSlow) WHERE a.x + b.x = 3 RETURN count(*) AS c', maxExecutionTime: 0.1 });
+    assert.equal(res.status, 202);
+    assert.equal(res.body.errors[0].code, 'Neo.ClientError.Transaction.TransactionTimedOut');
+    const bad = await query({ statement: 'RETURN 1', maxExecutionTime: 'soon' });
+    assert.equal(bad.status, 400);
   });
 
   test('a read-only user, and accessMode READ, cannot write', async () => {

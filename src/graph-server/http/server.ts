@@ -117,6 +117,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     parameters: ReturnType<typeof parametersFrom>;
     includeCounters: boolean;
     readOnly: boolean;
+    timeoutMs?: number;
   }
 
   async function parseRequest(req: IncomingMessage, allowEmpty: boolean): Promise<QueryRequest> {
@@ -145,7 +146,18 @@ export function createHttpServer(options: HttpServerOptions): Server {
       throw err;
     }
     const accessMode = typeof body.accessMode === 'string' ? body.accessMode.toUpperCase() : 'WRITE';
-    return { statement, parameters, includeCounters: body.includeCounters === true, readOnly: accessMode === 'READ' };
+    // `maxExecutionTime` is in seconds, as Neo4j takes it.
+    const max = body.maxExecutionTime;
+    if (max !== undefined && (typeof max !== 'number' || !(max >= 0))) {
+      throw new HttpError(400, 'Neo.ClientError.Request.InvalidFormat', '"maxExecutionTime" must be a number of seconds');
+    }
+    return {
+      statement,
+      parameters,
+      includeCounters: body.includeCounters === true,
+      readOnly: accessMode === 'READ',
+      timeoutMs: typeof max === 'number' && max > 0 ? Math.round(max * 1000) : undefined,
+    };
   }
 
   function resultBody(result: QueryResult, typed: boolean, includeCounters: boolean, extra: Record<string, unknown>) {
@@ -153,6 +165,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     const body: Record<string, unknown> = {
       data: { fields: result.fields, values: result.records.map((row) => row.map(convert)) },
       ...extra,
+      queryType: result.summary.queryType,
     };
     if (result.summary.notifications.length) body.notifications = result.summary.notifications;
     if (includeCounters) body.counters = counters(result);
@@ -216,7 +229,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       if (req.method !== 'POST') throw new HttpError(405, 'Neo.ClientError.Request.Invalid', 'Use POST');
       const q = await parseRequest(req, false);
       try {
-        const result = await engine.run(q.statement!, q.parameters, { readOnly: user.readOnly || q.readOnly });
+        const result = await engine.run(q.statement!, q.parameters, { readOnly: user.readOnly || q.readOnly, timeoutMs: q.timeoutMs });
         return send(res, 202, resultBody(result, typed, q.includeCounters, { bookmarks: [result.bookmark] }), contentType);
       } catch (err) {
         return sendQueryError(res, err);
@@ -226,7 +239,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     if (txId === undefined) {
       if (req.method !== 'POST') throw new HttpError(405, 'Neo.ClientError.Request.Invalid', 'Use POST to open a transaction');
       const q = await parseRequest(req, true);
-      const tx = await engine.begin({ readOnly: user.readOnly || q.readOnly });
+      const tx = await engine.begin({ readOnly: user.readOnly || q.readOnly, timeoutMs: q.timeoutMs });
       const id = randomUUID();
       const open: OpenTx = { tx, user, expires: 0, timer: setTimeout(() => undefined, 0) };
       transactions.set(id, open);

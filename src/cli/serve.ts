@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { dataPlane } from '../data-plane.js';
 import { serve } from '../main.js';
 import { CliError } from './errors.js';
 
@@ -15,7 +16,7 @@ export function registerServeCommand(program: Command): void {
       const config = loadConfig({ configFile: opts.config });
       let server;
       try {
-        server = await serve(config);
+        server = await serve(config, { extend: [dataPlane] });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${config.host}:${config.port}: address already in use (set ALLOTROPE_PORT)`);

@@ -277,4 +277,48 @@ describe('graph-server Query API', () => {
     assert.equal(gone.status, 404);
     assert.equal(gone.body.errors[0].code, 'Neo.ClientError.Transaction.TransactionNotFound');
   });
+
+  test('legacy transactional endpoint: one-shot commit with rows, meta and stats', async () => {
+    const res = await query(
+      {
+        statements: [
+          { statement: "CREATE (n:Legacy {name: 'l'})-[r:L]->(m:Legacy) RETURN n, r, 1 AS one", includeStats: true },
+          { statement: 'MATCH (n:Legacy) RETURN count(n) AS c' },
+        ],
+      },
+      { path: '/db/neo4j/tx/commit' },
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.errors, []);
+    const [first, second] = res.body.results;
+    assert.deepEqual(first.columns, ['n', 'r', 'one']);
+    assert.deepEqual(first.data[0].row, [{ name: 'l' }, {}, 1]);
+    assert.equal(first.data[0].meta[0].type, 'node');
+    assert.match(first.data[0].meta[0].elementId, /^4:/);
+    assert.equal(first.data[0].meta[1].type, 'relationship');
+    assert.equal(first.data[0].meta[2], null);
+    assert.equal(first.stats.nodes_created, 2);
+    assert.equal(first.stats.contains_updates, true);
+    assert.deepEqual(second.data[0].row, [2]);
+    assert.match(res.body.lastBookmarks[0], /^FB:/);
+  });
+
+  test('legacy transactional endpoint: open, run, roll back; errors end the transaction', async () => {
+    const opened = await query({ statements: [{ statement: 'CREATE (:LegacyTx)' }] }, { path: '/db/neo4j/tx' });
+    assert.equal(opened.status, 201);
+    const commitUrl = opened.body.commit as string;
+    assert.match(commitUrl, /\/db\/neo4j\/tx\/[^/]+\/commit$/);
+    const txPath = new URL(commitUrl).pathname.replace(/\/commit$/, '');
+    const inside = await query({ statements: [{ statement: 'MATCH (n:LegacyTx) RETURN count(n) AS c' }] }, { path: txPath });
+    assert.deepEqual(inside.body.results[0].data[0].row, [1]);
+    const rolled = await query(undefined, { path: txPath, method: 'DELETE' });
+    assert.equal(rolled.status, 200);
+    const after = await query({ statements: [{ statement: 'MATCH (n:LegacyTx) RETURN count(n) AS c' }] }, { path: '/db/neo4j/tx/commit' });
+    assert.deepEqual(after.body.results[0].data[0].row, [0]);
+    const failed = await query({ statements: [{ statement: 'RETURN 1 +' }] }, { path: '/db/neo4j/tx/commit' });
+    assert.equal(failed.status, 200);
+    assert.equal(failed.body.errors[0].code, 'Neo.ClientError.Statement.SyntaxError');
+    const noAuth = await query({ statements: [] }, { path: '/db/neo4j/tx/commit', authorization: null });
+    assert.equal(noAuth.status, 401);
+  });
 });

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CypherError, type AuthenticatedUser, type Authenticator, type EngineTransaction, type GraphEngine, type QueryResult } from '../engine-api.js';
 import { ParameterFormatError, parametersFrom, stringifyJson, toPlainJson, toTypedJson } from './json-values.js';
+import { createLegacyTransactions } from './legacy-tx.js';
 
 export const DATABASE_NAME = 'neo4j';
 const TYPED_JSON = 'application/vnd.neo4j.query';
@@ -93,6 +94,7 @@ function errorBody(code: string, message: string) {
 export function createHttpServer(options: HttpServerOptions): Server {
   const { engine, authenticator } = options;
   const transactions = new Map<string, OpenTx>();
+  const legacy = createLegacyTransactions(engine);
 
   async function authenticate(req: IncomingMessage): Promise<AuthenticatedUser> {
     const header = req.headers.authorization;
@@ -212,6 +214,26 @@ export function createHttpServer(options: HttpServerOptions): Server {
         auth_config: { oidc_providers: [] },
       });
     }
+    const legacyPath = /^\/db\/([^/]+)\/tx(\/.*)?$/.exec(path);
+    if (legacyPath) {
+      const user = await authenticate(req);
+      const db = decodeURIComponent(legacyPath[1]!);
+      if (db !== DATABASE_NAME) {
+        throw new HttpError(404, 'Neo.ClientError.Database.DatabaseNotFound', `Database does not exist. Database name: '${db}'.`);
+      }
+      let body: unknown = undefined;
+      if (req.method === 'POST') {
+        const text = await readBody(req);
+        try {
+          body = text.trim() ? JSON.parse(text) : {};
+        } catch {
+          throw new HttpError(400, 'Neo.ClientError.Request.InvalidFormat', 'The request body is not valid JSON');
+        }
+      }
+      const baseUrl = `http://${req.headers.host ?? 'localhost'}/db/${encodeURIComponent(db)}/tx`;
+      const reply = await legacy.handle(req.method ?? 'GET', legacyPath[2] ?? '', body, user, baseUrl);
+      return send(res, reply.status, reply.body);
+    }
     const m = /^\/db\/([^/]+)\/query\/v2(?:\/tx(?:\/([^/]+)(\/commit)?)?)?$/.exec(path);
     const isTx = /\/query\/v2\/tx/.test(path);
     if (!m) return send(res, 404, errorBody('Neo.ClientError.Request.Invalid', `No endpoint at ${req.method} ${path}`));
@@ -300,6 +322,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     });
   });
   server.on('close', () => {
+    legacy.close();
     for (const [id, open] of transactions) {
       clearTimeout(open.timer);
       transactions.delete(id);

@@ -121,6 +121,13 @@ describe('graph-server Query API', () => {
     assert.match(doc.neo4j_version!, /^5\./);
   });
 
+  test('answers CORS preflights so browser apps can call it', async () => {
+    const res = await fetch(base + '/db/neo4j/query/v2', { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST' } });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.match(res.headers.get('access-control-allow-headers') ?? '', /authorization/);
+  });
+
   test('refuses missing and wrong credentials with 401, a malformed header with 400', async () => {
     const none = await query({ statement: 'RETURN 1' }, { authorization: null });
     assert.equal(none.status, 401);

@@ -311,6 +311,18 @@ export function createHttpServer(options: HttpServerOptions): Server {
   }
 
   const server = createServer((req, res) => {
+    // Browser apps call the Query API from other origins, as Neo4j allows by default; they must
+    // still send credentials themselves (no cookies here).
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+        'access-control-allow-headers': 'authorization, content-type, accept',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return res.destroy();
       if (err instanceof HttpError) {

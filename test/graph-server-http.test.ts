@@ -50,9 +50,17 @@ async function startServer(dataDir: string, usersFile: string, extra: string[] =
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: 20_000, what: 'the ready line' });
+  try {
+    await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: 20_000, what: 'the ready line' });
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const line = out.split('\n').find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`graph-server exited ${child.exitCode} before it was ready: ${err}`);
+  if (!line) {
+    child.kill('SIGKILL');
+    throw new Error(`graph-server exited ${child.exitCode} before it was ready: ${err}`);
+  }
   const ready = JSON.parse(line) as Ready;
   return { child, ready, startMs: Date.now() - started, stderr: () => err };
 }

@@ -51,9 +51,17 @@ async function startServer(dataDir: string, usersFile: string, extra: string[] =
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: 20_000, what: 'the ready line' });
+  try {
+    await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: 20_000, what: 'the ready line' });
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const line = out.split('\n').find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`graph-server exited ${child.exitCode} before it was ready: ${err}`);
+  if (!line) {
+    child.kill('SIGKILL');
+    throw new Error(`graph-server exited ${child.exitCode} before it was ready: ${err}`);
+  }
   const ready = JSON.parse(line) as Ready;
   return { child, ready, startMs: Date.now() - started, stderr: () => err };
 }
@@ -79,15 +87,17 @@ describe('graph-server --read-only', () => {
     const dir = await mkdtemp(join(tmpdir(), 'graph-server-ro-'));
     const usersFile = join(dir, 'users.json');
     await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
-    const server = await startServer(join(dir, 'data'), usersFile, ['--read-only']);
-    const d = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'pw'));
+    let server: Running | undefined;
+    let d: ReturnType<typeof neo4j6.driver> | undefined;
     try {
+      server = await startServer(join(dir, 'data'), usersFile, ['--read-only']);
+      d = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'pw'));
       await assert.rejects(d.executeQuery('CREATE (:X)'), { code: 'Neo.ClientError.Security.Forbidden' });
       const { records } = await d.executeQuery('MATCH (n) RETURN count(n) AS c');
       assert.equal(records[0]!.get('c').toNumber(), 0);
     } finally {
-      await d.close();
-      await stopServer(server);
+      await d?.close();
+      if (server) await stopServer(server);
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -98,22 +108,25 @@ describe('graph-server --query-check', () => {
     const dir = await mkdtemp(join(tmpdir(), 'graph-server-qc-'));
     const usersFile = join(dir, 'users.json');
     await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
-    const server = await startServer(join(dir, 'data'), usersFile, ['--query-check']);
-    const d = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'pw'));
+    let server: Running | undefined;
+    let d: ReturnType<typeof neo4j6.driver> | undefined;
     try {
+      server = await startServer(join(dir, 'data'), usersFile, ['--query-check']);
+      const driver = neo4j6.driver(`bolt://127.0.0.1:${server.ready.boltPort}`, neo4j6.auth.basic('admin', 'pw'));
+      d = driver;
       // The first check of a text may miss its time budget while the front-end loads; it is
       // cached when it finishes, so a later send of the same text gets the verdict.
       const summary = await waitFor(
         async () => {
-          const res = await d.executeQuery('MATCH (a), (b) RETURN count(*) AS c');
+          const res = await driver.executeQuery('MATCH (a), (b) RETURN count(*) AS c');
           return res.summary.notifications.length ? res.summary : undefined;
         },
         { timeoutMs: 20_000, what: 'a cartesian-product notification' },
       );
       assert.match(summary.notifications[0]!.code, /CartesianProduct/);
     } finally {
-      await d.close();
-      await stopServer(server);
+      await d?.close();
+      if (server) await stopServer(server);
       await rm(dir, { recursive: true, force: true });
     }
   });

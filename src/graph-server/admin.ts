@@ -11,6 +11,7 @@ export type AdminRequest =
   | { op: 'health' }
   | { op: 'counts' }
   | { op: 'checkpoint' }
+  | { op: 'stats' }
   | { op: 'backup'; dir: string };
 
 export interface AdminHealth {
@@ -30,16 +31,38 @@ export interface AdminCounts {
   relationships: number;
 }
 
+/** The query check's counters since the graph-server started (src/graph-server/query-check). */
+export interface QueryCheckAdminStats {
+  enabled: boolean;
+  budgetMs: number;
+  /** Neo4j's front-end is loaded in a worker: new checks can now finish within the budget. */
+  ready: boolean;
+  /** Checks asked for (cache hits included). */
+  checked: number;
+  cacheHits: number;
+  /** Left to the engine alone: over budget, too long to check, or no worker available. */
+  overBudget: number;
+  refused: number;
+  /** Worker threads alive now (0 once stopped for idleness). */
+  workers: number;
+}
+
+export interface AdminStats {
+  queryCheck: QueryCheckAdminStats;
+}
+
 export interface AdminResponses {
   health: AdminHealth;
   counts: AdminCounts;
   checkpoint: { checkpointed: true };
+  stats: AdminStats;
   backup: { dir: string; durationMs: number };
 }
 
 export interface AdminHandlers {
   health(): AdminHealth;
   counts(): AdminCounts;
+  stats(): AdminStats;
   checkpoint(): Promise<void>;
   backup(dir: string): Promise<void>;
 }
@@ -65,6 +88,7 @@ function checkRequest(body: unknown): AdminRequest {
     case 'health':
     case 'counts':
     case 'checkpoint':
+    case 'stats':
       return { op: req.op };
     case 'backup': {
       const dir = (req as { dir?: unknown }).dir;
@@ -74,7 +98,7 @@ function checkRequest(body: unknown): AdminRequest {
       return { op: 'backup', dir };
     }
     default:
-      throw new AdminError(`unknown op; expected one of health, counts, backup, checkpoint`);
+      throw new AdminError(`unknown op; expected one of health, counts, stats, backup, checkpoint`);
   }
 }
 
@@ -119,6 +143,8 @@ export async function startAdminServer(
               return reply(200, handlers.health());
             case 'counts':
               return reply(200, handlers.counts());
+            case 'stats':
+              return reply(200, handlers.stats());
             case 'checkpoint':
               await handlers.checkpoint();
               return reply(200, { checkpointed: true });

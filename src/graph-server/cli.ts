@@ -2,7 +2,13 @@
 // Prints one JSON line on stdout when ready, for the local runtime to parse; logs go to stderr.
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { runGraphServer } from './main.js';
+import { DEFAULT_QUERY_CHECK_BUDGET_MS, runGraphServer } from './main.js';
+
+function budgetMs(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 60_000) throw new InvalidArgumentError('a number of milliseconds from 0 to 60000 (0 turns the check off)');
+  return n;
+}
 
 function port(value: string): number {
   const n = Number(value);
@@ -19,6 +25,7 @@ interface GraphServerFlags {
   advertisedHost?: string;
   readOnly?: boolean;
   queryCheck?: boolean;
+  queryCheckBudgetMs: number;
 }
 
 export function registerGraphServerCommand(program: Command): Command {
@@ -32,7 +39,14 @@ export function registerGraphServerCommand(program: Command): Command {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--advertised-host <host>', 'host clients are told to use (routing, discovery)')
     .option('--read-only', 'refuse every write')
-    .option('--query-check', "check queries with Neo4j's Cypher front-end first (Neo4j errors and notifications)")
+    .option(
+      '--query-check-budget-ms <ms>',
+      "how long a new query text may wait for Neo4j's Cypher front-end to check it (Neo4j errors and notifications); past it the engine decides alone; 0 turns the check off",
+      budgetMs,
+      DEFAULT_QUERY_CHECK_BUDGET_MS,
+    )
+    // Kept so that earlier command lines still start: the check is on by default now.
+    .option('--query-check', 'no effect: the query check is on unless --query-check-budget-ms is 0')
     .action(async (flags: GraphServerFlags) => {
       let handle;
       try {
@@ -44,7 +58,7 @@ export function registerGraphServerCommand(program: Command): Command {
           host: flags.host,
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
-          queryCheck: flags.queryCheck ?? false,
+          queryCheck: { budgetMs: flags.queryCheckBudgetMs },
         });
       } catch (err) {
         process.stderr.write(`graph-server: ${(err as Error).message}\n`);

@@ -777,7 +777,16 @@ export class GrafeoTransaction implements EngineTransaction {
     const cls = classifyQuery(query);
     if (this.options.readOnly && cls.writes) throw forbidden();
     const notifications: Notification[] = [];
-    if (this.engine.checkQuery) notifications.push(...(await this.engine.checkQuery(query)).notifications);
+    if (this.engine.checkQuery) {
+      try {
+        notifications.push(...(await this.engine.checkQuery(query)).notifications);
+      } catch (err) {
+        // As in Neo4j, a refused query fails its transaction: only a rollback is accepted after it.
+        const error = toCypherError(err);
+        this.fail(error);
+        throw error;
+      }
+    }
     const engineParams = toEngineParams(params);
     this.assertUsable();
     const exec = this.engine.track(this.tx.executeCypher(rewriteElementIds(query, this.engine.databaseUuid), engineParams));

@@ -3,7 +3,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { startAdminServer, type AdminServer } from './admin.js';
+import { startAdminServer, type AdminServer, type QueryCheckAdminStats } from './admin.js';
 import { createBoltServer, NEO4J_VERSION, type BoltServer } from './bolt/server.js';
 import { openGrafeoEngine, type GrafeoEngine, type QueryCheck } from './engine.js';
 import { createHttpServer } from './http/server.js';
@@ -25,13 +25,17 @@ export interface GraphServerOptions {
   checkQuery?: QueryCheck;
   /**
    * Run Neo4j's Cypher front-end before the engine (src/graph-server/query-check): its errors
-   * refuse a query as Neo4j would, its warnings become notifications. Off by default: the
-   * worker costs memory and about a second of CPU at start.
+   * refuse a query as Neo4j would, its warnings become notifications. Off by default here (the
+   * worker costs ~270 MiB and about a second of CPU at start); the `graph-server` command turns
+   * it on with a budget of DEFAULT_QUERY_CHECK_BUDGET_MS. `{budgetMs: 0}` is off.
    */
   queryCheck?: boolean | QueryCheckerOptions;
   logger?: Logger;
   usersPollIntervalMs?: number;
 }
+
+/** The `graph-server` command's default time budget of a new query's check. */
+export const DEFAULT_QUERY_CHECK_BUDGET_MS = 100;
 
 export interface GraphServerHandle {
   boltPort: number;
@@ -40,6 +44,8 @@ export interface GraphServerHandle {
   databaseId: string;
   engine: GrafeoEngine;
   users: UsersFile;
+  /** The query check's counters (all 0 and `enabled: false` when it is off). */
+  queryCheckStats(): QueryCheckAdminStats;
   /** Stops listening, rolls back open transactions, checkpoints and closes the database. */
   close(): Promise<void>;
 }
@@ -72,11 +78,30 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
 
   const users = await UsersFile.open({ file: opts.usersFile, logger, pollIntervalMs: opts.usersPollIntervalMs });
   let checker: QueryChecker | null = null;
-  if (!opts.checkQuery && opts.queryCheck) {
+  const checkOptions = typeof opts.queryCheck === 'object' ? opts.queryCheck : {};
+  let checkerReady = false;
+  if (!opts.checkQuery && opts.queryCheck && checkOptions.budgetMs !== 0) {
     // Loaded only when asked for: the checker brings Neo4j's Cypher front-end with it.
     const { createQueryChecker } = await import('./query-check/index.js');
-    checker = createQueryChecker({ logger, ...(typeof opts.queryCheck === 'object' ? opts.queryCheck : {}) });
+    checker = createQueryChecker({ logger, ...checkOptions });
+    void checker.ready().then(() => {
+      checkerReady = true;
+      logger.info({}, 'query check ready');
+    });
   }
+  const queryCheckStats = (): QueryCheckAdminStats => {
+    const s = checker?.stats();
+    return {
+      enabled: checker !== null,
+      budgetMs: checker ? (checkOptions.budgetMs ?? DEFAULT_QUERY_CHECK_BUDGET_MS) : 0,
+      ready: checkerReady,
+      checked: s?.checked ?? 0,
+      cacheHits: s?.cacheHits ?? 0,
+      overBudget: s?.overBudget ?? 0,
+      refused: s?.refused ?? 0,
+      workers: s?.workers ?? 0,
+    };
+  };
   const checkQuery = opts.checkQuery ?? (checker ? (query: string) => checker!.check(query) : undefined);
   let engine: GrafeoEngine;
   try {
@@ -128,6 +153,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
           openTransactions: engine.openTransactions,
         }),
         counts: () => engine.counts(),
+        stats: () => ({ queryCheck: queryCheckStats() }),
         checkpoint: async () => engine.checkpoint(),
         backup: (dir) => engine.backup(dir),
       },
@@ -147,6 +173,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     databaseId: engine.databaseUuid,
     engine,
     users,
+    queryCheckStats,
     close: () => {
       closing ??= closeAll().then(() => logger.info({}, 'graph-server stopped'));
       return closing;

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { RuntimeError, type NodeSpec } from '../runtime.js';
 import type { NodePaths } from './node-files.js';
-import { findLocalRuntimeSetting } from './settings.js';
+import { findLocalRuntimeSetting, MAX_QUERY_CHECK_BUDGET_MS } from './settings.js';
 
 export interface NodeLaunch {
   spec: NodeSpec;
@@ -17,7 +17,20 @@ export interface NodeLaunch {
 /** Returns `[executable, ...arguments]`. */
 export type CommandFactory = (launch: NodeLaunch) => string[];
 
-export function buildLaunch(spec: NodeSpec, paths: NodePaths): NodeLaunch {
+/**
+ * The control plane's default query-check budget for databases without a `db.query_check.budget`
+ * setting: ALLOTROPE_QUERY_CHECK_BUDGET_MS (ms, 0 = off); unset leaves the graph-server's default.
+ */
+export function queryCheckBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const raw = env.ALLOTROPE_QUERY_CHECK_BUDGET_MS?.trim();
+  if (!raw) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_QUERY_CHECK_BUDGET_MS) {
+    throw new RuntimeError('Invalid', `ALLOTROPE_QUERY_CHECK_BUDGET_MS must be a whole number of milliseconds from 0 to ${MAX_QUERY_CHECK_BUDGET_MS}`);
+  }
+  return String(Number(raw));
+}
+
+export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.ProcessEnv = process.env): NodeLaunch {
   const args = [
     '--data-dir', paths.dataDir,
     '--bolt-port', String(spec.boltPort),
@@ -44,6 +57,8 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths): NodeLaunch {
     nodeOptions.push(...(effect.nodeOptions ?? []));
   }
   if (readOnly) args.push('--read-only');
+  const envBudget = queryCheckBudgetFromEnv(env);
+  if (envBudget !== undefined && !args.includes('--query-check-budget-ms')) args.push('--query-check-budget-ms', envBudget);
   // The plan's memory bounds the JS heap when no explicit heap setting is given; the engine's own
   // (native) memory is not bounded by this.
   if (!heapFromSettings && spec.memoryMb !== undefined && spec.memoryMb > 0) {

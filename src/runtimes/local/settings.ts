@@ -36,6 +36,8 @@ export function parseSizeBytes(value: string): number | undefined {
 
 const MIN_HEAP_BYTES = 64 * 1024 ** 2;
 const MAX_HEAP_BYTES = 64 * 1024 ** 3;
+/** The graph-server's `--query-check-budget-ms` accepts up to this. */
+export const MAX_QUERY_CHECK_BUDGET_MS = 60_000;
 
 export const LOCAL_RUNTIME_SETTINGS: readonly LocalRuntimeSetting[] = [
   {
@@ -57,6 +59,19 @@ export const LOCAL_RUNTIME_SETTINGS: readonly LocalRuntimeSetting[] = [
     secret: false,
     validate: (value) => (value === 'true' || value === 'false' ? undefined : `'${value}' must be true or false`),
     apply: (value) => (value === 'true' ? { args: ['--read-only'] } : {}),
+  },
+  {
+    key: 'db.query_check.budget',
+    description:
+      "How long a new query text may wait for Neo4j's Cypher front-end to check it (e.g. 100ms); past it the engine decides alone; 0 turns the check off",
+    secret: false,
+    validate(value) {
+      const ms = parseDurationMs(value);
+      if (ms === undefined) return `'${value}' is not a duration (examples: 100ms, 1s, 0 to turn the check off)`;
+      if (ms > MAX_QUERY_CHECK_BUDGET_MS) return 'must be at most 60s';
+      return undefined;
+    },
+    apply: (value) => ({ args: ['--query-check-budget-ms', String(parseDurationMs(value)!)] }),
   },
 ];
 

@@ -59,6 +59,10 @@ describe('cypher dump', () => {
       assert.equal(row.big, 9007199254740993n);
       assert.deepEqual([...row.labels].sort(), ['P', 'Q']);
       assert.equal((await check.executeCypher('MATCH (n:`UNIQUE IMPORT LABEL`) RETURN count(n) AS c')).toArray()[0].c, 0);
+      // The import index is gone; the constraint's label/property got an index (Grafeo constraints have none).
+      const indexes = (await check.executeCypher('SHOW INDEXES')).toArray() as any[];
+      assert.deepEqual(indexes.map((i) => `${i.label}.${i.property}`).sort(), ['P.s', 'Q.s']);
+      assert.deepEqual((await check.executeCypher('SHOW CONSTRAINTS')).rows(), [['qs', 'UNIQUE', 'Q', 's']]);
     } finally {
       check.close();
     }

@@ -105,7 +105,12 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
   const checkQuery = opts.checkQuery ?? (checker ? (query: string) => checker!.check(query) : undefined);
   let engine: GrafeoEngine;
   try {
-    engine = await openGrafeoEngine({ dataDir: opts.dataDir, readOnly: opts.readOnly, checkQuery });
+    engine = await openGrafeoEngine({
+      dataDir: opts.dataDir,
+      readOnly: opts.readOnly,
+      checkQuery,
+      shims: { boltAddress: () => `${advertisedHost}:${boltPort}` },
+    });
   } catch (err) {
     users.close();
     await checker?.close();

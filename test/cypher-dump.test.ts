@@ -44,7 +44,8 @@ describe('cypher dump', () => {
     assert.deepEqual(counts, { nodes: 2, relationships: 2, indexes: 1, constraints: 1 });
     const text = await readFile(script, 'utf8');
     assert.match(text, /CREATE CONSTRAINT qs IF NOT EXISTS FOR \(n:Q\) REQUIRE n\.s IS UNIQUE;/);
-    assert.match(text, /-\[:`ODD TYPE` \{`key with space`: 'v', w: 2\}\]->/);
+    assert.match(text, /\{start: 0, end: 1, properties: \{`key with space`: 'v', w: 2\}\}/);
+    assert.match(text, /CREATE \(a\)-\[r:`ODD TYPE`\]->\(b\) SET r \+= row\.properties;/);
 
     const loaded = join(dir, 'loaded');
     const result = await loadCypher(Readable.from([Buffer.from(text)]), loaded);
@@ -69,6 +70,20 @@ describe('cypher dump', () => {
     const again = join(dir, 'dump-again.cypher');
     await dumpCypherToFile(join(loaded, 'graph.grafeo'), again);
     assert.equal(await readFile(again, 'utf8'), text);
+  });
+
+  it('dumps every element when ids have large gaps', async () => {
+    const source = join(dir, 'sparse.grafeo');
+    const db = GrafeoDB.create(source);
+    await db.executeCypher('UNWIND range(1, 2500) AS i CREATE (:S {i: i})');
+    await db.executeCypher('MATCH (n:S) WHERE n.i > 500 AND n.i <= 2200 DELETE n');
+    await db.executeCypher('MATCH (a:S {i: 1}), (b:S {i: 2500}) CREATE (a)-[:FAR]->(b)');
+    db.close();
+    const counts = await dumpCypherToFile(source, join(dir, 'sparse.cypher'));
+    assert.equal(counts.nodes, 800);
+    assert.equal(counts.relationships, 1);
+    const loaded = await loadCypher(Readable.from([await readFile(join(dir, 'sparse.cypher'))]), join(dir, 'sparse-loaded'));
+    assert.deepEqual([loaded.nodes, loaded.relationships], [800, 1]);
   });
 
   it('writes literals that keep their Cypher type', () => {

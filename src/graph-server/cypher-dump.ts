@@ -136,6 +136,29 @@ function constraintStatement(c: ConstraintRow): string | null {
 }
 
 /**
+ * Every node (or relationship) in batches of ids [lo, lo + BATCH), in id order. A range filter scans
+ * far faster than `ORDER BY id LIMIT` (16 vs 125 ms a batch over 100k nodes); after an empty range the
+ * next id in use is looked up, so sparse ids cost no empty scans.
+ */
+async function* scan(engine: GrafeoEngine, pattern: string, v: 'n' | 'r'): AsyncGenerator<Value[][]> {
+  const first = (await rows(engine, `MATCH ${pattern} RETURN min(id(${v})) AS m`))[0]?.[0];
+  if (typeof first !== 'bigint') return;
+  let lo = first;
+  for (;;) {
+    const batch = await rows(engine, `MATCH ${pattern} WHERE id(${v}) >= $lo AND id(${v}) < $hi RETURN ${v}, id(${v}) AS i`, { lo, hi: lo + BigInt(BATCH) });
+    lo += BigInt(BATCH);
+    if (batch.length > 0) {
+      batch.sort((a, b) => (a[1] as bigint) < (b[1] as bigint) ? -1 : 1);
+      yield batch;
+      continue;
+    }
+    const next = (await rows(engine, `MATCH ${pattern} WHERE id(${v}) >= $lo RETURN min(id(${v})) AS m`, { lo }))[0]?.[0];
+    if (typeof next !== 'bigint') return;
+    lo = next;
+  }
+}
+
+/**
  * Writes the Cypher script of the Grafeo database file `grafeoFile` (e.g. a backup) to `out`. The file
  * is copied into a temp directory and opened there, so the original is never touched or locked.
  */
@@ -166,36 +189,42 @@ export async function dumpCypher(grafeoFile: string, out: Writable): Promise<Dum
     await write(out, `CREATE CONSTRAINT ${IMPORT_CONSTRAINT} IF NOT EXISTS FOR (n:${quoteName(IMPORT_LABEL)}) REQUIRE n.${quoteName(IMPORT_ID)} IS UNIQUE;\n`);
     await write(out, ':commit\n');
 
-    let after = -1n;
-    for (;;) {
-      const batch = await rows(engine, 'MATCH (n) WHERE id(n) > $after RETURN n ORDER BY id(n) LIMIT $limit', { after, limit: BigInt(BATCH) });
-      if (batch.length === 0) break;
-      let text = ':begin\n';
+    const importLabel = quoteName(IMPORT_LABEL);
+    const importId = quoteName(IMPORT_ID);
+    // APOC's "UNWIND_BATCH" shape: one statement per label set (or type) per batch of 1000, which loads
+    // several times faster than one statement per element, in Neo4j and in Grafeo alike.
+    for await (const batch of scan(engine, '(n)', 'n')) {
+      const groups = new Map<string, string[]>();
       for (const [n] of batch) {
         if (!(n instanceof Node)) continue;
-        const labels = [...n.labels.map(quoteName), quoteName(IMPORT_LABEL)].map((l) => `:${l}`).join('');
-        const props = { ...n.properties, [IMPORT_ID]: n.id };
-        text += `CREATE (${labels} ${mapLiteral(props)});\n`;
-        after = n.id;
+        const labels = [...n.labels.map(quoteName), importLabel].map((l) => `:${l}`).join('');
+        const items = groups.get(labels) ?? [];
+        items.push(`{_id: ${n.id}, properties: ${mapLiteral(n.properties)}}`);
+        groups.set(labels, items);
         counts.nodes++;
+      }
+      let text = ':begin\n';
+      for (const [labels, items] of groups) {
+        text += `UNWIND [\n${items.join(',\n')}\n] AS row\nCREATE (n${labels} {${importId}: row._id}) SET n += row.properties;\n`;
       }
       await write(out, text + ':commit\n');
     }
 
-    after = -1n;
-    const importLabel = quoteName(IMPORT_LABEL);
-    const importId = quoteName(IMPORT_ID);
-    for (;;) {
-      const batch = await rows(engine, 'MATCH ()-[r]->() WHERE id(r) > $after RETURN r ORDER BY id(r) LIMIT $limit', { after, limit: BigInt(BATCH) });
-      if (batch.length === 0) break;
-      let text = ':begin\n';
+    for await (const batch of scan(engine, '()-[r]->()', 'r')) {
+      const groups = new Map<string, string[]>();
       for (const [r] of batch) {
         if (!(r instanceof Relationship)) continue;
-        text +=
-          `MATCH (a:${importLabel} {${importId}: ${r.startId}}), (b:${importLabel} {${importId}: ${r.endId}}) ` +
-          `CREATE (a)-[:${quoteName(r.type)} ${mapLiteral(r.properties)}]->(b);\n`;
-        after = r.id;
+        const type = quoteName(r.type);
+        const items = groups.get(type) ?? [];
+        items.push(`{start: ${r.startId}, end: ${r.endId}, properties: ${mapLiteral(r.properties)}}`);
+        groups.set(type, items);
         counts.relationships++;
+      }
+      let text = ':begin\n';
+      for (const [type, items] of groups) {
+        text +=
+          `UNWIND [\n${items.join(',\n')}\n] AS row\n` +
+          `MATCH (a:${importLabel} {${importId}: row.start}) MATCH (b:${importLabel} {${importId}: row.end}) CREATE (a)-[r:${type}]->(b) SET r += row.properties;\n`;
       }
       await write(out, text + ':commit\n');
     }

@@ -96,4 +96,32 @@ describe('scheduled backups', () => {
     const day = new Date(Date.now() + 20 * 24 * 3600_000).toISOString().slice(0, 10);
     assert.deepEqual(await tickAndWait(`${day}T03:00:30.000Z`), []);
   });
+
+  it('checks roles: a read-operator reads snapshots but may not take, export, import or clone; an unassigned operator sees nothing', async () => {
+    const client = async (body: Record<string, unknown>) => {
+      const res = await server.request('POST', '/organizations/api-clients', { token, body });
+      assert.equal(res.status, 201, res.text);
+      return server.token({ clientId: res.body.clientId, clientSecret: res.body.clientSecret });
+    };
+    const reader = await client({ name: 'reader', role: 'read-operator', environmentIds: [server.environmentId] });
+    const base = `${DB}/${db.database.id}`;
+    assert.equal((await server.request('GET', `${base}/snapshots`, { token: reader })).status, 200);
+    assert.equal((await server.request('GET', `${base}/backups/schedule`, { token: reader })).status, 200);
+    for (const [method, path, body] of [
+      ['POST', '/snapshots', {}],
+      ['PUT', '/export', { format: 'archive' }],
+      ['GET', '/exports', undefined],
+      ['PUT', '/import', { url: 'https://bucket.s3.eu-west-1.amazonaws.com/x.tar.gz' }],
+      ['POST', '/clone', { name: 'stolen' }],
+      ['PUT', '/backups/schedule', { enabled: false }],
+    ] as const) {
+      const res = await server.request(method, `${base}${path}`, { token: reader, ...(body ? { body } : {}) });
+      assert.equal(res.status, 403, `${method} ${path}: ${res.text}`);
+      assert.match(res.body.error, /read-operator/);
+    }
+    const stranger = await client({ name: 'stranger', role: 'operator', environmentIds: [] });
+    for (const path of ['/snapshots', '/backups', '/backups/latest', '/backups/schedule', '/exports']) {
+      assert.equal((await server.request('GET', `${base}${path}`, { token: stranger })).status, 404, path);
+    }
+  });
 });

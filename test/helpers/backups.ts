@@ -15,7 +15,6 @@ import { createBackups, type Backups, type BackupsSettings } from '../../src/bac
 import type { Config } from '../../src/config.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
 import type { ExtensionDeps, Extension } from '../../src/main.js';
-import type { OperationKind } from '../../src/operations/kind.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs.js';
@@ -32,15 +31,6 @@ async function freePort(): Promise<number> {
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/**
- * Until createLifecycle takes extra kinds, the backups kinds join its engine here. The lead's wiring
- * replaces this with `createLifecycle({ …, extraKinds: backups.kinds })`.
- */
-function addKinds(lifecycle: Lifecycle, kinds: OperationKind[]): void {
-  const registry = (lifecycle.engine as unknown as { kinds: Map<string, OperationKind> }).kinds;
-  for (const kind of kinds) if (!registry.has(kind.type)) registry.set(kind.type, kind);
 }
 
 export interface S3Target {
@@ -91,8 +81,7 @@ export async function startBackupsServer(options: { s3?: S3Target; settings?: Ba
       : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: downloadsUrl, downloadSecret, clock: deps.clock });
     let lifecycle: Lifecycle | undefined;
     const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, blobStore, wake: () => lifecycle?.engine.wake(), settings: options.settings });
-    lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, backups: backups.hooks });
-    addKinds(lifecycle, backups.kinds);
+    lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
     await downloads.register(backups.downloadsRoute);
     parts = { lifecycle, backups, runtime, blobStore };
     return {

@@ -4,6 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { repoRoot } from './helpers/cli.js';
+import { join } from 'node:path';
 import grafeo from '@grafeo-db/js';
 
 const { GrafeoDB } = grafeo;
@@ -152,7 +154,7 @@ describe('known differences from Neo4j (docs/cypher-compatibility.md)', () => {
 
   it('lists every pinned difference on the compatibility page', () => {
     // Table cells escape '|' as '\|'.
-    const page = readFileSync(new URL('../docs/cypher-compatibility.md', import.meta.url), 'utf8').replace(/\\\|/g, '|');
+    const page = readFileSync(join(repoRoot, 'docs/cypher-compatibility.md'), 'utf8').replace(/\\\|/g, '|');
     const missing = DIFFERENCES.filter((d) => !page.includes(d.query)).map((d) => d.query);
     assert.deepEqual(missing, []);
   });

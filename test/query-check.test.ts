@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { repoRoot } from './helpers/cli.js';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,7 +15,7 @@ import { isIgnoredError, neo4jErrorMessage, notificationFor, verdictFor } from '
 import { LruCache } from '../src/graph-server/query-check/lru.js';
 import { waitFor } from './helpers/wait-for.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = repoRoot;
 
 /** A long CREATE script the front-end needs about a second or more to check. */
 function slowScript(movies: number, tail = ''): string {

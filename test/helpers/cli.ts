@@ -14,3 +14,6 @@ export function allotropeCommand(args: string[]): [string, string[]] {
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   return [process.execPath, [main, ...args]];
 }
+
+/** The repository's root directory, whether the test runs from TypeScript or from dist/. */
+export const repoRoot = fileURLToPath(new URL(fromTypeScript ? '../../' : '../../../', import.meta.url));

@@ -28,6 +28,7 @@ interface Running {
   dir: string;
   dataDir: string;
   boltPort: number;
+  httpPort: number;
   stderr: () => string;
 }
 
@@ -52,8 +53,8 @@ async function startGraphServer(extra: string[]): Promise<Running> {
     await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: 30_000, what: 'the ready line' });
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (!line) throw new Error(`graph-server exited ${child.exitCode} before it was ready: ${err}`);
-    const ready = JSON.parse(line) as { boltPort: number };
-    return { child, dir, dataDir, boltPort: ready.boltPort, stderr: () => err };
+    const ready = JSON.parse(line) as { boltPort: number; httpPort: number };
+    return { child, dir, dataDir, boltPort: ready.boltPort, httpPort: ready.httpPort, stderr: () => err };
   } catch (e) {
     child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
@@ -220,6 +221,27 @@ describe('query check through a real graph-server (generous budget)', () => {
     // The completion status comes first, as Neo4j sends it.
     assert.equal(summary.gqlStatusObjects[0]!.gqlStatus, '00000');
     assert.match(summary.notifications[0]!.code, /CartesianProduct/);
+  });
+
+  test('the Query API refuses the same way and carries the warnings as notifications', async () => {
+    const post = async (statement: string) => {
+      const res = await fetch(`http://127.0.0.1:${server!.httpPort}/db/neo4j/query/v2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+        body: JSON.stringify({ statement }),
+      });
+      return { status: res.status, body: (await res.json()) as { errors?: { code: string; message: string }[]; notifications?: { code: string; position?: unknown }[] } };
+    };
+    const before = await counts(server!);
+    const refused = await post('CREATE ()-->()');
+    assert.equal(refused.body.errors?.[0]?.code, 'Neo.ClientError.Statement.SyntaxError', JSON.stringify(refused.body));
+    assert.match(refused.body.errors[0]!.message, /\(line 1, column \d+ \(offset: \d+\)\)/);
+    assert.deepEqual(await counts(server!), before);
+    const warned = await post('MATCH (a:P), (b:P) RETURN count(*) AS n');
+    assert.equal(warned.status, 202);
+    const n = warned.body.notifications?.find((x) => x.code === 'Neo.ClientNotification.Statement.CartesianProduct');
+    assert.ok(n, JSON.stringify(warned.body));
+    assert.deepEqual(n.position, { offset: 0, line: 1, column: 1 });
   });
 
   test('warnings reach summary.notifications on Bolt 5.4', async () => {

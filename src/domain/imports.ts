@@ -4,7 +4,7 @@
 // checked for form and host here, and fully (DNS, addresses, redirects, size) when downloaded.
 import type { Caller } from '../auth/caller.js';
 import { newId } from '../ids.js';
-import { activeOperationId, enqueueOperation } from '../operations/queue.js';
+import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import { importKey } from '../operations/kinds/backups.js';
 import { hostMatches } from '../storage/safe-fetch.js';
 import { findDatabase, type VisibleDatabase } from './databases.js';
@@ -58,6 +58,10 @@ export async function startImport(deps: BackupsDomainDeps, caller: Caller, datab
       { organizationId: row.organization_id, databaseId: row.id, operationType: 'import', description: `Import into database ${current.name}${'url' in source ? ' from a URL' : ' from an upload'}`, params },
       now,
     );
+  }).catch(async (err: unknown) => {
+    // Another control plane enqueued between our check and our insert: the store's index said no.
+    if (!isExclusiveViolation(err)) throw err;
+    throw conflict(`operation ${(await activeOperationId(deps.db, row.id)) ?? '(another)'} is in progress`);
   });
   deps.wake();
   return { operationId };

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Caller } from '../auth/caller.js';
 import type { Clock } from '../clock.js';
 import { newId, normalizeId } from '../ids.js';
-import { activeOperationId, enqueueOperation } from '../operations/queue.js';
+import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Tables } from '../store/schema/index.js';
 import type { SnapshotsTable } from '../store/schema/backups.js';
@@ -234,6 +234,10 @@ export async function restoreSnapshot(deps: BackupsDomainDeps, caller: Caller, d
       },
       now,
     );
+  }).catch(async (err: unknown) => {
+    // Another control plane enqueued between our check and our insert: the store's index said no.
+    if (!isExclusiveViolation(err)) throw err;
+    throw conflict(`operation ${(await activeOperationId(deps.db, target.id)) ?? '(another)'} is in progress`);
   });
   deps.wake();
   return { operationId };

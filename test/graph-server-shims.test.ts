@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import neo4j from 'neo4j-driver';
 import { pino } from 'pino';
-import { answerToolShim, type ShimContext } from '../src/graph-server/engine.js';
+import { answerToolShim, rewriteToolQuery, type ShimContext } from '../src/graph-server/engine.js';
 import { runGraphServer, type GraphServerHandle } from '../src/graph-server/main.js';
 import { hashPassword } from '../src/graph-server/users.js';
 
@@ -26,6 +26,20 @@ describe('tool shims (parser)', () => {
     const commented = answerToolShim('// connect\nSHOW DATABASE `neo4j` YIELD *', ctx);
     assert.equal(commented?.records.length, 1);
     assert.equal(commented?.fields.length, 13);
+  });
+
+  test("rewrites only the shape of the tools' metadata query", () => {
+    assert.equal(
+      rewriteToolQuery('CALL db.labels() YIELD label RETURN COLLECT(label)[..1000] AS result UNION ALL CALL db.propertyKeys() YIELD propertyKey RETURN COLLECT(propertyKey)[..10] AS result;'),
+      'CALL db.labels() YIELD label WITH collect(label) AS shim_collected RETURN shim_collected[..1000] AS result UNION ALL CALL db.propertyKeys() YIELD propertyKey WITH collect(propertyKey) AS shim_collected RETURN shim_collected[..10] AS result',
+    );
+    for (const q of [
+      'MATCH (n) RETURN collect(n.name)[..3] AS r',
+      'CALL db.labels() YIELD label RETURN COLLECT(label)[..1000] AS result UNION ALL MATCH (n) RETURN collect(n)[..1] AS result',
+      "CALL db.labels() YIELD label RETURN COLLECT(label)[..1000] AS result // COLLECT(label)",
+    ]) {
+      assert.equal(rewriteToolQuery(q), q, q);
+    }
   });
 
   test('leaves everything else to the engine', () => {
@@ -120,6 +134,22 @@ describe('tool shims through neo4j-driver', () => {
     assert.deepEqual(types.records.map((r) => r.get('relationshipType')), ['KNOWS']);
     const keys = await driver.executeQuery('CALL db.propertyKeys()');
     assert.deepEqual(keys.records.map((r) => r.get('propertyKey')).sort(), ['name', 'since']);
+  });
+
+  test("Neo4j Browser's metadata query runs (COLLECT(x)[..1000] in a UNION ALL)", async () => {
+    const query = `CALL db.labels() YIELD label
+RETURN COLLECT(label)[..1000] AS result
+UNION ALL
+CALL db.relationshipTypes() YIELD relationshipType
+RETURN COLLECT(relationshipType)[..1000] AS result
+UNION ALL
+CALL db.propertyKeys() YIELD propertyKey
+RETURN COLLECT(propertyKey)[..1000] AS result`;
+    const { records, keys } = await driver.executeQuery(query);
+    assert.deepEqual(keys, ['result']);
+    assert.deepEqual(records.map((r) => (r.get('result') as string[]).slice().sort()), [['Person'], ['KNOWS'], ['name', 'since']]);
+    const capped = await driver.executeQuery('CALL db.propertyKeys() YIELD propertyKey RETURN collect(propertyKey)[..1] AS result');
+    assert.equal((capped.records[0]!.get('result') as string[]).length, 1);
   });
 
   test('shims answer inside explicit and read transactions; other shapes reach the engine', async () => {

@@ -796,7 +796,8 @@ export class GrafeoTransaction implements EngineTransaction {
     }
     const engineParams = toEngineParams(params);
     this.assertUsable();
-    const exec = this.engine.track(this.tx.executeCypher(rewriteElementIds(query, this.engine.databaseUuid), engineParams));
+    const engineQuery = this.engine.shims ? rewriteToolQuery(query) : query;
+    const exec = this.engine.track(this.tx.executeCypher(rewriteElementIds(engineQuery, this.engine.databaseUuid), engineParams));
     this.running = exec;
     let result: GrafeoResult;
     try {
@@ -1150,4 +1151,22 @@ export function answerToolShim(query: string, ctx: ShimContext, username?: strin
     records: rows.map((r) => columns.map((c) => r[c] ?? null)),
     summary: { stats: {}, queryType: 'r', notifications: [] },
   };
+}
+
+// Neo4j Browser's and Neo4j's editor tooling's metadata query: a UNION ALL of
+// `CALL db.labels() YIELD label RETURN COLLECT(label)[..1000] AS result` parts. The engine cannot
+// index an aggregate in the same RETURN, so each part aggregates in a WITH first.
+const METADATA_PART = /^\s*CALL\s+db\s*\.\s*(labels|relationshipTypes|propertyKeys)\s*\(\s*\)\s+YIELD\s+([A-Za-z_][A-Za-z0-9_]*)\s+RETURN\s+COLLECT\s*\(\s*\2\s*\)\s*\[\s*\.\.\s*(\d+)\s*\]\s+AS\s+([A-Za-z_][A-Za-z0-9_]*)\s*$/i;
+
+/** The engine's form of a tool's metadata query, or the query unchanged. */
+export function rewriteToolQuery(query: string): string {
+  if (query.length > 2000 || !/COLLECT\s*\(/i.test(query)) return query;
+  const parts = query.trim().replace(/;\s*$/, '').split(/\bUNION\s+ALL\b/i);
+  const rewritten: string[] = [];
+  for (const part of parts) {
+    const m = METADATA_PART.exec(part);
+    if (!m) return query;
+    rewritten.push(`CALL db.${m[1]}() YIELD ${m[2]} WITH collect(${m[2]}) AS shim_collected RETURN shim_collected[..${m[3]}] AS ${m[4]}`);
+  }
+  return rewritten.join(' UNION ALL ');
 }

@@ -327,4 +327,14 @@ describe('export and import', () => {
     const db = await server.request('GET', `${DB}/${source.database.id}`, { token });
     assert.equal(db.body.status.state, 'running');
   });
+
+  it('deletes export files once their links expired', async () => {
+    assert.ok((await server.blobStore.list('exports/')).length >= 2);
+    const report = await server.backups.scheduler.tick(new Date(Date.now() + 25 * 3600_000));
+    assert.ok(report.swept >= 2);
+    assert.deepEqual(await server.blobStore.list('exports/'), []);
+    const exports = await server.request('GET', `${DB}/${source.database.id}/exports`, { token });
+    assert.ok(exports.body.length >= 2);
+    assert.ok(exports.body.every((e: any) => e.url === null));
+  });
 });

@@ -214,4 +214,19 @@ describe('snapshots, restore and clone', () => {
     drivers.push(r);
     assert.deepEqual(await countsOf(r), { nodes: 2, relationships: 0 });
   });
+
+  it('sweeps final snapshots after their 7 days and clone seeds after a day', async () => {
+    const count = async (kind: string) => Number((await server.running.store.db.selectFrom('snapshots').select((eb) => eb.fn.countAll().as('n')).where('kind', '=', kind).executeTakeFirstOrThrow()).n);
+    assert.ok((await count('final')) >= 1);
+    assert.ok((await count('clone')) >= 1);
+    const onDemand = await count('on-demand');
+    await server.backups.scheduler.tick(new Date(Date.now() + 2 * 24 * 3600_000));
+    assert.equal(await count('clone'), 0);
+    assert.ok((await count('final')) >= 1, 'final snapshots are kept for 7 days');
+    await server.backups.scheduler.tick(new Date(Date.now() + 8 * 24 * 3600_000));
+    assert.equal(await count('final'), 0);
+    assert.equal(await count('on-demand'), onDemand, 'on-demand snapshots never expire');
+    const keys = await server.blobStore.list('snapshots/');
+    assert.equal(keys.length, onDemand);
+  });
 });

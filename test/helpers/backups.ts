@@ -4,6 +4,8 @@
 // public-route slot yet). Also: s3rver in a child process, and small API helpers for backup tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,13 +16,13 @@ import { sendError } from '../../src/api/errors.js';
 import { createBackups, type Backups, type BackupsSettings } from '../../src/backups.js';
 import type { Config } from '../../src/config.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
-import type { ExtensionDeps, Extension } from '../../src/main.js';
+import { initialCredentialsPath, type ExtensionDeps, type Extension } from '../../src/main.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs.js';
 import { S3BlobStore } from '../../src/storage/s3.js';
 import { testGraphServerCommand, testPortRange, waitForOperation, type Api } from './lifecycle.js';
-import { startServer, type TestServer } from './server.js';
+import { startServer, type ApiResponse, type RequestOptions, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
 
 export const DB = '/deployments/databases/graphneo';
@@ -51,15 +53,19 @@ export interface BackupsServer extends TestServer {
   downloadSecret: string;
 }
 
-export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings } = {}): Promise<BackupsServer> {
-  const downloadPort = await freePort();
-  const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
-  const downloadSecret = randomBytes(32).toString('hex');
-  let parts!: { lifecycle: Lifecycle; backups: Backups; runtime: LocalRuntime; blobStore: BlobStore };
-  const downloads = Fastify() as unknown as ApiInstance;
-  downloads.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+export interface BackupsParts {
+  lifecycle: Lifecycle;
+  backups: Backups;
+  runtime: LocalRuntime;
+  blobStore: BlobStore;
+}
 
-  const extension = async (deps: ExtensionDeps): Promise<Extension> => {
+/** A serve() extension: local runtime + createLifecycle + createBackups, wired as data-plane.ts should. */
+export function backupsExtension(
+  options: { s3?: S3Target; settings?: BackupsSettings; downloadsUrl: string; downloadSecret: string },
+  expose?: (parts: BackupsParts) => Promise<void> | void,
+) {
+  return async (deps: ExtensionDeps): Promise<Extension> => {
     const config: Config = { ...deps.config, runtime: { healthIntervalMs: 500 } };
     const runtime = createLocalRuntime({
       rootDir: join(config.dataDir, 'runtime'),
@@ -78,23 +84,37 @@ export async function startBackupsServer(options: { s3?: S3Target; settings?: Ba
           forcePathStyle: true,
           credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
         })
-      : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: downloadsUrl, downloadSecret, clock: deps.clock });
-    let lifecycle: Lifecycle | undefined;
-    const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, blobStore, wake: () => lifecycle?.engine.wake(), settings: options.settings });
-    lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
-    await downloads.register(backups.downloadsRoute);
-    parts = { lifecycle, backups, runtime, blobStore };
+      : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: options.downloadsUrl, downloadSecret: options.downloadSecret, clock: deps.clock });
+    let wakeEngine = (): void => undefined;
+    const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, blobStore, wake: () => wakeEngine(), settings: options.settings });
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
+    wakeEngine = () => lifecycle.engine.wake();
+    await expose?.({ lifecycle, backups, runtime, blobStore });
     return {
       routes: [lifecycle.routes, backups.routes],
       environmentInUse: lifecycle.environmentInUse,
-      start: () => lifecycle!.start(),
+      start: () => lifecycle.start(),
       async stop() {
         await backups.scheduler.stop();
-        await lifecycle!.stop();
+        await lifecycle.stop();
         await runtime.close();
       },
     };
   };
+}
+
+export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings } = {}): Promise<BackupsServer> {
+  const downloadPort = await freePort();
+  const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
+  const downloadSecret = randomBytes(32).toString('hex');
+  let parts!: BackupsParts;
+  const downloads = Fastify() as unknown as ApiInstance;
+  downloads.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+
+  const extension = backupsExtension({ ...options, downloadsUrl, downloadSecret }, async (p) => {
+    parts = p;
+    await downloads.register(p.backups.downloadsRoute);
+  });
 
   const server = await startServer({
     env: { ALLOTROPE_DB_PORTS: testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
@@ -186,6 +206,73 @@ export async function startS3rver(directory: string, bucket: string): Promise<{ 
     endpoint: `http://127.0.0.1:${(JSON.parse(line!) as AddressInfo).port}`,
     async stop() {
       child.stdin!.end();
+      await exited;
+    },
+  };
+}
+
+export interface BackupsServerProcess extends Api {
+  url: string;
+  child: ChildProcess;
+  token(): Promise<string>;
+  output(): string;
+  /** SIGKILL, as a crash (its graph-server processes live on, to be adopted by the next start). */
+  kill(): Promise<void>;
+  /** SIGTERM: a clean stop that also stops the database processes. */
+  stop(): Promise<void>;
+}
+
+const processMain = fileURLToPath(new URL(`./backups-server-main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+
+/** The API + lifecycle + backups as a child process on `dataDir` (the caller creates and removes it). */
+export async function startBackupsServerProcess(dataDir: string, dbPorts: string): Promise<BackupsServerProcess> {
+  const args = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', processMain] : [processMain];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_HOST: '127.0.0.1', ALLOTROPE_PUBLIC_HOST: '127.0.0.1', ALLOTROPE_DB_PORTS: dbPorts, ALLOTROPE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`backups server exited with ${child.exitCode}: ${out}`);
+      return /backups server listening on (\S+)/.exec(out)?.[1];
+    },
+    { timeoutMs: 30_000, what: 'the backups server to listen' },
+  ).catch(async (err: unknown) => {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  });
+  const credentials = readFileSync(initialCredentialsPath(dataDir), 'utf8');
+  const clientId = /^ALLOTROPE_CLIENT_ID=(.*)$/m.exec(credentials)?.[1] ?? '';
+  const clientSecret = /^ALLOTROPE_CLIENT_SECRET=(.*)$/m.exec(credentials)?.[1] ?? '';
+  const request = async <T>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(new URL(path, url), { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text) as T, text };
+  };
+  return {
+    url,
+    child,
+    request,
+    output: () => out,
+    async token() {
+      const res = await request<{ access_token: string }>('POST', '/organizations/oauth/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
+      if (res.status !== 201) throw new Error(`token: ${res.status} ${res.text}`);
+      return res.body.access_token;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };

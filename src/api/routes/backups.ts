@@ -136,6 +136,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
         schema: {
           tags,
           summary: "Replace the database's data: multipart/form-data with a field 'file', or JSON {url}",
+          consumes: ['multipart/form-data', 'application/json', 'application/x-www-form-urlencoded'],
           params: DbParams,
           response: { 202: OperationAccepted, ...errorResponses(403, 404, 409, 413, 415) },
         },

@@ -339,7 +339,7 @@ describe('query check settings', () => {
     }
   });
 
-  test('a refused check fails the engine transaction it runs in', async () => {
+  test('a refused check (or a refused write) fails the engine transaction it runs in', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'query-check-tx-'));
     const engine = await openGrafeoEngine({
       dataDir: dir,
@@ -356,6 +356,11 @@ describe('query check settings', () => {
       await assert.rejects(tx.commit(), { code: 'Neo.ClientError.Transaction.TransactionTerminated' });
       await tx.rollback();
       assert.deepEqual(engine.counts(), { nodes: 0, relationships: 0 });
+      // So does a write refused in a read-only transaction.
+      const ro = await engine.begin({ readOnly: true });
+      await assert.rejects(ro.run('CREATE (:No)', {}), { code: 'Neo.ClientError.Security.Forbidden' });
+      await assert.rejects(ro.run('RETURN 1', {}), { code: 'Neo.ClientError.Transaction.TransactionTerminated' });
+      await ro.rollback();
     } finally {
       await engine.close();
       await rm(dir, { recursive: true, force: true });

@@ -782,7 +782,12 @@ export class GrafeoTransaction implements EngineTransaction {
       if (shimmed) return shimmed;
     }
     const cls = classifyQuery(query);
-    if (this.options.readOnly && cls.writes) throw forbidden();
+    if (this.options.readOnly && cls.writes) {
+      // Like any error in Neo4j, a refused write ends its transaction.
+      const error = forbidden();
+      this.fail(error);
+      throw error;
+    }
     const notifications: Notification[] = [];
     if (this.engine.checkQuery) {
       try {

@@ -103,6 +103,9 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     };
   };
   const checkQuery = opts.checkQuery ?? (checker ? (query: string) => checker!.check(query) : undefined);
+  // The real ports once listening (0 picks one); the engine's shims and ROUTE answers read them.
+  let boltPort = opts.boltPort;
+  let httpPort = opts.httpPort;
   let engine: GrafeoEngine;
   try {
     engine = await openGrafeoEngine({
@@ -117,8 +120,6 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     throw err;
   }
 
-  let boltPort = opts.boltPort;
-  let httpPort = opts.httpPort;
   const bolt = createBoltServer({
     engine,
     authenticator: users,

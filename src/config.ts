@@ -47,6 +47,14 @@ export interface Config {
     failureWindowMs: number;
   };
   regions: RegionConfig[];
+  backups: {
+    /** Where backups and exports are kept: `s3://bucket/prefix`, `file://…` or a path; null = `<dataDir>/blobs`. */
+    storageUrl: string | null;
+    /** Host patterns an import URL may name (`*.amazonaws.com` by default). */
+    importHosts: string[];
+    /** Allow plain-HTTP import URLs (never by default). */
+    importAllowHttp: boolean;
+  };
   operations: { concurrency: number; leaseMs: number };
   runtime: { healthIntervalMs: number };
 }
@@ -84,6 +92,7 @@ function defaults(): Omit<Config, 'storeUrl'> & { storeUrl: string | null } {
     uploadLimitBytes: 1024 * 1024 * 1024,
     auth: { maxFailedAttempts: 10, failureWindowMs: 60_000 },
     regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
+    backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false },
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000 },
   };
@@ -140,6 +149,10 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_DB_PORTS', (v) => (target.dbPorts = parsePortRange('ALLOTROPE_DB_PORTS', v)));
   set('ALLOTROPE_LOG_LEVEL', (v) => (target.logLevel = v));
   set('ALLOTROPE_INSECURE_HTTP', (v) => (target.insecureHttp = parseBool('ALLOTROPE_INSECURE_HTTP', v)));
+  const backups = target.backups as Record<string, unknown>;
+  set('ALLOTROPE_STORAGE_URL', (v) => (backups.storageUrl = v));
+  set('ALLOTROPE_IMPORT_HOSTS', (v) => (backups.importHosts = v.split(',').map((s) => s.trim()).filter(Boolean)));
+  set('ALLOTROPE_IMPORT_ALLOW_HTTP', (v) => (backups.importAllowHttp = parseBool('ALLOTROPE_IMPORT_ALLOW_HTTP', v)));
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
   const key = str('ALLOTROPE_TLS_KEY');
@@ -264,6 +277,14 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
   if (defaultsCount === 0) regions[0]!.default = true;
 
   const ops = group('operations', raw.operations);
+  const bk = group('backups', raw.backups);
+  const storageUrlSetting = bk.storageUrl === null || bk.storageUrl === undefined ? null : nonEmptyString('backups.storageUrl', bk.storageUrl);
+  if (storageUrlSetting !== null && !/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.+|\/.+)$/.test(storageUrlSetting)) {
+    fail('ALLOTROPE_STORAGE_URL (backups.storageUrl)', `'${storageUrlSetting}' is not s3://bucket[/prefix], file:///path or an absolute path`);
+  }
+  const importHosts = Array.isArray(bk.importHosts) && bk.importHosts.length > 0 && bk.importHosts.every((h) => typeof h === 'string' && /^(\*\.)?[a-z0-9.-]+$/i.test(h))
+    ? (bk.importHosts as string[])
+    : fail('ALLOTROPE_IMPORT_HOSTS (backups.importHosts)', 'must be a comma-separated list of host names or *.domain patterns');
   const rt = group('runtime', raw.runtime);
   return {
     host,
@@ -281,6 +302,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     uploadLimitBytes,
     auth: { maxFailedAttempts, failureWindowMs },
     regions,
+    backups: { storageUrl: storageUrlSetting, importHosts, importAllowHttp: bool('backups.importAllowHttp', bk.importAllowHttp) },
     operations: {
       concurrency: intIn('operations.concurrency', ops.concurrency, 1, 256),
       leaseMs: intIn('operations.leaseMs', ops.leaseMs, 1_000, 3_600_000),

@@ -1,19 +1,40 @@
 // The data plane as one `serve()` extension: the local runtime (one graph-server process per database
-// node) and the database lifecycle (operations engine, routes, health) on top of it.
+// node), the database lifecycle (operations engine, routes, health) on top of it, and backups
+// (snapshots, schedules, exports, imports, clones) plugged into the lifecycle's operations.
 import { join } from 'node:path';
-import type { Extension, ExtensionDeps } from './main.js';
+import { createBackups, createBackupsStorage } from './backups.js';
 import { createLifecycle } from './lifecycle.js';
+import type { Extension, ExtensionDeps } from './main.js';
 import { createLocalRuntime } from './runtimes/local/local-runtime.js';
 
 export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
   const { config, store, clock, logger } = deps;
   const runtime = createLocalRuntime({ rootDir: join(config.dataDir, 'runtime'), logger: logger.child({ area: 'runtime' }) });
-  const lifecycle = await createLifecycle({ config, store, clock, logger, runtime });
+  const blobStore = createBackupsStorage({ config, clock, ...(config.backups.storageUrl ? { storageUrl: config.backups.storageUrl } : {}) });
+  // The backups area enqueues operations that the lifecycle's engine runs; the engine exists only after.
+  let wakeEngine = (): void => undefined;
+  const backups = createBackups({
+    config,
+    store,
+    clock,
+    logger,
+    runtime,
+    blobStore,
+    wake: () => wakeEngine(),
+    settings: { importHosts: config.backups.importHosts, importAllowHttp: config.backups.importAllowHttp },
+  });
+  const lifecycle = await createLifecycle({ config, store, clock, logger, runtime, backups: backups.hooks, extraKinds: backups.kinds });
+  wakeEngine = () => lifecycle.engine.wake();
   return {
-    routes: [lifecycle.routes],
+    routes: [lifecycle.routes, backups.routes],
+    publicRoutes: [backups.downloadsRoute],
     environmentInUse: lifecycle.environmentInUse,
-    start: () => lifecycle.start(),
+    async start() {
+      await lifecycle.start();
+      backups.scheduler.start();
+    },
     async stop() {
+      await backups.scheduler.stop();
       await lifecycle.stop();
       // A clean stop leaves no database process behind; the next start brings back those that should run.
       // (After a crash they keep serving, and the next start adopts them.)

@@ -86,6 +86,8 @@ export interface ExtensionDeps {
 /** What another area adds to the running server. */
 export interface Extension {
   routes?: RoutePlugin | RoutePlugin[];
+  /** Routes served without a bearer token; each must carry its own credential check. */
+  publicRoutes?: RoutePlugin[];
   environmentInUse?: (environmentId: string) => Promise<boolean>;
   readinessChecks?: Array<() => Promise<string | null>>;
   /** Called once the API listens. */
@@ -165,6 +167,7 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
       clock,
       logger,
       routes: extensions.flatMap((e) => (e.routes === undefined ? [] : Array.isArray(e.routes) ? e.routes : [e.routes])),
+      publicRoutes: extensions.flatMap((e) => e.publicRoutes ?? []),
       environmentInUse: async (id) => {
         for (const e of extensions) if (e.environmentInUse && (await e.environmentInUse(id))) return true;
         return false;

@@ -37,6 +37,8 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   routes?: RoutePlugin[];
+  /** Routes outside the bearer check (e.g. signed download links, which are their own credential). */
+  publicRoutes?: RoutePlugin[];
   /** Token signing keys; loaded from (or created in) the data directory when omitted. */
   signingKeys?: SigningKeys;
   /** Whether databases still live in an environment (blocks its deletion with 409). */
@@ -138,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
 
   await app.register(serviceRoutes(ctx, metrics));
   await app.register(authRoutes(ctx));
+  for (const plugin of deps.publicRoutes ?? []) await app.register(plugin);
 
   await app.register(async (scope: ApiInstance) => {
     scope.addHook('onRequest', async (request, reply) => {

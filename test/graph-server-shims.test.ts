@@ -23,6 +23,10 @@ describe('tool shims (parser)', () => {
     const renamed = answerToolShim('SHOW DATABASES YIELD name AS db, currentStatus', ctx);
     assert.deepEqual(renamed?.fields, ['db', 'currentStatus']);
     assert.deepEqual(renamed?.records, [['neo4j', 'online'], ['system', 'online']]);
+    const filtered = answerToolShim("SHOW DATABASES YIELD name, home WHERE name = 'system'", ctx);
+    assert.deepEqual(filtered?.records, [['system', false]]);
+    assert.deepEqual(answerToolShim('SHOW DATABASES WHERE default = true YIELD name', ctx), null, 'WHERE before YIELD is not Cypher');
+    assert.deepEqual(answerToolShim('SHOW DATABASES WHERE default = true', ctx)?.records.map((r) => r[0]), ['neo4j']);
     const commented = answerToolShim('// connect\nSHOW DATABASE `neo4j` YIELD *', ctx);
     assert.equal(commented?.records.length, 1);
     assert.equal(commented?.fields.length, 13);
@@ -44,10 +48,11 @@ describe('tool shims (parser)', () => {
 
   test('leaves everything else to the engine', () => {
     for (const q of [
-      'CALL dbms.components() YIELD name WHERE name = "x" RETURN name',
+      "CALL dbms.components() YIELD name WHERE name STARTS WITH 'N' RETURN name",
       'CALL dbms.components() RETURN name',
       'CALL dbms.components() YIELD nope',
-      'SHOW DATABASES WHERE name = "neo4j"',
+      'SHOW DATABASES WHERE name STARTS WITH "n"',
+      "SHOW DATABASES YIELD name WHERE nope = 'x'",
       'SHOW INDEXES',
       'CALL db.labels()',
       'MATCH (n) RETURN n',
@@ -160,7 +165,9 @@ RETURN COLLECT(propertyKey)[..1000] AS result`;
     } finally {
       await session.close();
     }
-    await assert.rejects(driver.executeQuery('CALL dbms.components() YIELD name WHERE name = "x" RETURN name'), {
+    const none = await driver.executeQuery('CALL dbms.components() YIELD name WHERE name = "x" RETURN name');
+    assert.equal(none.records.length, 0);
+    await assert.rejects(driver.executeQuery("CALL dbms.components() YIELD name WHERE name STARTS WITH 'N' RETURN name"), {
       code: 'Neo.ClientError.Procedure.ProcedureNotFound',
     });
   });

@@ -283,6 +283,10 @@ describe('query check through a real graph-server (1 ms budget)', () => {
       const s1 = await stats(server);
       assert.equal(s1.overBudget, s0.overBudget + 1);
       assert.equal(s1.refused, s0.refused);
+      // Logged once, by fingerprint: query texts can hold secrets.
+      const running = server;
+      await waitFor(() => /query check exceeded its budget/.test(running.stderr()), { what: 'the over-budget log line' });
+      assert.ok(!running.stderr().includes('123.4'), 'the query text is not logged');
       // The check goes on in the background and its verdict is cached for the next send.
       await waitFor(
         async () => {
@@ -296,6 +300,7 @@ describe('query check through a real graph-server (1 ms budget)', () => {
         { timeoutMs: 20_000, intervalMs: 50, what: 'the background verdict' },
       );
       assert.equal((await stats(server)).refused, s1.refused + 1);
+      assert.equal(running.stderr().match(/query check exceeded its budget/g)?.length, 1);
     } finally {
       await driver.d?.close();
       await stopGraphServer(server);

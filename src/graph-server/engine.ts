@@ -1115,7 +1115,7 @@ export function answerToolShim(query: string, ctx: ShimContext, username?: strin
   let columns = table.columns;
   let rows = table.rows.map((r) => ({ ...r }));
 
-  const yieldClause = /^YIELD\s+(\*|.+?)(?=\s+(?:UNWIND|RETURN)\b|$)/is.exec(rest);
+  const yieldClause = /^YIELD\s+(\*|.+?)(?=\s+(?:WHERE|UNWIND|RETURN)\b|$)/is.exec(rest);
   if (yieldClause) {
     rest = rest.slice(yieldClause[0].length).trim();
     if (yieldClause[1] !== '*') {
@@ -1124,6 +1124,14 @@ export function answerToolShim(query: string, ctx: ShimContext, username?: strin
       rows = rows.map((r) => Object.fromEntries(items.map((i) => [i.name, r[i.source] ?? null])));
       columns = items.map((i) => i.name);
     }
+  }
+  // `WHERE column = 'text'` (or = true/false), e.g. `SHOW DATABASES YIELD * WHERE name = 'neo4j'`.
+  const where = new RegExp(`^WHERE\\s+(${IDENT})\\s*=\\s*(?:'([^'\\\\]*)'|"([^"\\\\]*)"|(true|false))(?=\\s|$)`, 'i').exec(rest);
+  if (where) {
+    if (!columns.includes(where[1]!)) return null;
+    rest = rest.slice(where[0].length).trim();
+    const wanted: Value = where[4] !== undefined ? where[4].toLowerCase() === 'true' : (where[2] ?? where[3])!;
+    rows = rows.filter((r) => r[where[1]!] === wanted);
   }
   const unwind = new RegExp(`^UNWIND\\s+(${IDENT})\\s+AS\\s+(${IDENT})(?=\\s|$)`, 'i').exec(rest);
   if (unwind) {

@@ -127,7 +127,7 @@ describe('query checker with the default budget', () => {
         code: 'Neo.ClientNotification.Statement.CartesianProduct',
         title: 'This query builds a cartesian product between disconnected patterns.',
         description: undefined,
-        severity: 'WARNING',
+        severity: 'INFORMATION',
         category: 'PERFORMANCE',
         gqlStatus: '03N90',
         position: { offset: 0, line: 1, column: 1 },

@@ -156,13 +156,16 @@ export function notificationFor(d: LintDiagnostic): Notification {
     // Neo4j's catch-all for a warning it has no specific code for (GQLSTATUS 01N42, "unknown warning").
     return { code: 'Neo.ClientNotification.Statement.UnknownWarning', title: 'Unknown warning.', description: d.message, severity: 'WARNING', category: 'GENERIC', gqlStatus: '01N42', position };
   }
+  const gqlStatus = typeof kind.gqlStatus === 'string' ? kind.gqlStatus : kind.gqlStatus(d.message);
   return {
     code: kind.code,
     title: kind.title,
     description: d.message,
-    severity: 'WARNING',
+    // GQLSTATUS class 03 is "informational": Neo4j 5 reports these (cartesian product, unbounded
+    // variable-length pattern, subquery shadowing, …) as INFORMATION, class 01 warnings as WARNING.
+    severity: gqlStatus.startsWith('03') ? 'INFORMATION' : 'WARNING',
     category: kind.category,
-    gqlStatus: typeof kind.gqlStatus === 'string' ? kind.gqlStatus : kind.gqlStatus(d.message),
+    gqlStatus,
     position,
   };
 }

@@ -123,9 +123,11 @@ describe('tool shims through neo4j-driver', () => {
   test('the current user and the client config', async () => {
     const legacy = await driver.executeQuery('CALL dbms.showCurrentUser()');
     assert.deepEqual(legacy.keys, ['username', 'roles', 'flags']);
+    assert.equal(legacy.records[0]?.get('username'), 'admin');
     const current = await driver.executeQuery('SHOW CURRENT USER', {}, { database: 'system' });
     assert.deepEqual(current.keys, ['user', 'roles', 'passwordChangeRequired', 'suspended', 'home']);
     assert.equal(current.records.length, 1);
+    assert.equal(current.records[0]?.get('user'), 'admin');
     const config = await driver.executeQuery('CALL dbms.clientConfig()');
     const settings = new Map(config.records.map((r) => [r.get('name') as string, r.get('value') as string]));
     assert.equal(settings.get('dbms.security.auth_enabled'), 'true');

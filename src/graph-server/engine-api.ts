@@ -53,6 +53,8 @@ export interface QueryOptions {
   /** A read-only user or access mode: writes fail with Neo.ClientError.Security.Forbidden. */
   readOnly: boolean;
   metadata?: ValueMap;
+  /** The authenticated user, for `SHOW CURRENT USER` and logs. */
+  username?: string;
 }
 
 export interface EngineTransaction {

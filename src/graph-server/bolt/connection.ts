@@ -410,6 +410,7 @@ export class BoltConnection {
     }
     const { db, dbGiven } = resolveDb(extra.db);
     const options: QueryOptions = { readOnly: (this.user?.readOnly ?? false) || extra.mode === 'r' };
+    if (this.user) options.username = this.user.username;
     const timeout = extra.tx_timeout;
     if (typeof timeout === 'bigint' || typeof timeout === 'number') {
       if (timeout < 0) throw requestInvalid(`${what}: tx_timeout must not be negative`);

@@ -151,7 +151,7 @@ export function createLegacyTransactions(engine: GraphEngine) {
     const readOnly = user.readOnly;
 
     if (rest === '/commit' && method === 'POST') {
-      const tx = await engine.begin({ readOnly });
+      const tx = await engine.begin({ readOnly, username: user.username });
       const { results, error } = await runAll(tx, statements);
       if (error) {
         await tx.rollback().catch(() => undefined);
@@ -167,7 +167,7 @@ export function createLegacyTransactions(engine: GraphEngine) {
     }
 
     if (rest === '' && method === 'POST') {
-      const tx = await engine.begin({ readOnly });
+      const tx = await engine.begin({ readOnly, username: user.username });
       const id = randomUUID();
       const o: OpenTx = { tx, user, expires: 0, timer: setTimeout(() => undefined, 0) };
       open.set(id, o);

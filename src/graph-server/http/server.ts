@@ -251,7 +251,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       if (req.method !== 'POST') throw new HttpError(405, 'Neo.ClientError.Request.Invalid', 'Use POST');
       const q = await parseRequest(req, false);
       try {
-        const result = await engine.run(q.statement!, q.parameters, { readOnly: user.readOnly || q.readOnly, timeoutMs: q.timeoutMs });
+        const result = await engine.run(q.statement!, q.parameters, { readOnly: user.readOnly || q.readOnly, timeoutMs: q.timeoutMs, username: user.username });
         return send(res, 202, resultBody(result, typed, q.includeCounters, { bookmarks: [result.bookmark] }), contentType);
       } catch (err) {
         return sendQueryError(res, err);
@@ -261,7 +261,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     if (txId === undefined) {
       if (req.method !== 'POST') throw new HttpError(405, 'Neo.ClientError.Request.Invalid', 'Use POST to open a transaction');
       const q = await parseRequest(req, true);
-      const tx = await engine.begin({ readOnly: user.readOnly || q.readOnly, timeoutMs: q.timeoutMs });
+      const tx = await engine.begin({ readOnly: user.readOnly || q.readOnly, timeoutMs: q.timeoutMs, username: user.username });
       const id = randomUUID();
       const open: OpenTx = { tx, user, expires: 0, timer: setTimeout(() => undefined, 0) };
       transactions.set(id, open);

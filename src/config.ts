@@ -153,6 +153,12 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_STORAGE_URL', (v) => (backups.storageUrl = v));
   set('ALLOTROPE_IMPORT_HOSTS', (v) => (backups.importHosts = v.split(',').map((s) => s.trim()).filter(Boolean)));
   set('ALLOTROPE_IMPORT_ALLOW_HTTP', (v) => (backups.importAllowHttp = parseBool('ALLOTROPE_IMPORT_ALLOW_HTTP', v)));
+  // Read by the local runtime when it starts a node; checked here so a bad value stops start-up instead of
+  // failing every database's start later.
+  set('ALLOTROPE_QUERY_CHECK_BUDGET_MS', (v) => {
+    const ms = parseIntStrict('ALLOTROPE_QUERY_CHECK_BUDGET_MS', v);
+    if (ms > 60_000) throw new ConfigError(`ALLOTROPE_QUERY_CHECK_BUDGET_MS: ${ms} is above the maximum of 60000 (0 turns the check off)`);
+  });
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
   const key = str('ALLOTROPE_TLS_KEY');

@@ -2,9 +2,9 @@
 // (a Kysely instance) and dialect-neutral SQL, so a PostgreSQL dialect can be added here alone.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import { migrations } from './migrations/index.js';
+import { openNodeSqlite, preferNodeSqlite } from './node-sqlite.js';
 import type { Tables } from './schema/index.js';
 
 export type StoreDialect = 'sqlite';
@@ -25,11 +25,7 @@ class StaticMigrationProvider implements MigrationProvider {
 export async function openStore(url: string): Promise<Store> {
   const path = sqlitePath(url);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new Database(path);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  const sqlite = await openSqlite(path);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
@@ -39,6 +35,26 @@ export async function openStore(url: string): Promise<Store> {
     throw new Error(`store migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`);
   }
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+
+async function openSqlite(path: string): Promise<SqliteDatabase> {
+  let exec: (sql: string) => void;
+  let database: SqliteDatabase;
+  if (preferNodeSqlite()) {
+    ({ database, exec } = await openNodeSqlite(path, BUSY_TIMEOUT_MS));
+  } else {
+    const { default: Database } = await import('better-sqlite3');
+    const sqlite = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    database = sqlite;
+    exec = (sql) => sqlite.exec(sql);
+  }
+  exec('PRAGMA journal_mode = WAL');
+  exec('PRAGMA synchronous = NORMAL');
+  exec('PRAGMA foreign_keys = ON');
+  exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  return database;
 }
 
 function sqlitePath(url: string): string {

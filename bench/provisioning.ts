@@ -1,0 +1,235 @@
+// What a database's lifecycle costs a user, end to end: a real control plane (serve() with the data
+// plane, as `allotrope serve` runs it, default settings) on a temporary data dir, driven through the
+// management API and neo4j-driver. Each round creates a DS2 database (until the operation finishes,
+// and until the first Bolt query succeeds), loads 10k nodes, pauses, resumes, restarts, snapshots and
+// terminates it. Baselines measured in the same run: a bare Node start-up (`node -e ""`, spawn to
+// exit) and a new driver's TCP connect + first Bolt query to an already running database.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import neo4j, { type Driver } from 'neo4j-driver';
+import { loadConfig } from '../src/config.js';
+import { dataPlane } from '../src/data-plane.js';
+import { createLogger, serve, type RunningServer } from '../src/main.js';
+
+const fromTypeScript = import.meta.url.endsWith('.ts');
+const ROUNDS = Number(process.env.BENCH_PROVISIONING_ROUNDS ?? 5);
+const NODES = 10_000;
+// Polling granularity of the operation status and of the first-query retries: the figures are
+// at most this much late.
+const POLL_MS = 20;
+const DB = '/deployments/databases/graphneo';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : ms < 10_000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
+interface Api {
+  url: string;
+  token: string;
+}
+
+async function call(api: Api, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${api.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(new URL(path, api.url), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text, text };
+}
+
+/** Sends an action (expects 202 with an operationId); returns the response body and when it was sent. */
+async function act(api: Api, method: string, path: string, body?: unknown): Promise<{ body: any; sentAt: number }> {
+  const sentAt = performance.now();
+  const res = await call(api, method, path, body);
+  if (res.status !== 202) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+  return { body: res.body, sentAt };
+}
+
+/** Polls the operation until it ends; returns the time it was first seen finished. */
+async function operationDone(api: Api, databaseId: string, operationId: string, timeoutMs = 60_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const res = await call(api, 'GET', `${DB}/${databaseId}/operations/${operationId}`);
+    if (res.status !== 200) throw new Error(`GET operation: ${res.status} ${res.text}`);
+    if (res.body.status === 'finished') return performance.now();
+    if (res.body.status !== 'started') throw new Error(`operation ${res.body.operationType} ${res.body.status}: ${res.body.error ?? ''}`);
+    if (performance.now() > deadline) throw new Error(`operation ${operationId} still running after ${timeoutMs} ms`);
+    await delay(POLL_MS);
+  }
+}
+
+function driverFor(boltPort: number, password: string): Driver {
+  return neo4j.driver(`bolt://127.0.0.1:${boltPort}`, neo4j.auth.basic('neo4j', password), { connectionTimeout: 5_000, maxConnectionPoolSize: 4 });
+}
+
+/** Retries `RETURN 1` on a new driver until it succeeds; returns when it did. */
+async function firstQuery(boltPort: number, password: string, timeoutMs = 30_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  const driver = driverFor(boltPort, password);
+  try {
+    for (;;) {
+      try {
+        await driver.executeQuery('RETURN 1 AS one');
+        return performance.now();
+      } catch (err) {
+        if (performance.now() > deadline) throw new Error(`no successful Bolt query within ${timeoutMs} ms: ${(err as Error).message}`);
+      }
+      await delay(POLL_MS);
+    }
+  } finally {
+    await driver.close();
+  }
+}
+
+async function nodeCount(boltPort: number, password: string): Promise<number> {
+  const driver = driverFor(boltPort, password);
+  try {
+    const { records } = await driver.executeQuery('MATCH (n:Item) RETURN count(n) AS c');
+    return Number(records[0]!.get('c'));
+  } finally {
+    await driver.close();
+  }
+}
+
+async function bareNodeStartup(): Promise<number> {
+  const t = performance.now();
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`node -e "" exited ${code}`);
+  return performance.now() - t;
+}
+
+/** A new driver's TCP connect + Bolt handshake + authentication + first query, to a running database. */
+async function connectAndQuery(boltPort: number, password: string): Promise<number> {
+  const t = performance.now();
+  const driver = driverFor(boltPort, password);
+  try {
+    await driver.executeQuery('RETURN 1 AS one');
+    return performance.now() - t;
+  } finally {
+    await driver.close();
+  }
+}
+
+type Phase = 'create: operation finished' | 'create: first query' | 'load 10k nodes' | 'pause' | 'resume: operation finished' | 'resume: first query' | 'restart: operation finished' | 'restart: first query' | 'snapshot (10k nodes)' | 'terminate';
+
+async function round(api: Api, environmentId: string, i: number, samples: Map<Phase, number[]>, connects: number[]): Promise<void> {
+  const add = (phase: Phase, ms: number) => samples.set(phase, [...(samples.get(phase) ?? []), ms]);
+  const created = await act(api, 'POST', DB, { environmentId, name: `bench-${i}`, plan: 'ds2', version: '5.26' });
+  const id: string = created.body.database.id;
+  const boltPort: number = created.body.database.boltPort;
+  const password: string = created.body.credentials.password;
+  let terminated = false;
+  try {
+    add('create: operation finished', (await operationDone(api, id, created.body.operationId)) - created.sentAt);
+    add('create: first query', (await firstQuery(boltPort, password)) - created.sentAt);
+
+    const loader = driverFor(boltPort, password);
+    try {
+      const t = performance.now();
+      await loader.executeQuery(`UNWIND range(1, ${NODES}) AS i CREATE (:Item {n: i, name: 'item ' + toString(i)})`);
+      add('load 10k nodes', performance.now() - t);
+    } finally {
+      await loader.close();
+    }
+    for (let k = 0; k < 10; k++) connects.push(await connectAndQuery(boltPort, password));
+
+    const paused = await act(api, 'PUT', `${DB}/${id}/pause`);
+    add('pause', (await operationDone(api, id, paused.body.operationId)) - paused.sentAt);
+
+    const resumed = await act(api, 'PUT', `${DB}/${id}/resume`);
+    add('resume: operation finished', (await operationDone(api, id, resumed.body.operationId)) - resumed.sentAt);
+    add('resume: first query', (await firstQuery(boltPort, password)) - resumed.sentAt);
+    // The data survived the pause (else the figures above would time an empty database).
+    if ((await nodeCount(boltPort, password)) !== NODES) throw new Error('nodes lost across pause/resume');
+
+    const restarted = await act(api, 'POST', `${DB}/${id}/restart`, {});
+    add('restart: operation finished', (await operationDone(api, id, restarted.body.operationId)) - restarted.sentAt);
+    add('restart: first query', (await firstQuery(boltPort, password)) - restarted.sentAt);
+    if ((await nodeCount(boltPort, password)) !== NODES) throw new Error('nodes lost across restart');
+
+    const snap = await act(api, 'POST', `${DB}/${id}/snapshots`, { label: 'bench' });
+    add('snapshot (10k nodes)', (await operationDone(api, id, snap.body.operationId)) - snap.sentAt);
+    const got = await call(api, 'GET', `${DB}/${id}/snapshots/${snap.body.snapshot.id}`);
+    if (got.body.status !== 'ready' || got.body.counts?.nodes !== NODES) throw new Error(`snapshot not as expected: ${got.text}`);
+
+    const term = await act(api, 'DELETE', `${DB}/${id}`);
+    terminated = true;
+    add('terminate', (await operationDone(api, id, term.body.operationId)) - term.sentAt);
+  } finally {
+    // A failed round still frees its database (server.close() would stop it anyway).
+    if (!terminated) await call(api, 'DELETE', `${DB}/${id}`).catch(() => undefined);
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const dataDir = await mkdtemp(join(tmpdir(), 'bench-provisioning-'));
+  let server: RunningServer | undefined;
+  const cleanup = async () => {
+    const s = server;
+    server = undefined;
+    await s?.close().catch((err: unknown) => console.error(`control plane stop failed: ${(err as Error).message}`));
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const nodeStarts: number[] = [];
+    await bareNodeStartup(); // warms the page cache for the Node binary
+    for (let k = 0; k < 10; k++) nodeStarts.push(await bareNodeStartup());
+
+    const config = loadConfig({
+      env: {
+        ALLOTROPE_DATA_DIR: dataDir,
+        ALLOTROPE_HOST: '127.0.0.1',
+        ALLOTROPE_PORT: '0',
+        ALLOTROPE_PUBLIC_HOST: '127.0.0.1',
+        ALLOTROPE_DB_PORTS: process.env.BENCH_DB_PORTS ?? '27000-27099',
+        ALLOTROPE_LOG_LEVEL: 'silent',
+      },
+    });
+    // The bootstrap credentials are used here and never printed.
+    server = await serve(config, { extend: [dataPlane], logger: createLogger('silent'), announce: () => undefined });
+    if (!server.bootstrap) throw new Error('the temporary store was not bootstrapped');
+    const tokenRes = await fetch(new URL('/organizations/oauth/token', server.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: server.bootstrap.client.clientId, client_secret: server.bootstrap.clientSecret }),
+    });
+    if (tokenRes.status !== 201) throw new Error(`token request: ${tokenRes.status}`);
+    const api: Api = { url: server.url, token: ((await tokenRes.json()) as { access_token: string }).access_token };
+    const environmentId: string = (await call(api, 'GET', '/deployments/environments')).body[0].id;
+
+    const samples = new Map<Phase, number[]>();
+    const connects: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) await round(api, environmentId, i, samples, connects);
+
+    const nodeStart = median(nodeStarts);
+    const connect = median(connects);
+    console.log(`database lifecycle through the management API, DS2, ${ROUNDS} rounds (${fromTypeScript ? 'under tsx: control plane and graph-servers load TypeScript' : 'compiled'}; times from the request to the event, polled every ${POLL_MS} ms)`);
+    console.log(`baselines: bare Node start-up (node -e "", spawn to exit) median of 10: ${fmt(nodeStart)}; new driver TCP connect + first Bolt query to a running database, median of ${connects.length}: ${fmt(connect)}`);
+    const rows: string[][] = [['phase', 'median', 'min', 'max', '÷ Node start-up', '÷ connect+query']];
+    for (const [phase, xs] of samples) {
+      const m = median(xs);
+      rows.push([phase, fmt(m), fmt(Math.min(...xs)), fmt(Math.max(...xs)), (m / nodeStart).toFixed(1), (m / connect).toFixed(1)]);
+    }
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    for (const [r, row] of rows.entries()) {
+      console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+      if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+    }
+    console.log(`whole bench: ${fmt(performance.now() - started)}`);
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+await main();

@@ -10,6 +10,12 @@ function budgetMs(value: string): number {
   return n;
 }
 
+function exitAfterMs(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 86_400_000) throw new InvalidArgumentError('a number of milliseconds from 0 to 86400000 (0 never exits)');
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
@@ -26,7 +32,12 @@ interface GraphServerFlags {
   readOnly?: boolean;
   queryCheck?: boolean;
   queryCheckBudgetMs: number;
+  stuckQueryExitMs: number;
 }
+
+/** Exit status when the process ends itself over a stuck query (EX_TEMPFAIL): its supervisor starts it again. */
+export const STUCK_QUERY_EXIT_CODE = 75;
+export const DEFAULT_STUCK_QUERY_EXIT_MS = 30_000;
 
 export function registerGraphServerCommand(program: Command): Command {
   return program
@@ -45,6 +56,12 @@ export function registerGraphServerCommand(program: Command): Command {
       budgetMs,
       DEFAULT_QUERY_CHECK_BUDGET_MS,
     )
+    .option(
+      '--stuck-query-exit-ms <ms>',
+      `exit (status ${STUCK_QUERY_EXIT_CODE}) when a query is still running this long after its transaction timeout, so the supervisor restarts the database (the engine cannot cancel a query and runs one at a time); 0 never exits`,
+      exitAfterMs,
+      DEFAULT_STUCK_QUERY_EXIT_MS,
+    )
     // Kept so that earlier command lines still start: the check is on by default now.
     .option('--query-check', 'no effect: the query check is on unless --query-check-budget-ms is 0')
     .action(async (flags: GraphServerFlags) => {
@@ -59,6 +76,20 @@ export function registerGraphServerCommand(program: Command): Command {
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
           queryCheck: { budgetMs: flags.queryCheckBudgetMs },
+          ...(flags.stuckQueryExitMs > 0
+            ? {
+                stuckQuery: {
+                  graceMs: flags.stuckQueryExitMs,
+                  onStuck: ({ timeoutMs, overdueMs }) => {
+                    // Committed data is in the WAL; the stuck query's transaction was never committed.
+                    process.stderr.write(
+                      `graph-server: a query is still running ${overdueMs} ms after its ${timeoutMs} ms timeout; exiting so the database restarts\n`,
+                    );
+                    process.exit(STUCK_QUERY_EXIT_CODE);
+                  },
+                },
+              }
+            : {}),
         });
       } catch (err) {
         process.stderr.write(`graph-server: ${(err as Error).message}\n`);

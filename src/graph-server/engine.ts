@@ -610,6 +610,18 @@ export interface OpenEngineOptions {
   checkQuery?: QueryCheck;
   /** Answer what tools send on connect (`SHOW DATABASES`, `CALL dbms.components()`, …) without the engine. */
   shims?: Omit<ShimContext, 'readOnly'>;
+  /** What to do about a query still running `graceMs` after its timeout failed the client. */
+  stuckQuery?: StuckQueryPolicy;
+}
+
+/**
+ * Grafeo cannot cancel a query, and it runs one query at a time, so a query far past its timeout holds up
+ * the whole database. Past `graceMs` the owner is told (the graph-server exits and its supervisor starts it
+ * again: committed data is in the WAL, reopening takes milliseconds).
+ */
+export interface StuckQueryPolicy {
+  graceMs: number;
+  onStuck(info: { timeoutMs: number; overdueMs: number }): void;
 }
 
 export const DATABASE_FILE = 'graph.grafeo';
@@ -640,6 +652,7 @@ export class GrafeoEngine implements GraphEngine {
   private readonly open = new Set<GrafeoTransaction>();
   private readonly running = new Set<Promise<unknown>>();
   private readonly ids: ElementIds;
+  /** @internal */ stuckQuery: StuckQueryPolicy | null = null;
 
   constructor(
     private readonly db: GrafeoDB,
@@ -952,15 +965,28 @@ export class GrafeoTransaction implements EngineTransaction {
   private withDeadline<T>(p: Promise<T>): Promise<T> {
     if (this.deadline === null) return p;
     const left = this.deadline - Date.now();
+    const timeoutMs = this.options.timeoutMs!;
+    const stuck = this.engine.stuckQuery;
+    let watchdog: NodeJS.Timeout | undefined;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(timedOut(this.options.timeoutMs!)), Math.max(0, left));
+      const timer = setTimeout(() => {
+        reject(timedOut(timeoutMs));
+        if (stuck) {
+          watchdog = setTimeout(() => stuck.onStuck({ timeoutMs, overdueMs: stuck.graceMs }), stuck.graceMs);
+          watchdog.unref();
+        }
+      }, Math.max(0, left));
+      const settle = () => {
+        clearTimeout(timer);
+        clearTimeout(watchdog);
+      };
       p.then(
         (v) => {
-          clearTimeout(timer);
+          settle();
           resolve(v);
         },
         (e: unknown) => {
-          clearTimeout(timer);
+          settle();
           reject(e as Error);
         },
       );
@@ -988,7 +1014,9 @@ export async function openGrafeoEngine(options: OpenEngineOptions): Promise<Graf
   }
   const readOnly = options.readOnly ?? false;
   const shims = options.shims ? { ...options.shims, readOnly } : null;
-  return new GrafeoEngine(db, uuid, path, readOnly, options.checkQuery, shims);
+  const engine = new GrafeoEngine(db, uuid, path, readOnly, options.checkQuery, shims);
+  engine.stuckQuery = options.stuckQuery ?? null;
+  return engine;
 }
 
 // ---- tool shims ------------------------------------------------------------------------------

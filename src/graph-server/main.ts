@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { startAdminServer, type AdminServer, type QueryCheckAdminStats } from './admin.js';
 import { createBoltServer, NEO4J_VERSION, type BoltServer } from './bolt/server.js';
-import { openGrafeoEngine, type GrafeoEngine, type QueryCheck } from './engine.js';
+import { openGrafeoEngine, type GrafeoEngine, type QueryCheck, type StuckQueryPolicy } from './engine.js';
 import { createHttpServer } from './http/server.js';
 import type { QueryChecker, QueryCheckerOptions } from './query-check/index.js';
 import { UsersFile } from './users.js';
@@ -32,6 +32,8 @@ export interface GraphServerOptions {
   queryCheck?: boolean | QueryCheckerOptions;
   logger?: Logger;
   usersPollIntervalMs?: number;
+  /** What to do about a query still running long after its timeout (see StuckQueryPolicy). */
+  stuckQuery?: StuckQueryPolicy;
 }
 
 /** The `graph-server` command's default time budget of a new query's check. */
@@ -113,6 +115,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
       readOnly: opts.readOnly,
       checkQuery,
       shims: { boltAddress: () => `${advertisedHost}:${boltPort}` },
+      ...(opts.stuckQuery ? { stuckQuery: opts.stuckQuery } : {}),
     });
   } catch (err) {
     users.close();

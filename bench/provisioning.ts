@@ -3,7 +3,8 @@
 // management API and neo4j-driver. Each round creates a DS2 database (until the operation finishes,
 // and until the first Bolt query succeeds), loads 10k nodes, pauses, resumes, restarts, snapshots and
 // terminates it. Baselines measured in the same run: a bare Node start-up (`node -e ""`, spawn to
-// exit) and a new driver's TCP connect + first Bolt query to an already running database.
+// exit; 10 before the control plane starts and 2 after each round) and a new driver's TCP connect +
+// first Bolt query to a database that runs through all the rounds.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -117,7 +118,34 @@ async function connectAndQuery(boltPort: number, password: string): Promise<numb
 
 type Phase = 'create: operation finished' | 'create: first query' | 'load 10k nodes' | 'pause' | 'resume: operation finished' | 'resume: first query' | 'restart: operation finished' | 'restart: first query' | 'snapshot (10k nodes)' | 'terminate';
 
-async function round(api: Api, environmentId: string, i: number, samples: Map<Phase, number[]>, connects: number[]): Promise<void> {
+interface Baselines {
+  nodeStarts: number[];
+  connects: number[];
+  openQueries: number[];
+}
+
+/**
+ * Baseline samples against a database that has been running for a while: a just-started graph-server
+ * makes queries wait for its query checker (up to its budget) until the checker is ready.
+ */
+async function sampleBaselines(b: Baselines, db: { boltPort: number; password: string }, nodeStarts: number): Promise<void> {
+  for (let k = 0; k < nodeStarts; k++) b.nodeStarts.push(await bareNodeStartup());
+  for (let k = 0; k < 10; k++) b.connects.push(await connectAndQuery(db.boltPort, db.password));
+  // The same query on an open connection: what of connect+query is the connection and its login.
+  const open = driverFor(db.boltPort, db.password);
+  try {
+    await open.executeQuery('RETURN 1 AS one');
+    for (let k = 0; k < 10; k++) {
+      const t = performance.now();
+      await open.executeQuery('RETURN 1 AS one');
+      b.openQueries.push(performance.now() - t);
+    }
+  } finally {
+    await open.close();
+  }
+}
+
+async function round(api: Api, environmentId: string, i: number, samples: Map<Phase, number[]>): Promise<void> {
   const add = (phase: Phase, ms: number) => samples.set(phase, [...(samples.get(phase) ?? []), ms]);
   const created = await act(api, 'POST', DB, { environmentId, name: `bench-${i}`, plan: 'ds2', version: '5.26' });
   const id: string = created.body.database.id;
@@ -136,8 +164,6 @@ async function round(api: Api, environmentId: string, i: number, samples: Map<Ph
     } finally {
       await loader.close();
     }
-    for (let k = 0; k < 10; k++) connects.push(await connectAndQuery(boltPort, password));
-
     const paused = await act(api, 'PUT', `${DB}/${id}/pause`);
     add('pause', (await operationDone(api, id, paused.body.operationId)) - paused.sentAt);
 
@@ -180,9 +206,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const nodeStarts: number[] = [];
+    const baselines: Baselines = { nodeStarts: [], connects: [], openQueries: [] };
     await bareNodeStartup(); // warms the page cache for the Node binary
-    for (let k = 0; k < 10; k++) nodeStarts.push(await bareNodeStartup());
+    for (let k = 0; k < 10; k++) baselines.nodeStarts.push(await bareNodeStartup());
 
     const config = loadConfig({
       env: {
@@ -206,14 +232,23 @@ async function main(): Promise<void> {
     const api: Api = { url: server.url, token: ((await tokenRes.json()) as { access_token: string }).access_token };
     const environmentId: string = (await call(api, 'GET', '/deployments/environments')).body[0].id;
 
-    const samples = new Map<Phase, number[]>();
-    const connects: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) await round(api, environmentId, i, samples, connects);
+    // The baseline database runs through every round; its samples are taken after each round, so
+    // they see the same machine load as the rounds (2 more Node start-ups each time, too).
+    const base = await act(api, 'POST', DB, { environmentId, name: 'bench-baseline', plan: 'ds2', version: '5.26' });
+    await operationDone(api, base.body.database.id, base.body.operationId);
+    const baseDb = { boltPort: base.body.database.boltPort as number, password: base.body.credentials.password as string };
+    await firstQuery(baseDb.boltPort, baseDb.password);
 
+    const samples = new Map<Phase, number[]>();
+    for (let i = 0; i < ROUNDS; i++) {
+      await round(api, environmentId, i, samples);
+      await sampleBaselines(baselines, baseDb, 2);
+    }
+    const { nodeStarts, connects, openQueries } = baselines;
     const nodeStart = median(nodeStarts);
     const connect = median(connects);
     console.log(`database lifecycle through the management API, DS2, ${ROUNDS} rounds (${fromTypeScript ? 'under tsx: control plane and graph-servers load TypeScript' : 'compiled'}; times from the request to the event, polled every ${POLL_MS} ms)`);
-    console.log(`baselines: bare Node start-up (node -e "", spawn to exit) median of 10: ${fmt(nodeStart)}; new driver TCP connect + first Bolt query to a running database, median of ${connects.length}: ${fmt(connect)}`);
+    console.log(`baselines: bare Node start-up (node -e "", spawn to exit) median of ${nodeStarts.length}: ${fmt(nodeStart)}; new driver TCP connect + first Bolt query to a database running for seconds, median of ${connects.length}: ${fmt(connect)} (the same query on an open connection: ${fmt(median(openQueries))})`);
     const rows: string[][] = [['phase', 'median', 'min', 'max', '÷ Node start-up', '÷ connect+query']];
     for (const [phase, xs] of samples) {
       const m = median(xs);

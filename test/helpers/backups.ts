@@ -1,11 +1,10 @@
 // Starts the management API with the lifecycle AND the backups area wired in, the way src/main.ts is
 // meant to (local runtime running the real graph-server, a blob store on the local filesystem or a real
 // s3rver), plus the unauthenticated `/downloads/…` route on its own loopback listener (buildApp has no
-// public-route slot yet). Also: s3rver in a child process, and small API helpers for backup tests.
+// public-route slot yet). Also: s3rver in a child process, the real `allotrope serve` as a child process
+// for crash tests, and small API helpers for backup tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,11 +15,12 @@ import { sendError } from '../../src/api/errors.js';
 import { createBackups, type Backups, type BackupsSettings } from '../../src/backups.js';
 import type { Config } from '../../src/config.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
-import { initialCredentialsPath, type ExtensionDeps, type Extension } from '../../src/main.js';
+import type { ExtensionDeps, Extension } from '../../src/main.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs.js';
 import { S3BlobStore } from '../../src/storage/s3.js';
+import { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process.js';
 import { testGraphServerCommand, testPortRange, waitForOperation, type Api } from './lifecycle.js';
 import { startServer, type ApiResponse, type RequestOptions, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
@@ -211,69 +211,10 @@ export async function startS3rver(directory: string, bucket: string): Promise<{ 
   };
 }
 
-export interface BackupsServerProcess extends Api {
-  url: string;
-  child: ChildProcess;
-  token(): Promise<string>;
-  output(): string;
-  /** SIGKILL, as a crash (its graph-server processes live on, to be adopted by the next start). */
-  kill(): Promise<void>;
-  /** SIGTERM: a clean stop that also stops the database processes. */
-  stop(): Promise<void>;
-}
+/** The real `allotrope serve` (lifecycle + backups, blobs under the data dir) in a child process. */
+export type BackupsServerProcess = ControlPlaneProcess;
 
-const processMain = fileURLToPath(new URL(`./backups-server-main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
-
-/** The API + lifecycle + backups as a child process on `dataDir` (the caller creates and removes it). */
+/** Runs `allotrope serve` as a child process on `dataDir` (the caller creates and removes it). */
 export async function startBackupsServerProcess(dataDir: string, dbPorts: string): Promise<BackupsServerProcess> {
-  const args = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', processMain] : [processMain];
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_HOST: '127.0.0.1', ALLOTROPE_PUBLIC_HOST: '127.0.0.1', ALLOTROPE_DB_PORTS: dbPorts, ALLOTROPE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`backups server exited with ${child.exitCode}: ${out}`);
-      return /backups server listening on (\S+)/.exec(out)?.[1];
-    },
-    { timeoutMs: 30_000, what: 'the backups server to listen' },
-  ).catch(async (err: unknown) => {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
-  });
-  const credentials = readFileSync(initialCredentialsPath(dataDir), 'utf8');
-  const clientId = /^ALLOTROPE_CLIENT_ID=(.*)$/m.exec(credentials)?.[1] ?? '';
-  const clientSecret = /^ALLOTROPE_CLIENT_SECRET=(.*)$/m.exec(credentials)?.[1] ?? '';
-  const request = async <T>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> => {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(new URL(path, url), { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text) as T, text };
-  };
-  return {
-    url,
-    child,
-    request,
-    output: () => out,
-    async token() {
-      const res = await request<{ access_token: string }>('POST', '/organizations/oauth/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
-      if (res.status !== 201) throw new Error(`token: ${res.status} ${res.text}`);
-      return res.body.access_token;
-    },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startControlPlaneProcess({ dataDir, dbPorts, config: { runtime: { healthIntervalMs: 500 } } });
 }

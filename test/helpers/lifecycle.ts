@@ -1,17 +1,17 @@
 // Starts the management API with the database lifecycle wired in (local runtime running the real
 // graph-server), in this process or as a child process that a test may SIGKILL, plus small API helpers.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
 import type { SettingDefinition } from '../../src/domain/database-settings.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
-import { initialCredentialsPath, type Extension, type ExtensionDeps } from '../../src/main.js';
+import type { Extension, ExtensionDeps } from '../../src/main.js';
 import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../../src/runtimes/local/command.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
-import { startServer, type ApiResponse, type Credentials, type RequestOptions, type TestServer } from './server.js';
+import { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process.js';
+import { startServer, type ApiResponse, type RequestOptions, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
 
 const fromTypeScript = import.meta.url.endsWith('.ts');
@@ -113,97 +113,28 @@ export async function createDatabaseAndWait(api: Api, token: string, environment
   return { database: res.body.database, password: res.body.credentials.password, operation };
 }
 
-export interface LifecycleServerProcess extends Api {
-  url: string;
-  dataDir: string;
-  child: ChildProcess;
-  adminCredentials: Credentials;
-  output(): string;
-  token(): Promise<string>;
-  /** SIGKILL, as a crash. */
-  kill(): Promise<void>;
-  /** SIGTERM, a clean stop (nodes are stopped by the runtime's close). */
-  stop(): Promise<void>;
-}
+/** The API + lifecycle (no backups) in a child process (see control-plane-process.ts). */
+export type LifecycleServerProcess = ControlPlaneProcess;
 
+/**
+ * lifecycle-server-main.ts, not `allotrope serve`: the real server also wires backups, whose final
+ * snapshot on terminate changes the operations the crash test interrupts (and there is no setting to
+ * leave backups out).
+ */
 const serverMain = fileURLToPath(new URL(`./lifecycle-server-main.${ext}`, import.meta.url));
 
-/** Runs the API + lifecycle as a child process on `dataDir` (created when omitted; the caller removes it). */
+/**
+ * Runs the API + lifecycle as a child process on `dataDir` (created when omitted; the caller removes it),
+ * with a short health interval and the given operation lease.
+ */
 export async function startLifecycleServerProcess(options: { dataDir?: string; dbPorts: string; leaseMs?: number }): Promise<LifecycleServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'allotrope-lifecycle-'));
-  const args = fromTypeScript ? ['--import', 'tsx', serverMain] : [serverMain];
-  const child = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      ALLOTROPE_DATA_DIR: dataDir,
-      ALLOTROPE_PORT: '0',
-      ALLOTROPE_HOST: '127.0.0.1',
-      ALLOTROPE_PUBLIC_HOST: '127.0.0.1',
-      ALLOTROPE_DB_PORTS: options.dbPorts,
-      ALLOTROPE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      LIFECYCLE_TEST_LEASE_MS: String(options.leaseMs ?? 30_000),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let listening = false;
-  const exitedEarly = exited.then(() => {
-    if (!listening) throw new Error(`lifecycle server exited with ${child.exitCode}: ${out}`);
-    return '';
-  });
-  exitedEarly.catch(() => undefined); // reported through the race below, never unhandled
-  const url = await Promise.race([
-    waitFor(() => /lifecycle server listening on (\S+)/.exec(out)?.[1], { timeoutMs: 30_000, what: 'the lifecycle server to listen' }),
-    exitedEarly,
-  ]).catch(async (err: unknown) => {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
-  });
-  listening = true;
-  const credentialsText = readFileSync(initialCredentialsPath(dataDir), 'utf8');
-  const adminCredentials = {
-    clientId: /^ALLOTROPE_CLIENT_ID=(.*)$/m.exec(credentialsText)?.[1] ?? '',
-    clientSecret: /^ALLOTROPE_CLIENT_SECRET=(.*)$/m.exec(credentialsText)?.[1] ?? '',
-  };
-  const request = async <T>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> => {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await fetch(new URL(path, url), { method, headers, body });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text) as T, text };
-  };
-  return {
-    url,
+  return startControlPlaneProcess({
+    entry: serverMain,
     dataDir,
-    child,
-    adminCredentials,
-    output: () => out,
-    request,
-    async token() {
-      const res = await request<{ access_token: string }>('POST', '/organizations/oauth/token', {
-        body: { grant_type: 'client_credentials', client_id: adminCredentials.clientId, client_secret: adminCredentials.clientSecret },
-      });
-      if (res.status !== 201) throw new Error(`token: ${res.status} ${res.text}`);
-      return res.body.access_token;
-    },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+    dbPorts: options.dbPorts,
+    config: { operations: { leaseMs: options.leaseMs ?? 30_000 }, runtime: { healthIntervalMs: 300 } },
+  });
 }
 
 /** Removes a data dir left by startLifecycleServerProcess. */

@@ -235,7 +235,9 @@ export class OperationsEngine {
           return;
         }
         if (leaseLost) return;
-        await recordStepEnd(db, row.id, position, 'finished', clock.now(), message ?? resumedNote);
+        // Keep both: the user should see that the step was re-run, and what it did.
+        const note = resumedNote && message ? `${message} (${resumedNote})` : (message ?? resumedNote);
+        await recordStepEnd(db, row.id, position, 'finished', clock.now(), note);
         if (!(await advanceStep(db, row.id, this.workerId, position + 1))) return;
         if (this.stopping && position + 1 < kind.steps.length) {
           await releaseOperation(db, row.id, this.workerId);

@@ -18,6 +18,7 @@ import {
   type PutOptions,
   type PutResult,
 } from './blob-store.js';
+import { syncDirectory } from './durable.js';
 
 export interface FsBlobStoreOptions {
   /** Directory holding the blobs; created if missing. */
@@ -239,16 +240,3 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-// Makes the rename itself durable; some filesystems refuse fsync on a directory, which is harmless.
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // best effort
-  }
-}

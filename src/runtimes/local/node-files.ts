@@ -8,6 +8,7 @@ import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assertStationId, type DatabaseUserEntry } from '../runtime.js';
 import type { ProcessIdentity } from './process-identity.js';
+import { syncDirectory } from '../../storage/durable.js';
 
 export interface NodePaths {
   root: string;
@@ -64,18 +65,6 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o60
   await syncDirectory(path.dirname(file));
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-  }
-}
 
 export interface PidRecord extends ProcessIdentity {
   /** Hash of the command the process was started with: an adopted process must match the desired one. */

@@ -11,7 +11,7 @@ import { backupRoutes } from './api/routes/backups.js';
 import { downloadRoutes } from './api/routes/downloads.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import type { DatabaseDeps } from './domain/databases.js';
+import { databaseDepsFrom } from './domain/databases.js';
 import { newSnapshotRow, snapshotUsable, type BackupsDomainDeps } from './domain/snapshots.js';
 import { newId } from './ids.js';
 import type { LifecycleOptions } from './lifecycle.js';
@@ -84,16 +84,7 @@ export function createBackups(options: BackupsOptions): Backups {
   };
 
   const snapshotExists = (organizationId: string, snapshotId: string) => snapshotUsable(db, organizationId, snapshotId);
-  const databases: DatabaseDeps = {
-    db,
-    clock,
-    publicHost: config.publicHost,
-    dbPorts: config.dbPorts,
-    regions: config.regions,
-    nodeHost: config.host,
-    wake: () => options.wake(),
-    snapshotExists,
-  };
+  const databases = databaseDepsFrom(config, { db, clock, wake: () => options.wake(), snapshotExists });
   const domain: BackupsDomainDeps = {
     db,
     clock,

@@ -15,7 +15,7 @@ import { databaseRoutes } from './api/routes/databases.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
-import { TRANSITIONS, environmentHoldsDatabases, type DatabaseDeps } from './domain/databases.js';
+import { TRANSITIONS, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
@@ -73,16 +73,12 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     singleInstance: store.dialect === 'sqlite',
   });
 
-  const databases: DatabaseDeps = {
+  const databases = databaseDepsFrom(config, {
     db,
     clock,
-    publicHost: config.publicHost,
-    dbPorts: config.dbPorts,
-    regions: config.regions,
-    nodeHost,
     wake: () => engine.wake(),
     ...(options.backups?.snapshotExists ? { snapshotExists: options.backups.snapshotExists } : {}),
-  };
+  });
   const routes = databaseRoutes({
     db,
     clock,

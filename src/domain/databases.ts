@@ -15,6 +15,7 @@ import { findPlan, findRegion, findVersion, defaultVersion, type Region } from '
 import { getEnvironment, type Environment } from './environments.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
 import { allocatePortPair, type PortRange } from './ports.js';
+import type { Config } from '../config.js';
 
 export const DATABASE_STATES = [
   'provisioning',
@@ -82,6 +83,14 @@ export interface DatabaseDeps {
   wake(): void;
   /** Set by the backups area: whether `fromSnapshotId` can seed a new database. */
   snapshotExists?(organizationId: string, snapshotId: string): Promise<boolean>;
+}
+
+/** DatabaseDeps from the server's configuration (node processes listen on the API's host). */
+export function databaseDepsFrom(
+  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host'>,
+  parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotExists'>,
+): DatabaseDeps {
+  return { ...parts, publicHost: config.publicHost, dbPorts: config.dbPorts, regions: config.regions, nodeHost: config.host };
 }
 
 export interface DatabaseStatus {

@@ -1,8 +1,8 @@
 // Neo4j's query checks end to end (issue 13): a real `allotrope graph-server` process, the official
 // neo4j-driver, and the admin channel's `stats`. Unit tests of the checker are in query-check.test.ts.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +15,11 @@ import { registerGraphServerCommand } from '../src/graph-server/cli.js';
 import { openGrafeoEngine } from '../src/graph-server/engine.js';
 import { CypherError } from '../src/graph-server/engine-api.js';
 import { runGraphServer } from '../src/graph-server/main.js';
-import { hashPassword } from '../src/graph-server/users.js';
 import { buildLaunch } from '../src/runtimes/local/command.js';
 import { nodePaths } from '../src/runtimes/local/node-files.js';
 import { validateLocalRuntimeSettings } from '../src/runtimes/local/settings.js';
 import type { NodeSpec } from '../src/runtimes/runtime.js';
-import { allotropeCommand } from './helpers/cli.js';
+import { startServer, writeUsers } from './helpers/graph-server-process.js';
 import { waitFor } from './helpers/wait-for.js';
 
 interface Running {
@@ -32,31 +31,15 @@ interface Running {
   stderr: () => string;
 }
 
-async function writeUsers(file: string): Promise<void> {
-  const passwordHash = await hashPassword('pw', { N: 1024, r: 8, p: 1 });
-  await writeFile(`${file}.tmp`, JSON.stringify([{ username: 'admin', passwordHash, readOnly: false }]));
-  await rename(`${file}.tmp`, file);
-}
-
 async function startGraphServer(extra: string[]): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'query-check-e2e-'));
   const dataDir = join(dir, 'data');
   const usersFile = join(dir, 'users.json');
-  await writeUsers(usersFile);
-  const [cmd, args] = allotropeCommand(['graph-server', '--data-dir', dataDir, '--bolt-port', '0', '--http-port', '0', '--users-file', usersFile, ...extra]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   try {
-    await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: 30_000, what: 'the ready line' });
-    const line = out.split('\n').find((l) => l.startsWith('{'));
-    if (!line) throw new Error(`graph-server exited ${child.exitCode} before it was ready: ${err}`);
-    const ready = JSON.parse(line) as { boltPort: number; httpPort: number };
-    return { child, dir, dataDir, boltPort: ready.boltPort, httpPort: ready.httpPort, stderr: () => err };
+    await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
+    const s = await startServer(dataDir, usersFile, extra, { readyTimeoutMs: 30_000 });
+    return { child: s.child, dir, dataDir, boltPort: s.ready.boltPort, httpPort: s.ready.httpPort, stderr: s.stderr };
   } catch (e) {
-    child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
@@ -322,7 +305,7 @@ describe('query check settings', () => {
     const dir = await mkdtemp(join(tmpdir(), 'query-check-off-'));
     try {
       const usersFile = join(dir, 'users.json');
-      await writeUsers(usersFile);
+      await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
       const handle = await runGraphServer({
         dataDir: join(dir, 'data'),
         boltPort: 0,

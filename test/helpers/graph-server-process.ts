@@ -28,7 +28,7 @@ function graphServerCommand(args: string[]): [string, string[]] {
   return allotropeCommand(['graph-server', ...args]);
 }
 
-export async function startServer(dataDir: string, usersFile: string, extra: string[] = []): Promise<Running> {
+export async function startServer(dataDir: string, usersFile: string, extra: string[] = [], { readyTimeoutMs = 20_000 } = {}): Promise<Running> {
   const [cmd, args] = graphServerCommand([
     '--data-dir', dataDir, '--bolt-port', '0', '--http-port', '0', '--users-file', usersFile, ...extra,
   ]);
@@ -39,7 +39,7 @@ export async function startServer(dataDir: string, usersFile: string, extra: str
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   try {
-    await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: 20_000, what: 'the ready line' });
+    await waitFor(() => child.exitCode !== null || out.includes('\n'), { timeoutMs: readyTimeoutMs, what: 'the ready line' });
   } catch (e) {
     child.kill('SIGKILL');
     throw e;

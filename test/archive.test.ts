@@ -167,11 +167,11 @@ describe('archive', () => {
   it('refuses an archive with a corrupted byte, wherever the byte is', async () => {
     // Depending on where it lands, gzip's CRC, the deflate decoder, the tar header checksum, the
     // manifest parser or a file's sha256 notices first; every one of them must refuse it.
-    for (const fraction of [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95]) {
+    for (let spot = 1; spot < 60; spot++) {
       const corrupt = Buffer.from(archive);
-      const at = Math.floor(corrupt.length * fraction);
+      const at = Math.floor((corrupt.length * spot) / 60);
       corrupt[at] = corrupt[at]! ^ 0x5a;
-      await expectRefused(corrupt, ['corrupt', 'checksum-mismatch', 'size-mismatch', 'bad-manifest', 'truncated'], /corrupt|sha256|manifest|truncated/);
+      await expectRefused(corrupt, ['corrupt', 'checksum-mismatch', 'size-mismatch', 'bad-manifest', 'truncated'], /the archive is (corrupt|truncated)|ends early/);
     }
     const middle = Buffer.from(archive);
     middle[middle.length >> 1] = middle[middle.length >> 1]! ^ 0x5a;
@@ -278,7 +278,7 @@ describe('archive', () => {
   });
 
   it('refuses an archive whose manifest is missing, late, malformed or of another version', async () => {
-    await expectRefused(craft([{ path: 'data.grafeo', data: 'x' }, { path: 'manifest.json', data: manifestFor([]) }]), 'bad-manifest', /must start with manifest\.json/);
+    await expectRefused(craft([{ path: 'data.grafeo', data: 'x' }, { path: 'manifest.json', data: manifestFor([]) }]), 'bad-manifest', /corrupt or not an Allotrope export: it must start with manifest\.json/);
     await expectRefused(craft([{ path: 'manifest.json', data: '{not json' }]), 'bad-manifest', /not valid JSON/);
     await expectRefused(craft([{ path: 'manifest.json', data: '{"formatVersion":1}' }]), 'bad-manifest', /engine/);
     await expectRefused(craft([{ path: 'manifest.json', data: manifestFor([], { formatVersion: 2 as 1 }) }]), 'unsupported-version', /version 2/);

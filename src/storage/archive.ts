@@ -364,14 +364,17 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
   });
 }
 
+/** Said of every manifest problem: a damaged export and a foreign tarball look alike from here. */
+const NOT_OURS = 'the archive is corrupt or not an Allotrope export';
+
 function readManifestEntry(entry: ReadEntry, onManifest: (m: Manifest) => void, fail: (e: Error) => void): void {
   if (entry.path !== MANIFEST_NAME || (entry.type !== 'File' && entry.type !== 'OldFile')) {
     entry.resume();
-    throw new ArchiveError('bad-manifest', `the archive must start with ${MANIFEST_NAME}`);
+    throw new ArchiveError('bad-manifest', `${NOT_OURS}: it must start with ${MANIFEST_NAME}`);
   }
   if (entry.size > MAX_MANIFEST_BYTES) {
     entry.resume();
-    throw new ArchiveError('bad-manifest', `${MANIFEST_NAME} is too large`);
+    throw new ArchiveError('bad-manifest', `${NOT_OURS}: ${MANIFEST_NAME} is too large`);
   }
   const chunks: Buffer[] = [];
   entry.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -389,10 +392,10 @@ function validateManifest(text: string): Manifest {
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new ArchiveError('bad-manifest', `${MANIFEST_NAME} is not valid JSON`);
+    throw new ArchiveError('bad-manifest', `${NOT_OURS}: ${MANIFEST_NAME} is not valid JSON`);
   }
   const bad = (what: string): never => {
-    throw new ArchiveError('bad-manifest', `${MANIFEST_NAME} is invalid: ${what}`);
+    throw new ArchiveError('bad-manifest', `${NOT_OURS}: ${MANIFEST_NAME} is invalid: ${what}`);
   };
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -463,7 +466,7 @@ async function extractEntry(
     const expected = listed.get(path);
     if (!expected) throw new ArchiveError('unlisted-file', `archive entry '${path}' is not listed in the manifest`);
     if (entry.size !== expected.sizeBytes) {
-      throw new ArchiveError('size-mismatch', `'${path}' is ${entry.size} bytes but the manifest says ${expected.sizeBytes}`);
+      throw new ArchiveError('size-mismatch', `'${path}' is ${entry.size} bytes but the manifest says ${expected.sizeBytes}: the archive is corrupt or was altered`);
     }
     // No entry can be a link (refused above), so no directory on this path can lead outside tempDir.
     await mkdir(dirname(absolute), { recursive: true, mode: 0o755 });

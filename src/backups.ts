@@ -99,8 +99,8 @@ export function createBackups(options: BackupsOptions): Backups {
   };
 
   /**
-   * The terminate operation's `take-final-snapshot` step. A paused node is started for the backup (it is
-   * destroyed right after); a node that cannot run any more gets no final snapshot, which the step says.
+   * The terminate operation's `take-final-snapshot` step: an online backup of a healthy node, else a backup
+   * of its files; files the engine cannot open give no final snapshot, which the step says.
    */
   async function finalSnapshot(ctx: StepContext): Promise<string> {
     const databaseId = ctx.operation.databaseId;
@@ -113,8 +113,9 @@ export function createBackups(options: BackupsOptions): Backups {
       await ctx.db.insertInto('snapshots').values(newSnapshotRow(snapshotId, database, 'final', `final snapshot of ${database.name}`, ctx.operation.id, now, new Date(now.getTime() + finalRetentionMs), null)).execute();
     }
     try {
+      // A node that is not serving (paused, or crashing) is stopped for good and backed up from its files.
       for (const spec of await nodeSpecsOf(ctx.db, databaseId, config.host)) {
-        if ((await runtime.health(spec.stationId).catch(() => ({ status: 'stopped' }))).status !== 'healthy') await runtime.start(spec);
+        if ((await runtime.health(spec.stationId).catch(() => ({ status: 'stopped' }))).status !== 'healthy') await runtime.stop(spec.stationId);
       }
       const summary = await takeSnapshot(kindsDeps, ctx, snapshotId, databaseId);
       return `final snapshot ${snapshotId} kept until ${new Date(now.getTime() + finalRetentionMs).toUTCString()}: ${summary}`;

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { bootstrapIfEmpty, type BootstrapResult } from './domain/organizations.js';
 import { openStore, type Store } from './store/db.js';
+import { ephemeralPortRange, overlap } from './net/ephemeral-ports.js';
 
 /** Secrets never reach the log, whatever a request or an error carries. */
 export const REDACTED_PATHS = [
@@ -159,6 +160,13 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
         ].join('\n'),
       );
       logger.info({ clientId: bootstrap.client.clientId, organizationId: bootstrap.organization.id }, 'bootstrap: created default organization and admin client');
+    }
+    const risky = overlap(config.dbPorts, ephemeralPortRange());
+    if (risky) {
+      logger.warn(
+        { dbPorts: `${config.dbPorts.first}-${config.dbPorts.last}`, ephemeral: ephemeralPortRange() },
+        `ALLOTROPE_DB_PORTS overlaps this machine's ephemeral port range at ${risky.first}-${risky.last}: an outgoing connection can hold a database's port and keep it from starting; choose a range outside it`,
+      );
     }
     for (const factory of opts.extend ?? []) extensions.push(await factory({ config, store, clock, logger }));
     app = await buildApp({

@@ -6,6 +6,19 @@ import assert from 'node:assert/strict';
 import type { Driver } from 'neo4j-driver';
 import { DB, countsOf, createDatabase, driverFor, operationFinished, query, startBackupsServer, waitForBolt, type BackupsServer } from './helpers/backups.js';
 import { waitForOperation } from './helpers/lifecycle.js';
+import net from 'node:net';
+
+/** Resolves when something accepts a TCP connection on the port; rejects with the connect error otherwise. */
+function boltReachable(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
 
 describe('snapshots, restore and clone', () => {
   let server: BackupsServer;
@@ -213,6 +226,67 @@ describe('snapshots, restore and clone', () => {
     const r = driverFor(reborn.database, reborn.password);
     drivers.push(r);
     assert.deepEqual(await countsOf(r), { nodes: 2, relationships: 0 });
+  });
+
+  it('snapshots, exports and clones a paused database from its files; it stays paused', async () => {
+    const sleeper = await createDatabase(server, token, { environmentId: server.environmentId, name: 'sleeper', plan: 'ds2' });
+    const d = driverFor(sleeper.database, sleeper.password);
+    await query(d, "CREATE (:Night {n: 1})-[:NEXT]->(:Night {n: 2}), (:Night {n: 3, day: date('2026-11-23')})");
+    await d.close();
+    const id = sleeper.database.id;
+    const pause = await server.request('PUT', `${DB}/${id}/pause`, { token });
+    await operationFinished(server, token, id, pause.body.operationId);
+    const stillPaused = async (): Promise<void> => {
+      assert.equal((await server.request('GET', `${DB}/${id}`, { token })).body.status.state, 'paused');
+      await assert.rejects(boltReachable(sleeper.database.boltPort), /ECONNREFUSED/, 'no process serves a paused database');
+    };
+
+    const snap = await server.request('POST', `${DB}/${id}/snapshots`, { token, body: { label: 'at night' } });
+    assert.equal(snap.status, 202, snap.text);
+    await operationFinished(server, token, id, snap.body.operationId);
+    const taken = await server.request('GET', `${DB}/${id}/snapshots/${snap.body.snapshot.id}`, { token });
+    assert.equal(taken.body.status, 'ready');
+    assert.deepEqual(taken.body.counts, { nodes: 3, relationships: 1 });
+    await stillPaused();
+
+    const exp = await server.request('PUT', `${DB}/${id}/export`, { token, body: { format: 'cypher' } });
+    assert.equal(exp.status, 202, exp.text);
+    await operationFinished(server, token, id, exp.body.operationId);
+    const script = await (await fetch((await server.request('GET', `${DB}/${id}/exports/${exp.body.export.id}`, { token })).body.url)).text();
+    assert.match(script, /date\('2026-11-23'\)/);
+    await stillPaused();
+
+    const clone = await server.request('POST', `${DB}/${id}/clone`, { token, body: { name: 'morning' } });
+    assert.equal(clone.status, 202, clone.text);
+    const op = await waitForOperation(server, token, clone.body.database.id, clone.body.operationId, 60_000);
+    assert.equal(op.status, 'finished', JSON.stringify(op));
+    const c = driverFor(clone.body.database, clone.body.credentials.password);
+    drivers.push(c);
+    assert.deepEqual(await countsOf(c), { nodes: 3, relationships: 1 });
+    await stillPaused();
+
+    // Nothing of the source was changed by being read: it resumes with its data.
+    const resume = await server.request('PUT', `${DB}/${id}/resume`, { token });
+    await operationFinished(server, token, id, resume.body.operationId);
+    const r = driverFor(sleeper.database, sleeper.password);
+    drivers.push(r);
+    await waitForBolt(r);
+    assert.deepEqual(await countsOf(r), { nodes: 3, relationships: 1 });
+  });
+
+  it('refuses snapshots, exports and clones of a database that is neither running nor paused', async () => {
+    const gone = await createDatabase(server, token, { environmentId: server.environmentId, name: 'gone', plan: 'ds2' });
+    const del = await server.request('DELETE', `${DB}/${gone.database.id}`, { token });
+    await operationFinished(server, token, gone.database.id, del.body.operationId);
+    for (const [method, path, body] of [
+      ['POST', 'snapshots', {}],
+      ['PUT', 'export', {}],
+      ['POST', 'clone', { name: 'from-the-grave' }],
+    ] as const) {
+      const res = await server.request(method, `${DB}/${gone.database.id}/${path}`, { token, body });
+      assert.equal(res.status, 409, `${path}: ${res.text}`);
+      assert.match(res.body.error, /database is terminated; .* needs a database that is running or paused/);
+    }
   });
 
   it('sweeps final snapshots after their 7 days and clone seeds after a day', async () => {

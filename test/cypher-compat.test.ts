@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { repoRoot } from './helpers/cli.js';
 import { join } from 'node:path';
 import grafeo from '@grafeo-db/js';
+import { ENGINE_RESERVED_WORDS, quoteName } from '../src/graph-server/cypher-dump.js';
 
 const { GrafeoDB } = grafeo;
 type Db = InstanceType<typeof GrafeoDB>;
@@ -72,6 +73,8 @@ export const DIFFERENCES: readonly Difference[] = [
   { query: 'MATCH (n:Person&Actor) RETURN count(n) AS r', neo4j: '0', ours: syntaxError, workaround: { query: 'MATCH (n:Person:Actor) RETURN count(n) AS r', rows: [{ r: 0 }] } },
   { query: 'CREATE (n:T $props) RETURN n.id AS r', neo4j: '1', ours: syntaxError, params: { props: { id: 1 } }, workaround: { query: 'CREATE (n:T) SET n = $props RETURN n.id AS r', rows: [{ r: 1 }] } },
   { query: 'CALL () { RETURN 1 AS x } IN TRANSACTIONS RETURN x AS r', neo4j: '1 (in an implicit transaction)', ours: syntaxError },
+  { query: 'CREATE (a:Step)-[:THEN]->(b:Step) RETURN 1 AS r', neo4j: '1', ours: syntaxError, workaround: { query: 'CREATE (a:Step)-[:`THEN`]->(b:Step) RETURN 1 AS r', rows: [{ r: 1 }] } },
+  { query: "CREATE (n:Box {in: 1}) RETURN n.in AS r", neo4j: '1', ours: syntaxError, workaround: { query: 'CREATE (n:Box {`in`: 1}) RETURN n.`in` AS r', rows: [{ r: 1 }] } },
   { query: 'USE neo4j RETURN 1 AS r', neo4j: '1', ours: syntaxError, workaround: { query: 'RETURN 1 AS r', rows: [{ r: 1 }] } },
   { query: 'SHOW DATABASES', neo4j: 'the databases', ours: syntaxError },
   { query: 'SHOW FUNCTIONS', neo4j: 'the functions', ours: syntaxError },
@@ -144,6 +147,20 @@ describe('known differences from Neo4j (docs/cypher-compatibility.md)', () => {
     const joined = `CREATE ${Array.from({ length: 130 }, (_, i) => `(:Many {i: ${i}})`).join(', ')}`;
     await db.executeCypher(joined);
     assert.deepEqual(await rows(db, 'MATCH (n:Many) RETURN count(n) AS r'), [{ r: 130 }]);
+  });
+
+  it('refuses each word of the export\'s reserved list as a bare name in any case, and takes it backquoted', async () => {
+    for (const word of ENGINE_RESERVED_WORDS) {
+      for (const spelled of [word, word.toLowerCase()]) {
+        await assert.rejects(() => db.executeCypher(`CREATE (n:${spelled}) RETURN 1`), /syntax error/, spelled);
+        assert.deepEqual(await rows(db, `CREATE (n:${quoteName(spelled)} {${quoteName(spelled)}: 1}) RETURN n.${quoteName(spelled)} AS r`), [{ r: 1 }], spelled);
+      }
+    }
+    // Neighbours of those words are plain names the engine takes as they are.
+    for (const word of ['END', 'ORDER', 'LIMIT', 'SKIP', 'CALL', 'YIELD', 'EXISTS', 'COUNT']) {
+      assert.equal(quoteName(word), word);
+      await db.executeCypher(`CREATE (n:${word} {${word}: 1}) RETURN n.${word}`);
+    }
   });
 
   it('runs queries Neo4j refuses (the query check in front of the engine refuses them first)', async () => {

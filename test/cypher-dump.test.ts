@@ -72,6 +72,30 @@ describe('cypher dump', () => {
     assert.equal(await readFile(again, 'utf8'), text);
   });
 
+  it('backquotes names the engine takes only quoted, so its own dump loads back', async () => {
+    const source = join(dir, 'keywords.grafeo');
+    const db = GrafeoDB.create(source);
+    await db.executeCypher("CREATE (:`Case` {`in`: 1, `set`: 'x', plain: true})-[:`THEN` {`where`: 2.5}]->(:`match`)");
+    db.close();
+    const script = join(dir, 'keywords.cypher');
+    await dumpCypherToFile(source, script);
+    const text = await readFile(script, 'utf8');
+    assert.match(text, /`in`: 1/);
+    assert.match(text, /plain: true/);
+    const loaded = join(dir, 'keywords-loaded');
+    const result = await loadCypher(Readable.from([Buffer.from(text)]), loaded);
+    assert.deepEqual([result.nodes, result.relationships], [2, 1]);
+    const check = GrafeoDB.openReadOnly(join(loaded, 'graph.grafeo'));
+    try {
+      const rows = (await check.executeCypher('MATCH (a:`Case`)-[r:`THEN`]->(b:`match`) RETURN a.`in` AS i, a.`set` AS s, r.`where` AS w')).toArray();
+      assert.deepEqual(rows, [{ i: 1, s: 'x', w: 2.5 }]);
+    } finally {
+      check.close();
+    }
+    assert.equal(quoteName('Then'), '`Then`');
+    assert.equal(quoteName('Thence'), 'Thence');
+  });
+
   it('dumps every element when ids have large gaps', async () => {
     const source = join(dir, 'sparse.grafeo');
     const db = GrafeoDB.create(source);

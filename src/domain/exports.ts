@@ -6,8 +6,8 @@ import { newId, normalizeId } from '../ids.js';
 import { enqueueOperation } from '../operations/queue.js';
 import type { ExportsTable } from '../store/schema/backups.js';
 import { findDatabase } from './databases.js';
-import { conflict, invalid, notFound } from './errors.js';
-import type { BackupsDomainDeps } from './snapshots.js';
+import { invalid, notFound } from './errors.js';
+import { assertReadable, type BackupsDomainDeps } from './snapshots.js';
 
 export type ExportFormat = 'archive' | 'cypher';
 
@@ -56,7 +56,7 @@ export async function startExport(deps: BackupsDomainDeps, caller: Caller, datab
   const id = newId();
   const operationId = await deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('databases').select(['state', 'name']).where('id', '=', row.id).executeTakeFirstOrThrow();
-    if (current.state !== 'running') throw conflict(`database is ${current.state}; an export needs a database that is running`);
+    assertReadable(current, 'an export');
     const opId = await enqueueOperation(
       trx,
       { organizationId: row.organization_id, databaseId: row.id, operationType: 'export', description: `Export database ${row.name} as ${format}`, params: { exportId: id }, exclusive: false },

@@ -75,6 +75,11 @@ function assertRunning(row: DatabasesTable, action: string): void {
   if (row.state !== 'running') throw conflict(`database is ${row.state}; ${action} needs a database that is running`);
 }
 
+/** Snapshots, exports and clones read a paused database's files as they are: it stays paused. */
+export function assertReadable(row: Pick<DatabasesTable, 'state'>, action: string): void {
+  if (row.state !== 'running' && row.state !== 'paused') throw conflict(`database is ${row.state}; ${action} needs a database that is running or paused`);
+}
+
 const LABEL_MAX = 200;
 // Snapshots a user sees; clone seeds are internal to the clone's create operation.
 const VISIBLE_KINDS = ['on-demand', 'scheduled', 'final'];
@@ -88,7 +93,7 @@ export async function createSnapshot(deps: BackupsDomainDeps, caller: Caller, da
   const id = newId();
   const operationId = await deps.db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-    assertRunning(current, 'a snapshot');
+    assertReadable(current, 'a snapshot');
     const max = findPlan(current.plan)?.features.maxSnapshots ?? 0;
     const taken = await trx
       .selectFrom('snapshots')
@@ -251,13 +256,14 @@ export interface CloneInput {
 }
 
 /**
- * Clones a running database: a hidden `clone` snapshot row is written first, then a new database is
- * created from it; the new database's create operation takes the online backup of the source (which
- * keeps serving) and restores it into the new node before it starts.
+ * Clones a running or paused database: a hidden `clone` snapshot row is written first, then a new database
+ * is created from it; the new database's create operation takes the backup of the source (online, so a
+ * running source keeps serving; from the files of a paused one, which stays paused) and restores it into
+ * the new node before it starts.
  */
 export async function cloneDatabase(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: CloneInput): Promise<CreatedDatabase> {
   const { row } = await findDatabase(deps, caller, databaseId, 'clone');
-  assertRunning(row, 'clone');
+  assertReadable(row, 'clone');
   const now = deps.clock.now();
   const snapshotId = newId();
   // Kept a day, so a create operation resumed after a crash still finds it; the sweep deletes it.

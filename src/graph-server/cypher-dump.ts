@@ -38,9 +38,19 @@ export interface DumpCounts {
   constraints: number;
 }
 
+/**
+ * Words the engine refuses as a bare label, type or property key in any letter case (Neo4j accepts
+ * them); measured with @grafeo-db/js 0.6.0, see docs/cypher-compatibility.md. Neo4j reads them quoted too.
+ */
+export const ENGINE_RESERVED_WORDS: ReadonlySet<string> = new Set(
+  ('AND AS CASE CREATE DELETE DETACH DISTINCT ELSE FALSE IN IS MATCH MERGE NOT NULL OPTIONAL OR REMOVE RETURN SET ' +
+    'THEN TRUE UNION UNWIND WHEN WHERE WITH XOR').split(' '),
+);
+
 /** A Cypher identifier, backquoted unless it is a plain name (a backquote inside is doubled). */
 export function quoteName(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : '`' + name.replace(/`/g, '``') + '`';
+  const plain = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !ENGINE_RESERVED_WORDS.has(name.toUpperCase());
+  return plain ? name : '`' + name.replace(/`/g, '``') + '`';
 }
 
 function quoteString(s: string): string {

@@ -99,7 +99,10 @@ export interface Runtime {
   writeUsers(stationId: string, users: DatabaseUserEntry[]): Promise<void>;
   /** Delete all data but keep the node (it runs again afterwards if it was running). */
   empty(stationId: string): Promise<void>;
-  /** Online backup of a running node into `targetDir` (created if missing). */
+  /**
+   * Full backup of a node into `targetDir` (created if missing): online while it runs, from its files while
+   * it is stopped (a paused database). Either way the source keeps its data and state.
+   */
   backup(stationId: string, targetDir: string): Promise<void>;
   /** Replace a stopped node's data with the backup files in `sourceDir`, atomically. */
   restoreFiles(stationId: string, sourceDir: string): Promise<void>;

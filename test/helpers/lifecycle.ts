@@ -1,6 +1,6 @@
 // Starts the management API with the database lifecycle wired in (local runtime running the real
 // graph-server), in this process or as a child process that a test may SIGKILL, plus small API helpers.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,9 +63,71 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
 }
 
 /** A port range unlikely to collide with other tests running at the same time. */
-export function testPortRange(size = 40): string {
-  const first = 31_000 + Math.floor(Math.random() * 600) * 40;
-  return `${first}-${first + size - 1}`;
+// Database port ranges for test servers. Below the kernel's ephemeral range (32768+ on Linux), so no
+// client socket of this machine can hold one of them as its local port, and claimed across the test
+// files running at once: a claim is a directory owned by a live pid.
+const PORT_SLOT = 40;
+const PORT_BASE = 20_000;
+const PORT_SLOTS = Math.floor((32_760 - PORT_BASE) / PORT_SLOT);
+const claimRoot = join(tmpdir(), 'allotrope-test-ports');
+const claimed: string[] = [];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function claim(slot: number): boolean {
+  const dir = join(claimRoot, String(slot));
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const owner = Number(readFileSafe(join(dir, 'pid')));
+    if (!owner || owner === process.pid || alive(owner)) return false;
+    // Left by a test process that is gone; take it over (renaming away first, so only one taker wins).
+    try {
+      renameSync(dir, `${dir}.stale-${process.pid}`);
+    } catch {
+      return false;
+    }
+    rmSync(`${dir}.stale-${process.pid}`, { recursive: true, force: true });
+    return claim(slot);
+  }
+  writeFileSync(join(dir, 'pid'), String(process.pid));
+  claimed.push(dir);
+  return true;
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+process.once('exit', () => {
+  for (const dir of claimed) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A range of `size` (≤ 40) database ports no other test server of this machine uses. */
+export function testPortRange(size = PORT_SLOT): string {
+  if (size > PORT_SLOT) throw new Error(`testPortRange gives at most ${PORT_SLOT} ports`);
+  mkdirSync(claimRoot, { recursive: true });
+  const start = Math.floor(Math.random() * PORT_SLOTS);
+  for (let i = 0; i < PORT_SLOTS; i++) {
+    const slot = (start + i) % PORT_SLOTS;
+    if (claim(slot)) {
+      const first = PORT_BASE + slot * PORT_SLOT;
+      return `${first}-${first + size - 1}`;
+    }
+  }
+  throw new Error(`every test port range under ${claimRoot} is claimed by a live process`);
 }
 
 export interface LifecycleServer extends TestServer {

@@ -87,7 +87,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
     );
     app.post(
       `${BASE}/snapshots`,
-      { schema: { tags, summary: 'Take a snapshot (standard plans and above)', params: DbParams, body: CreateSnapshot, response: { 202: Type.Object({ snapshot: Snapshot, operationId: Id }), ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: 'Take a snapshot (standard plans and above) of a running or paused database; 409 in any other state', params: DbParams, body: CreateSnapshot, response: { 202: Type.Object({ snapshot: Snapshot, operationId: Id }), ...errorResponses(403, 404, 409) } } },
       async (request, reply) => reply.code(202).send(await createSnapshot(deps, request.caller!, request.params.id, request.body ?? {})),
     );
     app.get(`${BASE}/snapshots/:snapshotId`, { schema: { tags, summary: 'Get a snapshot', params: SnapshotParams, response: { 200: Snapshot, ...errorResponses(403, 404) } } }, async (request) =>
@@ -120,7 +120,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
 
     app.put(
       `${BASE}/export`,
-      { schema: { tags, summary: 'Export the database as an archive or a Cypher script', params: DbParams, body: StartExport, response: { 202: Type.Object({ export: Export, operationId: Id }), ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: 'Export a running or paused database as an archive or a Cypher script; 409 in any other state', params: DbParams, body: StartExport, response: { 202: Type.Object({ export: Export, operationId: Id }), ...errorResponses(403, 404, 409) } } },
       async (request, reply) => reply.code(202).send(await startExport(deps, request.caller!, request.params.id, request.body ?? {})),
     );
     app.get(`${BASE}/exports`, { schema: { tags, summary: 'Exports of a database, newest first', params: DbParams, response: { 200: Type.Array(Export), ...errorResponses(403, 404) } } }, async (request) =>
@@ -186,7 +186,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
       {
         schema: {
           tags: ['databases'],
-          summary: "A new database with a copy of this one's data (consistent online backup; the source keeps serving)",
+          summary: "A new database with a copy of this one's data: an online backup of a running source (which keeps serving), or the files of a paused one (which stays paused); 409 in any other state",
           params: DbParams,
           body: Clone,
           response: {

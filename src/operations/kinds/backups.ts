@@ -170,8 +170,9 @@ async function databaseName(db: Db, databaseId: string): Promise<string> {
 // Taking a snapshot (also used by the final-snapshot and clone hooks)
 
 /**
- * Takes the snapshot row `snapshotId` (status pending) of database `sourceDatabaseId`'s running primary:
- * online backup, archive, store, mark ready. A ready snapshot is left as it is (idempotent).
+ * Takes the snapshot row `snapshotId` (status pending) of database `sourceDatabaseId`'s primary (an online
+ * backup while it runs, from its files while it is paused), archives it, stores it and marks it ready.
+ * A ready snapshot is left as it is (idempotent).
  */
 export async function takeSnapshot(deps: BackupKindsDeps, ctx: StepContext, snapshotId: string, sourceDatabaseId: string): Promise<string> {
   const row = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', snapshotId).executeTakeFirst();
@@ -179,6 +180,8 @@ export async function takeSnapshot(deps: BackupKindsDeps, ctx: StepContext, snap
   if (row.status === 'ready') return `snapshot ${snapshotId} already taken`;
   const work = await freshDir(join(workDirOf(deps, ctx.operation.id), `snapshot-${snapshotId}`));
   try {
+    const source = await ctx.db.selectFrom('databases').select(['state', 'name']).where('id', '=', sourceDatabaseId).executeTakeFirst();
+    if (!source || source.state === 'terminated') throw new OperationError(`database ${source?.name ?? sourceDatabaseId} was terminated before its backup was taken`);
     const spec = await primarySpec(ctx.db, deps, sourceDatabaseId);
     const packed = await backupNode(deps, spec.stationId, work);
     const key = snapshotKey(row.organization_id, row.database_id, row.id);

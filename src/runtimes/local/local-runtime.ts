@@ -48,6 +48,7 @@ import {
   type PidRecord,
 } from './node-files.js';
 import { LogTail, capChildLog, openChildLog } from './node-log.js';
+import { backupStoppedDatabase } from '../../graph-server/engine.js';
 import { LOCAL_RUNTIME_SETTINGS } from './settings.js';
 import { findProcessesWithArg, isSameProcess, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
 
@@ -615,11 +616,28 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     },
 
     async backup(stationId, targetDir) {
+      assertStationId(stationId);
+      const stopped = stateOf(stationId);
+      const dir = path.resolve(targetDir);
+      // A stopped node (a paused database) is backed up from its files, under its lock so nothing starts
+      // it meanwhile; a resume that comes first makes this an online backup instead.
+      const offline = await withLock(stationId, async () => {
+        if (stopped.proc || (await recordedProcess(stopped.paths))) return false;
+        if (stopped.wanted) {
+          throw new RuntimeError('Conflict', `node ${stationId} is restarting after its process stopped; try again once it runs`);
+        }
+        try {
+          await backupStoppedDatabase(stopped.paths.dataDir, dir);
+        } catch (err) {
+          throw new RuntimeError('Failed', `backup of stopped node ${stationId} failed: ${(err as Error).message}`, { cause: err });
+        }
+        return true;
+      });
+      if (offline) return;
       const node = await requireRunning(stationId);
       if (!admin.available) {
         throw new RuntimeError('Unavailable', 'online backup needs the graph-server admin channel, which is not available');
       }
-      const dir = path.resolve(targetDir);
       await mkdir(dir, { recursive: true });
       try {
         await admin.request(node.paths.dataDir, { op: 'backup', dir }, 10 * 60_000);

@@ -1,6 +1,7 @@
-// Crash safety: the control plane (a child process) is killed with SIGKILL while create, restart and
-// terminate operations run; after the next start every operation ends, and every database's state
-// matches what its process does (running ⇔ a live, reachable graph-server; otherwise none and a free port).
+// Crash safety: the control plane (a child process running the real `allotrope serve`, lifecycle and
+// backups as shipped) is killed with SIGKILL while create, restart and terminate operations run; after
+// the next start every operation ends, and every database's state matches what its process does
+// (running ⇔ a live, reachable graph-server; otherwise none and a free port).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

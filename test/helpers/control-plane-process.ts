@@ -1,6 +1,6 @@
 // Runs a control plane as a child process that a test may SIGKILL to simulate a crash: the real
-// `allotrope serve` (lifecycle + backups, as shipped) or a test entry that wires less, both configured the
-// same way (ALLOTROPE_* variables and `--config <file>`); plus a small API client for it. The crash tests
+// `allotrope serve` (lifecycle + backups, as shipped), configured with ALLOTROPE_* variables and
+// `--config <file>`; plus a small API client for it. The crash tests
 // of the lifecycle and of backups both start their control plane from here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -33,14 +33,7 @@ export interface ControlPlaneProcessOptions {
   dbPorts: string;
   /** Settings written to the `--config` file (keys of src/config.ts `Config`, nested groups may be partial). */
   config?: Record<string, unknown>;
-  /**
-   * A test entry file run instead of `allotrope serve` (given `--config <file>`, printing
-   * "management API listening on <url>" once it listens); default: the real `allotrope serve`.
-   */
-  entry?: string;
 }
-
-const fromTypeScript = import.meta.url.endsWith('.ts');
 
 /** The config file lives in the data dir so that it goes away with it. */
 const CONFIG_FILE = 'test-serve-config.json';
@@ -49,9 +42,7 @@ export async function startControlPlaneProcess(options: ControlPlaneProcessOptio
   const { dataDir } = options;
   const configFile = join(dataDir, CONFIG_FILE);
   writeFileSync(configFile, JSON.stringify(options.config ?? {}));
-  const [command, args] = options.entry
-    ? [process.execPath, [...(fromTypeScript ? ['--import', 'tsx'] : []), options.entry, '--config', configFile]]
-    : allotropeCommand(['serve', '--config', configFile]);
+  const [command, args] = allotropeCommand(['serve', '--config', configFile]);
   const child = spawn(command, args, {
     env: {
       ...process.env,

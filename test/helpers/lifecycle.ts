@@ -175,24 +175,16 @@ export async function createDatabaseAndWait(api: Api, token: string, environment
   return { database: res.body.database, password: res.body.credentials.password, operation };
 }
 
-/** The API + lifecycle (no backups) in a child process (see control-plane-process.ts). */
+/** The real `allotrope serve` (lifecycle and backups) in a child process (see control-plane-process.ts). */
 export type LifecycleServerProcess = ControlPlaneProcess;
 
 /**
- * lifecycle-server-main.ts, not `allotrope serve`: the real server also wires backups, whose final
- * snapshot on terminate changes the operations the crash test interrupts (and there is no setting to
- * leave backups out).
- */
-const serverMain = fileURLToPath(new URL(`./lifecycle-server-main.${ext}`, import.meta.url));
-
-/**
- * Runs the API + lifecycle as a child process on `dataDir` (created when omitted; the caller removes it),
+ * Runs `allotrope serve` as a child process on `dataDir` (created when omitted; the caller removes it),
  * with a short health interval and the given operation lease.
  */
 export async function startLifecycleServerProcess(options: { dataDir?: string; dbPorts: string; leaseMs?: number }): Promise<LifecycleServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'allotrope-lifecycle-'));
   return startControlPlaneProcess({
-    entry: serverMain,
     dataDir,
     dbPorts: options.dbPorts,
     config: { operations: { leaseMs: options.leaseMs ?? 30_000 }, runtime: { healthIntervalMs: 300 } },

@@ -268,6 +268,39 @@ describe('export and import', () => {
     });
   });
 
+  it('imports into a paused database, which stays paused; a refused import leaves it paused and unchanged', async () => {
+    const napper = await createDatabase(server, token, { environmentId: server.environmentId, name: 'napper', plan: 'ds1' });
+    const n = driverFor(napper.database, napper.password);
+    await query(n, 'CREATE (:Before)');
+    await n.close();
+    const id = napper.database.id;
+    const pause = await server.request('PUT', `${DB}/${id}/pause`, { token });
+    await operationFinished(server, token, id, pause.body.operationId);
+
+    const damaged = Buffer.from(archive);
+    damaged[damaged.length >> 1] = damaged[damaged.length >> 1]! ^ 0x5a;
+    const refused = await upload(id, damaged);
+    assert.equal(refused.status, 202, JSON.stringify(refused.body));
+    const failed = await waitForOperation(server, token, id, refused.body.operationId, 60_000);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error, /not changed/);
+    assert.equal((await server.request('GET', `${DB}/${id}`, { token })).body.status.state, 'paused');
+
+    const res = await upload(id, archive);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const op = await operationFinished(server, token, id, res.body.operationId);
+    assert.match(op.steps.find((s: any) => s.name === 'start-node').message, /stays paused/);
+    const db = await server.request('GET', `${DB}/${id}`, { token });
+    assert.equal(db.body.status.state, 'paused');
+    const resume = await server.request('PUT', `${DB}/${id}/resume`, { token });
+    await operationFinished(server, token, id, resume.body.operationId);
+    const r = driverFor(napper.database, napper.password);
+    drivers.push(r);
+    await waitForBolt(r);
+    assert.deepEqual(await countsOf(r), await countsOf(driver));
+    assert.deepEqual(await snapshotOfData(r), expected);
+  });
+
   describe('import from a URL', () => {
     async function urlImport(url: string): Promise<any> {
       const res = await server.request('PUT', `${DB}/${source.database.id}/import`, { token, body: { url } });

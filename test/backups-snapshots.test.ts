@@ -228,7 +228,7 @@ describe('snapshots, restore and clone', () => {
     assert.deepEqual(await countsOf(r), { nodes: 2, relationships: 0 });
   });
 
-  it('snapshots, exports and clones a paused database from its files; it stays paused', async () => {
+  it('snapshots, exports, clones and restores into a paused database from its files; it stays paused', async () => {
     const sleeper = await createDatabase(server, token, { environmentId: server.environmentId, name: 'sleeper', plan: 'ds2' });
     const d = driverFor(sleeper.database, sleeper.password);
     await query(d, "CREATE (:Night {n: 1})-[:NEXT]->(:Night {n: 2}), (:Night {n: 3, day: date('2026-11-23')})");
@@ -265,13 +265,21 @@ describe('snapshots, restore and clone', () => {
     assert.deepEqual(await countsOf(c), { nodes: 3, relationships: 1 });
     await stillPaused();
 
-    // Nothing of the source was changed by being read: it resumes with its data.
+    // A snapshot of another database restored into it while it sleeps: it stays paused.
+    const restore = await server.request('POST', `${DB}/${source.database.id}/snapshots/${snapshotId}/restore`, { token, body: { targetDatabaseId: id } });
+    assert.equal(restore.status, 202, restore.text);
+    assert.equal((await server.request('GET', `${DB}/${id}`, { token })).body.status.state, 'restoring');
+    const restored = await operationFinished(server, token, id, restore.body.operationId);
+    assert.match(restored.steps.find((s: any) => s.name === 'start-node').message, /stays paused/);
+    await stillPaused();
+
+    // The next resume serves the restored data.
     const resume = await server.request('PUT', `${DB}/${id}/resume`, { token });
     await operationFinished(server, token, id, resume.body.operationId);
     const r = driverFor(sleeper.database, sleeper.password);
     drivers.push(r);
     await waitForBolt(r);
-    assert.deepEqual(await countsOf(r), { nodes: 3, relationships: 1 });
+    assert.deepEqual(await countsOf(r), { nodes: 50, relationships: 1 });
   });
 
   it('refuses snapshots, exports and clones of a database that is neither running nor paused', async () => {

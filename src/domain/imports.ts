@@ -9,7 +9,7 @@ import { importKey } from '../operations/kinds/backups.js';
 import { hostMatches } from '../storage/safe-fetch.js';
 import { findDatabase, type VisibleDatabase } from './databases.js';
 import { conflict, invalid } from './errors.js';
-import type { BackupsDomainDeps } from './snapshots.js';
+import { assertReadable, type BackupsDomainDeps } from './snapshots.js';
 
 export type ImportSource = { blobKey: string } | { url: string };
 
@@ -51,7 +51,9 @@ export async function startImport(deps: BackupsDomainDeps, caller: Caller, datab
     const current = await trx.selectFrom('databases').select(['state', 'name']).where('id', '=', row.id).executeTakeFirstOrThrow();
     const active = await activeOperationId(trx, row.id);
     if (active) throw conflict(`operation ${active} is in progress`);
-    if (current.state !== 'running') throw conflict(`database is ${current.state}; import needs a database that is running`);
+    assertReadable(current, 'import');
+    // A paused database gets the new data and stays paused (the operation does not start it).
+    params.stayPaused = current.state === 'paused';
     await trx.updateTable('databases').set({ state: 'importing' }).where('id', '=', row.id).execute();
     return enqueueOperation(
       trx,

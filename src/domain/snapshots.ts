@@ -71,11 +71,10 @@ export function assertSnapshotsAllowed(row: DatabasesTable, what = 'snapshots'):
   }
 }
 
-function assertRunning(row: DatabasesTable, action: string): void {
-  if (row.state !== 'running') throw conflict(`database is ${row.state}; ${action} needs a database that is running`);
-}
-
-/** Snapshots, exports and clones read a paused database's files as they are: it stays paused. */
+/**
+ * Snapshots, exports and clones read a paused database's files as they are; restores and imports replace
+ * them. Either way it stays paused.
+ */
 export function assertReadable(row: Pick<DatabasesTable, 'state'>, action: string): void {
   if (row.state !== 'running' && row.state !== 'paused') throw conflict(`database is ${row.state}; ${action} needs a database that is running or paused`);
 }
@@ -226,7 +225,7 @@ export async function restoreSnapshot(deps: BackupsDomainDeps, caller: Caller, d
     const current = await trx.selectFrom('databases').selectAll().where('id', '=', target.id).executeTakeFirstOrThrow();
     const active = await activeOperationId(trx, target.id);
     if (active) throw conflict(`operation ${active} is in progress`);
-    assertRunning(current, 'restore');
+    assertReadable(current, 'restore');
     await trx.updateTable('databases').set({ state: 'restoring' }).where('id', '=', target.id).execute();
     return enqueueOperation(
       trx,
@@ -235,7 +234,8 @@ export async function restoreSnapshot(deps: BackupsDomainDeps, caller: Caller, d
         databaseId: target.id,
         operationType: 'restore',
         description: `Restore snapshot ${snapshot.id}${snapshot.label ? ` (${snapshot.label})` : ''} of ${source.name} into database ${current.name}`,
-        params: { snapshotId: snapshot.id, sourceDatabaseId: source.id },
+        // A paused target gets the snapshot's data and stays paused (the operation does not start it).
+        params: { snapshotId: snapshot.id, sourceDatabaseId: source.id, stayPaused: current.state === 'paused' },
       },
       now,
     );

@@ -99,7 +99,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
     });
     app.post(
       `${BASE}/snapshots/:snapshotId/restore`,
-      { schema: { tags, summary: 'Restore a snapshot into this database or targetDatabaseId', params: SnapshotParams, body: Restore, response: { 202: OperationAccepted, ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: 'Restore a snapshot into this database or targetDatabaseId (running: restarted with the data; paused: stays paused); 409 in any other state', params: SnapshotParams, body: Restore, response: { 202: OperationAccepted, ...errorResponses(403, 404, 409) } } },
       async (request, reply) => reply.code(202).send(await restoreSnapshot(deps, request.caller!, request.params.id, request.params.snapshotId, request.body ?? {})),
     );
 
@@ -135,7 +135,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
       {
         schema: {
           tags,
-          summary: "Replace the database's data: multipart/form-data with a field 'file', or JSON {url}",
+          summary: "Replace the database's data: multipart/form-data with a field 'file', or JSON {url}. A running database restarts with it, a paused one stays paused; 409 in any other state",
           consumes: ['multipart/form-data', 'application/json', 'application/x-www-form-urlencoded'],
           params: DbParams,
           response: { 202: OperationAccepted, ...errorResponses(403, 404, 409, 413, 415) },

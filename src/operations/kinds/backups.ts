@@ -144,9 +144,18 @@ async function startNodes(deps: BackupKindsDeps, ctx: StepContext): Promise<void
   for (const spec of await nodeSpecsOf(ctx.db, ctx.operation.databaseId, deps.nodeHost)) await deps.runtime.start(spec);
 }
 
-/** After a failed restore or import: the database is running again if its node can be, else failed. */
-async function settleRunning(deps: BackupKindsDeps, ctx: StepContext): Promise<'running' | 'failed'> {
+/** A restore or import into a paused database leaves it paused: its node is not started. */
+function staysPaused(ctx: StepContext): boolean {
+  return ctx.operation.params.stayPaused === true;
+}
+
+/**
+ * After a failed restore or import: a paused database stays paused (its files are the old or the new ones,
+ * never a mix); a running one is running again if its node can be, else failed.
+ */
+async function settleRunning(deps: BackupKindsDeps, ctx: StepContext): Promise<'running' | 'paused' | 'failed'> {
   await rm(workDirOf(deps, ctx.operation.id), { recursive: true, force: true }).catch(() => undefined);
+  if (staysPaused(ctx)) return 'paused';
   try {
     await startNodes(deps, ctx);
     return 'running';
@@ -328,6 +337,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
     {
       name: 'start-node',
       async run(ctx) {
+        if (staysPaused(ctx)) return 'the database was paused and stays paused; resume it to serve the new data';
         await startNodes(deps, ctx);
       },
     },
@@ -336,13 +346,14 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
 
   const endings = {
     async onSuccess(trx: Transaction<Tables>, ctx: StepContext) {
-      await setDatabaseState(trx, ctx.operation.databaseId, 'running', ctx.clock.now());
+      await setDatabaseState(trx, ctx.operation.databaseId, staysPaused(ctx) ? 'paused' : 'running', ctx.clock.now());
     },
     async settle(ctx: StepContext) {
       return settleRunning(deps, ctx);
     },
     async onFailure(trx: Transaction<Tables>, ctx: StepContext, _error: OperationError, settled: unknown) {
-      await setDatabaseState(trx, ctx.operation.databaseId, settled === 'running' ? 'running' : 'failed', ctx.clock.now());
+      const state = settled === 'running' || settled === 'paused' ? settled : 'failed';
+      await setDatabaseState(trx, ctx.operation.databaseId, state, ctx.clock.now());
     },
   };
 

@@ -1,10 +1,10 @@
 // What a database's lifecycle costs a user, end to end: a real control plane (serve() with the data
 // plane, as `allotrope serve` runs it, default settings) on a temporary data dir, driven through the
 // management API and neo4j-driver. Each round creates a DS2 database (until the operation finishes,
-// and until the first Bolt query succeeds), loads 10k nodes, pauses, resumes, restarts, snapshots and
-// terminates it. Baselines measured in the same run: a bare Node start-up (`node -e ""`, spawn to
-// exit; 10 before the control plane starts and 2 after each round) and a new driver's TCP connect +
-// first Bolt query to a database that runs through all the rounds.
+// and until the first Bolt query succeeds), loads 10k nodes, pauses, snapshots while paused, resumes,
+// restarts, snapshots and terminates it. Baselines measured in the same run: a bare Node start-up
+// (`node -e ""`, spawn to exit; 10 before the control plane starts and 2 after each round) and a new
+// driver's TCP connect + first Bolt query to a database that runs through all the rounds.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -116,7 +116,7 @@ async function connectAndQuery(boltPort: number, password: string): Promise<numb
   }
 }
 
-type Phase = 'create: operation finished' | 'create: first query' | 'load 10k nodes' | 'pause' | 'resume: operation finished' | 'resume: first query' | 'restart: operation finished' | 'restart: first query' | 'snapshot (10k nodes)' | 'terminate';
+type Phase = 'create: operation finished' | 'create: first query' | 'load 10k nodes' | 'pause' | 'resume: operation finished' | 'resume: first query' | 'restart: operation finished' | 'restart: first query' | 'snapshot (10k nodes)' | 'snapshot while paused (10k nodes)' | 'terminate';
 
 interface Baselines {
   nodeStarts: number[];
@@ -166,6 +166,12 @@ async function round(api: Api, environmentId: string, i: number, samples: Map<Ph
     }
     const paused = await act(api, 'PUT', `${DB}/${id}/pause`);
     add('pause', (await operationDone(api, id, paused.body.operationId)) - paused.sentAt);
+
+    // Read from the files of the stopped node: no process is started for it.
+    const sleeping = await act(api, 'POST', `${DB}/${id}/snapshots`, { label: 'bench, paused' });
+    add('snapshot while paused (10k nodes)', (await operationDone(api, id, sleeping.body.operationId)) - sleeping.sentAt);
+    const slept = await call(api, 'GET', `${DB}/${id}/snapshots/${sleeping.body.snapshot.id}`);
+    if (slept.body.status !== 'ready' || slept.body.counts?.nodes !== NODES) throw new Error(`paused snapshot not as expected: ${slept.text}`);
 
     const resumed = await act(api, 'PUT', `${DB}/${id}/resume`);
     add('resume: operation finished', (await operationDone(api, id, resumed.body.operationId)) - resumed.sentAt);

@@ -51,7 +51,7 @@ describe('cypher dump', () => {
     const result = await loadCypher(Readable.from([Buffer.from(text)]), loaded);
     assert.equal(result.nodes, 2);
     assert.equal(result.relationships, 2);
-    const info = inspectGrafeoFile(join(loaded, 'graph.grafeo'));
+    const info = await inspectGrafeoFile(join(loaded, 'graph.grafeo'));
     assert.equal(info.nodes, 2);
     const check = GrafeoDB.openReadOnly(join(loaded, 'graph.grafeo'));
     try {

@@ -4,7 +4,6 @@
 // export does it — each node carries a temporary `UNIQUE IMPORT LABEL` + id so relationships can find
 // their ends, and both are removed at the end. The loader runs such a script into a fresh Grafeo file.
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -264,19 +263,8 @@ export async function dumpCypherToFile(grafeoFile: string, target: string): Prom
   }
 }
 
-type GrafeoModule = typeof import('@grafeo-db/js');
-const requireCjs = createRequire(import.meta.url);
-
-/** Counts and engine version of a closed Grafeo file (a backup), opened read-only and closed again. */
-export function inspectGrafeoFile(path: string): { nodes: number; relationships: number; engineVersion: string } {
-  const { GrafeoDB } = requireCjs('@grafeo-db/js') as GrafeoModule;
-  const db = GrafeoDB.openReadOnly(path);
-  try {
-    return { nodes: db.nodeCount(), relationships: db.edgeCount(), engineVersion: db.version() };
-  } finally {
-    db.close();
-  }
-}
+/** Counts and engine version of a closed Grafeo file (a backup), read in a worker thread. */
+export { inspectGrafeoFile } from './grafeo-files.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Loading

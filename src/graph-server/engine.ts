@@ -7,8 +7,7 @@
 // Arrow, mixed lists as lists of text, offsets of times and datetimes are only in the plain text).
 // So we walk both side by side and take each fact from the form that keeps it.
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { DataType, Type, tableFromIPC, type Field, type Vector } from 'apache-arrow';
@@ -39,6 +38,7 @@ import {
   type StatKey,
 } from './engine-api.js';
 import type * as GrafeoModule from '@grafeo-db/js';
+import { DATABASE_FILE } from './grafeo-files.js';
 
 const MS_PER_DAY = 86_400_000;
 const NS_PER_SECOND = 1_000_000_000n;
@@ -625,7 +625,7 @@ export interface StuckQueryPolicy {
   onStuck(info: { timeoutMs: number; overdueMs: number }): void;
 }
 
-export const DATABASE_FILE = 'graph.grafeo';
+export { DATABASE_FILE };
 const ID_FILE = 'database-id';
 
 /** The database's UUID, made on first start and kept in the data dir: element ids carry it. */
@@ -1018,38 +1018,6 @@ export async function openGrafeoEngine(options: OpenEngineOptions): Promise<Graf
   const engine = new GrafeoEngine(db, uuid, path, readOnly, options.checkQuery, shims);
   engine.stuckQuery = options.stuckQuery ?? null;
   return engine;
-}
-
-/**
- * Full backup of a stopped database's files (`dataDir`, as the graph-server leaves them) into `targetDir`,
- * the same files an online backup writes. Opening read-write replays a WAL a crash may have left, as the
- * next start would. The caller makes sure no process has the database open. A data dir that never held a
- * database gives the backup of an empty one.
- */
-export async function backupStoppedDatabase(dataDir: string, targetDir: string): Promise<void> {
-  const { GrafeoDB } = grafeo();
-  // No data dir at all means the node was destroyed (or never made): that is no empty database.
-  if (!(await stat(dataDir).then((s) => s.isDirectory(), () => false))) throw new Error(`the data directory ${dataDir} does not exist`);
-  const path = join(dataDir, DATABASE_FILE);
-  const exists = await stat(path).then(() => true, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return false;
-    throw err;
-  });
-  const scratch = exists ? null : await mkdtemp(join(tmpdir(), 'allotrope-empty-'));
-  let db: GrafeoDB;
-  try {
-    db = scratch ? GrafeoDB.create(join(scratch, DATABASE_FILE)) : GrafeoDB.open(path);
-  } catch (err) {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-    throw new Error(`cannot open the database at ${path}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  try {
-    await mkdir(targetDir, { recursive: true });
-    db.backupFull(targetDir);
-  } finally {
-    db.close();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  }
 }
 
 // ---- tool shims ------------------------------------------------------------------------------

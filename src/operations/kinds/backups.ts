@@ -92,7 +92,7 @@ export async function backupNode(deps: BackupKindsDeps, stationId: string, work:
   const dataDir = await freshDir(join(work, 'data'));
   await rename(join(raw, full), join(dataDir, DATABASE_FILE));
   await rm(raw, { recursive: true, force: true });
-  const info = inspectGrafeoFile(join(dataDir, DATABASE_FILE));
+  const info = await inspectGrafeoFile(join(dataDir, DATABASE_FILE));
   return { dataDir, counts: { nodes: info.nodes, relationships: info.relationships }, engineVersion: info.engineVersion };
 }
 

@@ -48,7 +48,7 @@ import {
   type PidRecord,
 } from './node-files.js';
 import { LogTail, capChildLog, openChildLog } from './node-log.js';
-import { backupStoppedDatabase } from '../../graph-server/engine.js';
+import { backupStoppedDatabase } from '../../graph-server/grafeo-files.js';
 import { LOCAL_RUNTIME_SETTINGS } from './settings.js';
 import { findProcessesWithArg, isSameProcess, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
 

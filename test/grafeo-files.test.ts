@@ -1,0 +1,75 @@
+// Database files outside a graph-server, in a worker thread: counts of a file, and the backup of a stopped
+// node's data dir — including one whose process was SIGKILLed (committed data only in the WAL), one that
+// never held a file (an empty database) and one that no longer exists (refused).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DATABASE_FILE, backupStoppedDatabase, inspectGrafeoFile } from '../src/graph-server/grafeo-files.js';
+
+const grafeoPath = createRequire(import.meta.url).resolve('@grafeo-db/js');
+
+/** Writes `nodes` nodes in a child process that is SIGKILLed once they are committed: no checkpoint, no close. */
+async function crashAfterWriting(file: string, nodes: number): Promise<void> {
+  const script = `
+    const { GrafeoDB } = require(${JSON.stringify(grafeoPath)});
+    const db = GrafeoDB.open(${JSON.stringify(file)});
+    db.executeCypher('UNWIND range(1, ${nodes}) AS i CREATE (:Crash {i: i})').then(() => {
+      process.stdout.write('committed\\n');
+      setInterval(() => {}, 1000);
+    });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('committed')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`writer exited with ${code} before committing`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+describe('grafeo files in a worker thread', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'allotrope-grafeo-files-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('backs up a data dir whose process was killed, WAL included, and counts the backup', async () => {
+    const dataDir = join(dir, 'crashed');
+    await mkdir(dataDir);
+    await crashAfterWriting(join(dataDir, DATABASE_FILE), 1234);
+    assert.ok((await readdir(dataDir)).some((f) => f.endsWith('.wal')), 'the crash left a WAL behind');
+    const target = join(dir, 'crashed-backup');
+    await backupStoppedDatabase(dataDir, target);
+    const full = (await readdir(target)).find((f) => /^backup_full_\d+\.grafeo$/.test(f));
+    assert.ok(full, 'a full backup file');
+    const info = await inspectGrafeoFile(join(target, full));
+    assert.equal(info.nodes, 1234);
+    assert.equal(info.relationships, 0);
+    assert.match(info.engineVersion, /^\d+\.\d+/);
+  });
+
+  it('gives the backup of an empty database for a data dir without a database file', async () => {
+    const dataDir = join(dir, 'never-started');
+    await mkdir(dataDir);
+    const target = join(dir, 'empty-backup');
+    await backupStoppedDatabase(dataDir, target);
+    const full = (await readdir(target)).find((f) => /^backup_full_\d+\.grafeo$/.test(f))!;
+    assert.deepEqual(await inspectGrafeoFile(join(target, full)).then((i) => [i.nodes, i.relationships]), [0, 0]);
+    assert.deepEqual(await readdir(dataDir), [], 'nothing was created in the data dir');
+  });
+
+  it('refuses a data dir that does not exist, and a file that is not a database', async () => {
+    await assert.rejects(backupStoppedDatabase(join(dir, 'destroyed'), join(dir, 'nothing')), /data directory .* does not exist/);
+    assert.equal(existsSync(join(dir, 'nothing')), false);
+    await assert.rejects(inspectGrafeoFile(join(dir, 'no-such.grafeo')));
+  });
+});

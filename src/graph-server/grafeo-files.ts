@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { siblingWorker } from '../worker-thread.js';
 import type * as GrafeoModule from '@grafeo-db/js';
 
 /** The engine's file in a graph-server data directory. */
@@ -71,20 +71,10 @@ export async function backupStoppedHere(dataDir: string, targetDir: string): Pro
   }
 }
 
-// Compiled, the worker is grafeo-files-worker.js next to this file. Under tsx this module is a .ts file
-// and Node 20 workers ignore `--import tsx`, so a one-line bootstrap registers tsx inside the worker.
-function createWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./grafeo-files-worker.js', import.meta.url));
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./grafeo-files-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
-  return new Worker(bootstrap, { eval: true });
-}
-
 /** Runs one job in a fresh worker thread, which ends with it. */
 function inWorker(job: FileJob): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const worker = createWorker();
+    const worker = siblingWorker(import.meta.url, 'grafeo-files-worker');
     let settled = false;
     const finish = (fn: () => void): void => {
       if (settled) return;

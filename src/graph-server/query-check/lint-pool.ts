@@ -1,7 +1,8 @@
 // A small pool of lint worker threads with a queue. A check that runs past `maxCheckMs`
 // is abandoned and its worker replaced: Neo4j's front-end is superlinear on long CREATE
 // scripts (a 20 kB script took 9 s here) and must not hold a CPU core the engine needs.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingWorker } from '../../worker-thread.js';
 import type { LintDiagnostic, LintReply, LintRequest } from './lint-protocol.js';
 
 export type LintOutcome =
@@ -31,15 +32,8 @@ interface Slot {
   ceiling: NodeJS.Timeout | undefined;
 }
 
-// Compiled, the worker is lint-worker.js next to this file. Under tsx this module is a .ts
-// file, and Node 20 workers ignore `--import tsx` in execArgv, so a one-line bootstrap
-// registers tsx inside the worker before importing the TypeScript worker module.
 function createWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./lint-worker.js', import.meta.url));
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./lint-worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return siblingWorker(import.meta.url, 'lint-worker');
 }
 
 // After this many workers in a row die without answering anything, stop respawning.

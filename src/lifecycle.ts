@@ -15,12 +15,12 @@ import { databaseRoutes } from './api/routes/databases.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
-import { TRANSITIONS, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
+import { TRANSITIONS, autoPauseDatabase, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
 import { nodeSpecsOf, userEntriesOf } from './operations/kinds/node-specs.js';
-import type { NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
+import type { NodeHealth, NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
 import type { Store } from './store/db.js';
 
 export interface LifecycleOptions {
@@ -116,14 +116,47 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
   }
 
   let lastHealthPass = clock.now();
+  // Auto-pause: per running database, its nodes' activity counters as last seen and since when they have
+  // not moved. Kept in memory: after a control-plane restart the idle time counts again from zero, so a
+  // database is paused late, never early.
+  const quiet = new Map<string, { signature: string; since: Date }>();
+
+  /** Whether `id` has had no transaction for `idleMinutes`; unknown activity (no counters) is never idle. */
+  function idleLongEnough(id: string, healths: readonly NodeHealth[], idleMinutes: number, now: Date): boolean {
+    const activity = healths.map((h) => h.activity);
+    if (activity.length === 0 || activity.some((a) => a === undefined)) {
+      quiet.delete(id);
+      return false;
+    }
+    const signature = activity.map((a) => `${a!.pid}:${a!.transactionsBegun}`).join(',');
+    const seen = quiet.get(id);
+    if (!seen || seen.signature !== signature || activity.some((a) => a!.openTransactions > 0)) {
+      quiet.set(id, { signature, since: now });
+      return false;
+    }
+    return now.getTime() - seen.since.getTime() >= idleMinutes * 60_000;
+  }
+
   async function checkHealth(): Promise<void> {
     const now = clock.now();
     const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
-    const rows = await db.selectFrom('databases').select('id').where('state', '=', 'running').where('id', 'not in', busy).execute();
-    for (const { id } of rows) {
+    const rows = await db
+      .selectFrom('databases')
+      .select(['id', 'name', 'auto_pause_enabled', 'auto_pause_idle_minutes'])
+      .where('state', '=', 'running')
+      .where('id', 'not in', busy)
+      .execute();
+    for (const id of quiet.keys()) if (!rows.some((r) => r.id === id && r.auto_pause_enabled === 1)) quiet.delete(id);
+    for (const { id, name, auto_pause_enabled: autoPause, auto_pause_idle_minutes: idleMinutes } of rows) {
       const nodes = await db.selectFrom('database_nodes').select('station_id').where('database_id', '=', id).execute();
-      const healths = await Promise.all(nodes.map((n) => runtime.health(n.station_id).catch(() => ({ status: 'unhealthy' as const }))));
+      const healths: NodeHealth[] = await Promise.all(nodes.map((n) => runtime.health(n.station_id).catch(() => ({ status: 'unhealthy' as const, checkedAt: now }))));
       const status = healths.every((h) => h.status === 'healthy') ? 'healthy' : healths.some((h) => h.status === 'stopped') ? 'stopped' : 'unhealthy';
+      if (autoPause === 1 && status === 'healthy' && idleLongEnough(id, healths, idleMinutes, now)) {
+        quiet.delete(id);
+        const operationId = await autoPauseDatabase(databases, id, idleMinutes);
+        if (operationId) logger.info({ databaseId: id, operationId, idleMinutes }, `auto-pausing database ${name}: no queries for ${idleMinutes} minutes`);
+        continue;
+      }
       await db
         .updateTable('databases')
         .set({ health_status: status, health_checked_at: clock.now().toISOString(), under_incident: status === 'healthy' ? 0 : 1 })

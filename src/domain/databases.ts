@@ -421,8 +421,20 @@ async function startAction(
   description: (row: DatabasesTable) => string,
   validate?: (row: DatabasesTable, trx: Transaction<Tables>) => Promise<void>,
 ): Promise<string> {
+  const { row } = await findDatabase(deps, caller, id, TRANSITIONS[action].scope);
+  return enqueueAction(deps, row, action, params, description, validate);
+}
+
+/** The checks and the state change of an action on `row`, and its operation, in one transaction. */
+async function enqueueAction(
+  deps: DatabaseDeps,
+  row: Pick<DatabasesTable, 'id' | 'organization_id'>,
+  action: Exclude<LifecycleAction, 'create'>,
+  params: Record<string, unknown>,
+  description: (row: DatabasesTable) => string,
+  validate?: (row: DatabasesTable, trx: Transaction<Tables>) => Promise<void>,
+): Promise<string> {
   const t = TRANSITIONS[action];
-  const { row } = await findDatabase(deps, caller, id, t.scope);
   const now = deps.clock.now();
   const operationId = await deps.db
     .transaction()
@@ -464,6 +476,30 @@ export async function restartDatabase(
 
 export async function pauseDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
   return startAction(deps, caller, id, 'pause', {}, (r) => `Pause database ${r.name}`);
+}
+
+/**
+ * Auto-pause (no caller: the control plane's own decision): a pause operation for database `id` if it
+ * still runs, still has auto-pause on and nothing else is in progress. Null when any of that changed.
+ */
+export async function autoPauseDatabase(deps: DatabaseDeps, id: string, idleMinutes: number): Promise<string | null> {
+  const row = await deps.db.selectFrom('databases').select(['id', 'organization_id']).where('id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  try {
+    return await enqueueAction(
+      deps,
+      row,
+      'pause',
+      { auto: true },
+      (r) => `Auto-pause database ${r.name}: no queries for ${idleMinutes} minutes`,
+      async (current) => {
+        if (current.auto_pause_enabled !== 1) throw conflict('auto-pause was switched off');
+      },
+    );
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'conflict') return null;
+    throw err;
+  }
 }
 
 export async function resumeDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {

@@ -24,6 +24,8 @@ export interface AdminHealth {
   boltPort: number;
   httpPort: number;
   openTransactions: number;
+  /** Transactions (explicit or auto-commit) begun since the process started: the control plane's idle clock. */
+  transactionsBegun: number;
 }
 
 export interface AdminCounts {

@@ -652,6 +652,7 @@ export class GrafeoEngine implements GraphEngine {
   private closed = false;
   private readonly open = new Set<GrafeoTransaction>();
   private readonly running = new Set<Promise<unknown>>();
+  private begun = 0;
   private readonly ids: ElementIds;
   /** @internal */ stuckQuery: StuckQueryPolicy | null = null;
 
@@ -682,6 +683,7 @@ export class GrafeoEngine implements GraphEngine {
     this.assertOpen();
     const tx = new GrafeoTransaction(this, this.db.beginTransaction(), { ...options, readOnly: options.readOnly || this.readOnly });
     this.open.add(tx);
+    this.begun++;
     return tx;
   }
 
@@ -729,6 +731,11 @@ export class GrafeoEngine implements GraphEngine {
 
   get openTransactions(): number {
     return this.open.size;
+  }
+
+  /** Transactions begun since the engine opened (every query runs in one): what tells activity from idleness. */
+  get transactionsBegun(): number {
+    return this.begun;
   }
 
   /** Rolls back what is open, checkpoints the WAL into the file, and closes it. */

@@ -160,6 +160,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
           boltPort,
           httpPort,
           openTransactions: engine.openTransactions,
+          transactionsBegun: engine.transactionsBegun,
         }),
         counts: () => engine.counts(),
         stats: () => ({ queryCheck: queryCheckStats() }),

@@ -34,6 +34,18 @@ export interface NodeHealth {
   status: HealthStatus;
   checkedAt: Date;
   detail?: string;
+  /** What the node has been doing, where the runtime can tell (drives auto-pause); absent = unknown. */
+  activity?: NodeActivity;
+}
+
+/**
+ * A running node's work counters. A change of `transactionsBegun` (or of `pid`: a new process counts from
+ * zero) between two checks means queries ran; open transactions mean it is busy right now.
+ */
+export interface NodeActivity {
+  pid: number;
+  transactionsBegun: number;
+  openTransactions: number;
 }
 
 export interface NodeCounts {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import type { SettingDefinition } from '../../src/domain/database-settings.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
@@ -62,7 +63,6 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
   };
 }
 
-/** A port range unlikely to collide with other tests running at the same time. */
 // Database port ranges for test servers. Below the kernel's ephemeral range (32768+ on Linux), so no
 // client socket of this machine can hold one of them as its local port, and claimed across the test
 // files running at once: a claim is a directory owned by a live pid.
@@ -137,10 +137,11 @@ export interface LifecycleServer extends TestServer {
   environmentId: string;
 }
 
-export async function startLifecycleServer(options: LifecycleTestOptions & { dataDir?: string; dbPorts?: string } = {}): Promise<LifecycleServer> {
+export async function startLifecycleServer(options: LifecycleTestOptions & { dataDir?: string; dbPorts?: string; clock?: Clock } = {}): Promise<LifecycleServer> {
   let parts!: { lifecycle: Lifecycle; runtime: LocalRuntime };
   const server = await startServer({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
     extend: [lifecycleExtension(options, (p) => (parts = p))],
   });

@@ -176,10 +176,10 @@ const Patch = Type.Object(
           Type.Object({ enabled: Type.Optional(Type.Boolean()), idleMinutes: Type.Optional(Type.Integer()) }, { additionalProperties: false }),
           Type.Boolean({ description: 'Shorthand for {"enabled": …}' }),
         ],
-        { description: 'Pause the database after idleMinutes without connections' },
+        { description: 'Pause the database once no transaction (no query) has begun on it for idleMinutes (5 to 10080); an open transaction keeps it running. The control plane checks at every health pass and starts an ordinary pause operation' },
       ),
     ),
-    autoResume: Type.Optional(Type.Boolean()),
+    autoResume: Type.Optional(Type.Boolean({ description: 'Stored and returned; resuming on a connection attempt needs a router in front of the database ports, which this release does not have' })),
   },
   { additionalProperties: false },
 );

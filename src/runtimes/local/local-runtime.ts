@@ -26,6 +26,7 @@ import {
   assertStationId,
   type CloseOptions,
   type DatabaseUserEntry,
+  type NodeActivity,
   type NodeCounts,
   type NodeHealth,
   type NodeSpec,
@@ -130,6 +131,14 @@ interface NodeState {
 
 const noopLogger: RuntimeLogger = { info() {}, warn() {}, error() {} };
 
+
+/** The activity counters of a graph-server's health reply, when it has them (older servers do not). */
+function activityOf(reply: unknown): NodeActivity | undefined {
+  const r = reply as Partial<Record<'pid' | 'transactionsBegun' | 'openTransactions', unknown>> | null;
+  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!r || !count(r.pid) || !count(r.transactionsBegun) || !count(r.openTransactions)) return undefined;
+  return { pid: r.pid, transactionsBegun: r.transactionsBegun, openTransactions: r.openTransactions };
+}
 export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   // Absolute: nodes run with their own directory as cwd, and their argv names the data dir exactly.
   const rootDir = path.resolve(options.rootDir);
@@ -488,9 +497,10 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     const spec = node.spec;
     try {
       // Both: the admin channel proves the server's loop answers, the Bolt port that clients get in.
-      if (admin.available) await admin.request(node.paths.dataDir, { op: 'health' }, healthTimeoutMs);
+      const reply = admin.available ? await admin.request(node.paths.dataDir, { op: 'health' }, healthTimeoutMs) : null;
       if (spec) await tcpProbe(connectHost(spec.host), spec.boltPort, healthTimeoutMs);
-      return { status: 'healthy', checkedAt };
+      const activity = activityOf(reply);
+      return activity ? { status: 'healthy', checkedAt, activity } : { status: 'healthy', checkedAt };
     } catch (err) {
       return { status: 'unhealthy', checkedAt, detail: err instanceof Error ? err.message : String(err) };
     }

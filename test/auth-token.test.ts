@@ -8,6 +8,7 @@ import { SignJWT, generateKeyPair, decodeJwt, decodeProtectedHeader } from 'jose
 import { rotateSigningKey } from '../src/auth/signing-keys.js';
 import { ManualClock } from '../src/clock.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const TOKEN = '/organizations/oauth/token';
 
@@ -255,6 +256,28 @@ describe('rate limiting behind a proxy', () => {
 });
 
 describe('signing key rotation', () => {
+  test('a running server picks up a rotation without a restart, and still accepts the old key', async () => {
+    const server = await startServer();
+    try {
+      const oldToken = await server.token();
+      const oldKid = decodeProtectedHeader(oldToken).kid;
+      const kid = await rotateSigningKey(server.dataDir, new Date(), 3600);
+      assert.notEqual(kid, oldKid);
+      // New tokens are signed with the new key once the server has looked at the file (at most a second).
+      const newToken = await waitFor(async () => {
+        const t = await server.token();
+        return decodeProtectedHeader(t).kid === kid ? t : undefined;
+      }, { timeoutMs: 5_000, what: 'tokens signed with the rotated key' });
+      const jwks = (await server.request('GET', '/.well-known/jwks.json')).body;
+      assert.deepEqual(jwks.keys.map((k: { kid: string }) => k.kid).sort(), [oldKid, kid].sort());
+      assert.equal((await server.request('GET', '/deployments/plans', { token: newToken })).status, 200);
+      assert.equal((await server.request('GET', '/deployments/plans', { token: oldToken })).status, 200, 'old key still published');
+    } finally {
+      await server.stop();
+    }
+  });
+
+
   test('a rotated key signs new tokens while the previous one still verifies until dropped', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'allotrope-rotate-'));
     try {

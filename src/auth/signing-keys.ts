@@ -1,8 +1,10 @@
 // The key pair that signs access tokens (ES256), kept in `<data dir>/keys/jwt-signing-keys.json` (mode 0600).
 // The file holds every key still published: after a rotation the previous key stays in the JWKS until
-// the tokens it signed have expired, and the newest key signs.
+// the tokens it signed have expired, and the newest key signs. A running server picks a rotation up by
+// itself: it looks at the file (a stat) at most once a second before signing or publishing, and at once
+// when a token names a key it does not know, so no restart is needed.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 
@@ -26,7 +28,14 @@ export interface SigningKeys {
   readonly jwks: { keys: JWK[] };
   /** The public key for a token's `kid`, or undefined for a key we never issued. */
   publicKey(kid: string): CryptoKey | undefined;
+  /**
+   * Re-reads the key file if it changed since it was read (checked at most once a second unless `force`).
+   * A file that cannot be read leaves the keys as they were.
+   */
+  refresh(options?: { force?: boolean }): Promise<void>;
 }
+
+type KeySnapshot = Omit<SigningKeys, 'refresh'>;
 
 export function signingKeysPath(dataDir: string): string {
   return join(dataDir, 'keys', 'jwt-signing-keys.json');
@@ -48,11 +57,46 @@ export async function loadSigningKeys(dataDir: string, now: Date): Promise<Signi
     file = readKeyFile(path);
     if (!file) throw new Error(`signing keys ${path}: could not be created`);
   }
-  return toSigningKeys(file);
+  let snapshot = await toSnapshot(file);
+  let stamp = fileStamp(path);
+  let checkedAt = Date.now();
+  return {
+    get current() {
+      return snapshot.current;
+    },
+    get jwks() {
+      return snapshot.jwks;
+    },
+    publicKey: (kid) => snapshot.publicKey(kid),
+    async refresh({ force = false } = {}) {
+      if (!force && Date.now() - checkedAt < 1000) return;
+      checkedAt = Date.now();
+      try {
+        const now = fileStamp(path);
+        if (now === stamp) return;
+        const changed = readKeyFile(path);
+        if (!changed) return;
+        snapshot = await toSnapshot(changed);
+        stamp = now;
+      } catch {
+        // Half a rotation (or a broken file) must not take signing down: keep the keys in use.
+      }
+    },
+  };
+}
+
+/** What tells one version of the key file from another (rotation renames a new file over it). */
+function fileStamp(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 /**
- * Adds a new signing key (used from the next start on) and keeps older keys published while tokens they
+ * Adds a new signing key (running servers sign with it within a second or so) and keeps older keys published while tokens they
  * signed may still be valid: a key superseded more than `tokenTtlSeconds` ago is dropped.
  * Returns the new key's id.
  */
@@ -98,7 +142,7 @@ function readKeyFile(path: string): KeyFile | null {
   return { keys };
 }
 
-async function toSigningKeys(file: KeyFile): Promise<SigningKeys> {
+async function toSnapshot(file: KeyFile): Promise<KeySnapshot> {
   const publicKeys = new Map<string, CryptoKey>();
   const published: JWK[] = [];
   let current: { kid: string; privateKey: CryptoKey } | undefined;

@@ -28,6 +28,7 @@ export async function issueAccessToken(
   ttlSeconds: number,
   claims: { clientId: string; organizationId: string; role: Role; environmentIds: string[]; generation: number },
 ): Promise<string> {
+  await keys.refresh();
   const iat = Math.floor(clock.now().getTime() / 1000);
   return new SignJWT({ org: claims.organizationId, role: claims.role, env: claims.environmentIds, gen: claims.generation })
     .setProtectedHeader({ alg: TOKEN_ALG, kid: keys.current.kid, typ: 'JWT' })
@@ -47,8 +48,11 @@ export async function verifyAccessToken(keys: SigningKeys, clock: Clock, token: 
   try {
     ({ payload } = await jwtVerify(
       token,
-      (header) => {
-        const key = header.kid ? keys.publicKey(header.kid) : undefined;
+      async (header) => {
+        if (!header.kid) throw new InvalidTokenError('token signed by an unknown key');
+        // A key we do not know yet may be a rotation another process just wrote: look once more.
+        if (!keys.publicKey(header.kid)) await keys.refresh({ force: true });
+        const key = keys.publicKey(header.kid);
         if (!key) throw new InvalidTokenError('token signed by an unknown key');
         return key;
       },

@@ -70,12 +70,12 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('rotate-signing-key')
-    .description('add a new token signing key; restart the server to sign with it (older tokens stay valid until they expire)')
+    .description('add a new token signing key; a running server signs with it within seconds (older tokens stay valid until they expire)')
     .option('--config <file>', 'JSON configuration file')
     .action(async (opts: { config?: string }) => {
       const config = loadConfig({ configFile: opts.config });
       const kid = await rotateSigningKey(config.dataDir, systemClock.now(), config.tokenTtlSeconds);
-      process.stdout.write(`New signing key ${kid} written to ${signingKeysPath(config.dataDir)}; restart the server to use it.\n`);
+      process.stdout.write(`New signing key ${kid} written to ${signingKeysPath(config.dataDir)}; running servers on this data directory sign with it from now on.\n`);
     });
 }
 

@@ -75,7 +75,10 @@ export function authRoutes(ctx: RouteContext) {
           response: { 200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }) },
         },
       },
-      async () => ctx.keys.jwks,
+      async () => {
+        await ctx.keys.refresh();
+        return ctx.keys.jwks;
+      },
     );
   };
 }

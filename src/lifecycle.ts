@@ -19,7 +19,7 @@ import { TRANSITIONS, autoPauseDatabase, databaseDepsFrom, environmentHoldsDatab
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
-import { nodeSpecsOf, userEntriesOf } from './operations/kinds/node-specs.js';
+import { nodeAccessOf, nodeSpecsOf } from './operations/kinds/node-specs.js';
 import type { NodeHealth, NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
 import type { Store } from './store/db.js';
 
@@ -175,13 +175,29 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       .where('expire_at', '<=', now.toISOString())
       .execute();
     lastHealthPass = now;
-    for (const { database_id } of expired) {
-      const users = await userEntriesOf(db, database_id, now);
-      for (const spec of await nodeSpecsOf(db, database_id, nodeHost)) {
-        await runtime.writeUsers(spec.stationId, users).catch((err: unknown) => logger.warn({ err, databaseId: database_id }, 'could not remove expired users'));
+    // Network rules added or deleted since the last pass reach every node of their environment now.
+    const rules = await ruleSignatures();
+    const changedEnvironments = [...new Set([...rules.keys(), ...rulesSeen.keys()])].filter((env) => rules.get(env) !== rulesSeen.get(env));
+    rulesSeen = rules;
+    const affected = changedEnvironments.length
+      ? await db.selectFrom('databases').select('id').where('environment_id', 'in', changedEnvironments).where('state', 'not in', ['terminated', 'terminating']).execute()
+      : [];
+    for (const databaseId of new Set([...expired.map((e) => e.database_id), ...affected.map((a) => a.id)])) {
+      const access = await nodeAccessOf(db, databaseId, now);
+      for (const spec of await nodeSpecsOf(db, databaseId, nodeHost)) {
+        await runtime.writeUsers(spec.stationId, access).catch((err: unknown) => logger.warn({ err, databaseId }, 'could not hand new users or network rules to a node'));
       }
     }
   }
+
+  /** Per environment with rules, its ranges as one string: what tells a change of its network rules. */
+  async function ruleSignatures(): Promise<Map<string, string>> {
+    const rows = await db.selectFrom('network_rules').select(['environment_id', 'ip_range']).orderBy('environment_id').orderBy('ip_range').execute();
+    const out = new Map<string, string>();
+    for (const r of rows) out.set(r.environment_id, out.has(r.environment_id) ? `${out.get(r.environment_id)},${r.ip_range}` : r.ip_range);
+    return out;
+  }
+  let rulesSeen = new Map<string, string>();
 
   let unsubscribe: (() => void) | null = null;
   let healthTimer: NodeJS.Timeout | null = null;
@@ -202,10 +218,11 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       // transient state are left to their (resumed) operation, whose current step is re-run.
       const running = await db.selectFrom('databases').select('id').where('state', '=', 'running').execute();
       const desired: NodeSpec[] = [];
+      rulesSeen = await ruleSignatures();
       for (const { id } of running) {
-        const users = await userEntriesOf(db, id, clock.now());
+        const access = await nodeAccessOf(db, id, clock.now());
         for (const spec of await nodeSpecsOf(db, id, nodeHost)) {
-          await runtime.writeUsers(spec.stationId, users);
+          await runtime.writeUsers(spec.stationId, access);
           desired.push(spec);
         }
       }

@@ -340,6 +340,43 @@ describe('graph-server over Bolt', () => {
     );
   });
 
+  test('network rules in the users file refuse other addresses on Bolt and HTTP, without a restart', async () => {
+    const url = `bolt://127.0.0.1:${server.ready.boltPort}`;
+    const connects = async (): Promise<boolean> => {
+      const d = neo4j6.driver(url, neo4j6.auth.basic('admin', 'secret-1'), { connectionTimeout: 2_000 });
+      try {
+        await d.verifyConnectivity();
+        return true;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ServiceUnavailable') throw err;
+        return false;
+      } finally {
+        await d.close();
+      }
+    };
+    const queryApi = () =>
+      fetch(`http://127.0.0.1:${server.ready.httpPort}/db/neo4j/query/v2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('admin:secret-1').toString('base64')}` },
+        body: JSON.stringify({ statement: 'RETURN 1 AS one' }),
+      });
+    try {
+      // Only a range this client is not in: the socket is closed before anything is read.
+      await writeUsers(usersFile, [{ username: 'admin', password: 'secret-1' }], ['10.0.0.0/8', 'fd00::/8']);
+      await waitFor(async () => !(await connects()), { timeoutMs: 10_000, what: 'connections from 127.0.0.1 to be refused' });
+      const refused = await queryApi();
+      assert.equal(refused.status, 403);
+      assert.match(JSON.stringify(await refused.json()), /Neo\.ClientError\.Security\.Forbidden.*network rules/);
+      // Adding this client's range lets it in again.
+      await writeUsers(usersFile, [{ username: 'admin', password: 'secret-1' }], ['10.0.0.0/8', '127.0.0.0/8']);
+      await waitFor(connects, { timeoutMs: 10_000, what: 'connections from 127.0.0.1 to be accepted' });
+      assert.equal((await queryApi()).status, 202);
+    } finally {
+      await writeUsers(usersFile, [{ username: 'admin', password: 'secret-1' }]);
+      await waitFor(connects, { timeoutMs: 10_000, what: 'the rules to be lifted' });
+    }
+  });
+
   test('SIGHUP reloads the users file', async () => {
     // Write in place with the same size and mtime resolution racing the watcher is not the point here:
     // SIGHUP must make the server read the file now.

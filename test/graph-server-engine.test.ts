@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CypherError } from '../src/graph-server/engine-api.js';
 import { classifyQuery, openGrafeoEngine, rewriteElementIds, type GrafeoEngine } from '../src/graph-server/engine.js';
-import { hashPassword, parseUsers, UsersFile, verifyPassword } from '../src/graph-server/users.js';
+import { hashPassword, parseAccess, parseUsers, UsersFile, verifyPassword } from '../src/graph-server/users.js';
 import { adminSocketPath } from '../src/graph-server/admin.js';
 import {
   CypherDate,
@@ -356,7 +356,12 @@ describe('users file', () => {
   });
 
   test('parseUsers names what is wrong', () => {
-    assert.throws(() => parseUsers('{}'), /JSON array/);
+    assert.throws(() => parseUsers('{}'), /"users"/);
+    assert.throws(() => parseAccess('{"users": [], "allow": "10.0.0.0/8"}'), /"allow" must be a list/);
+    assert.throws(() => parseAccess('{"users": [], "allow": ["10.0.0.0/33"]}'), /allow 0/);
+    const access = parseAccess('{"users": [{"username":"a","passwordHash":"scrypt$1"}], "allow": ["10.0.0.0/8", "fd00::/8"]}');
+    assert.deepEqual([access.users.length, access.allow.length], [1, 2]);
+    assert.deepEqual(parseAccess('[]'), { users: [], allow: [] }, 'the bare array form means no rules');
     assert.throws(() => parseUsers('[{"username": "a"}]'), /passwordHash/);
     assert.throws(() => parseUsers('[{"username":"a","passwordHash":"scrypt$1"},{"username":"a","passwordHash":"scrypt$1"}]'), /twice/);
     assert.deepEqual(parseUsers('[{"username":"a","passwordHash":"scrypt$1"}]'), [{ username: 'a', passwordHash: 'scrypt$1', readOnly: false }]);
@@ -386,6 +391,28 @@ describe('users file', () => {
       await users.reload();
       assert.equal(users.generation, gen2);
       assert.deepEqual(await users.authenticate({ scheme: 'basic', principal: 'u', credentials: 'p2' }), { username: 'u', readOnly: false });
+    } finally {
+      users.close();
+    }
+  });
+
+  test('allows client addresses by the network rules of the file, IPv4-mapped IPv6 included', async () => {
+    const file = join(dir, 'rules.json');
+    await writeFile(file, JSON.stringify({ users: [], allow: ['127.0.0.0/8', '2001:db8::/32'] }));
+    const users = await UsersFile.open({ file, pollIntervalMs: 100 });
+    try {
+      assert.equal(users.allows('127.0.0.1'), true);
+      assert.equal(users.allows('::ffff:127.0.0.1'), true, 'what a dual-stack socket reports for an IPv4 client');
+      assert.equal(users.allows('2001:db8::5'), true);
+      assert.equal(users.allows('10.1.2.3'), false);
+      assert.equal(users.allows('::1'), false);
+      assert.equal(users.allows(undefined), false, 'an address the socket does not know is refused when rules exist');
+      const gen = users.generation;
+      await writeFile(`${file}.tmp`, JSON.stringify({ users: [], allow: [] }));
+      await rename(`${file}.tmp`, file);
+      await waitFor(() => users.generation > gen, { what: 'the reload' });
+      assert.equal(users.allows('10.1.2.3'), true, 'no rules: every address');
+      assert.equal(users.allows(undefined), true);
     } finally {
       users.close();
     }

@@ -47,7 +47,7 @@ describe('local runtime with the real graph-server', () => {
     runtime = createLocalRuntime({ rootDir: dir, healthIntervalMs: 200, stopGraceMs: 5_000, backoff: { initialMs: 200 } });
     runtime.onEvent((e) => events.push(e));
     spec = { databaseId: 'db1', stationId: 'st1', boltPort: await freePort(), httpPort: await freePort(), host: '127.0.0.1' };
-    await runtime.writeUsers(spec.stationId, [{ username: 'neo4j', passwordHash: await hashPassword('first-password'), readOnly: false }]);
+    await runtime.writeUsers(spec.stationId, { users: [{ username: 'neo4j', passwordHash: await hashPassword('first-password'), readOnly: false }], allow: [] });
   });
 
   after(async () => {
@@ -73,7 +73,7 @@ describe('local runtime with the real graph-server', () => {
 
   test('new passwords apply to new connections without a restart', async () => {
     const pid = await runtime.pidOf('st1');
-    await runtime.writeUsers('st1', [{ username: 'neo4j', passwordHash: await hashPassword('second-password'), readOnly: false }]);
+    await runtime.writeUsers('st1', { users: [{ username: 'neo4j', passwordHash: await hashPassword('second-password'), readOnly: false }], allow: [] });
     const fresh = connect('second-password');
     try {
       await waitFor(async () => (await count(fresh)) === 50, { timeoutMs: 5_000, intervalMs: 100, what: 'the new password to work' });
@@ -150,7 +150,7 @@ describe('a real graph-server outlives its control plane', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'allotrope-runtime-gs-'));
     const spec: NodeSpec = { databaseId: 'db2', stationId: 'st2', boltPort: await freePort(), httpPort: await freePort(), host: '127.0.0.1' };
     const paths = nodePaths(dir, spec.stationId);
-    await writeUsersFile(paths, [{ username: 'neo4j', passwordHash: await hashPassword('pw-of-st2'), readOnly: false }]);
+    await writeUsersFile(paths, { users: [{ username: 'neo4j', passwordHash: await hashPassword('pw-of-st2'), readOnly: false }], allow: [] });
     // Through the full allotrope CLI here. Both control planes must build the same command line, or the
     // second would restart the node.
     const cli = graphServerCommand;

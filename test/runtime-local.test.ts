@@ -479,23 +479,23 @@ describe('local runtime: files', () => {
     const runtime = runtimeWith(await tempDir());
     await runtime.provision(await specFor('s1'));
     const file = runtime.paths('s1').usersFile;
-    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), []);
+    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), { users: [], allow: [] });
     const many = (n: number) =>
       Array.from({ length: 200 }, (_, i) => ({ username: `u${n}-${i}`, passwordHash: `hash-${n}-${i}`.repeat(10), readOnly: i % 2 === 0 }));
     let reads = 0;
     let writing = true;
     const reader = (async () => {
       while (writing) {
-        const users = JSON.parse(await readFile(file, 'utf8')) as unknown[];
+        const { users } = JSON.parse(await readFile(file, 'utf8')) as { users: unknown[] };
         assert.ok(users.length === 0 || users.length === 200, 'a reader saw a partial file');
         reads += 1;
       }
     })();
-    for (let n = 0; n < 30; n++) await runtime.writeUsers('s1', many(n));
+    for (let n = 0; n < 30; n++) await runtime.writeUsers('s1', { users: many(n), allow: [] });
     writing = false;
     await reader;
     assert.ok(reads > 0);
-    const final = JSON.parse(await readFile(file, 'utf8')) as { username: string; readOnly: boolean }[];
+    const final = (JSON.parse(await readFile(file, 'utf8')) as { users: { username: string; readOnly: boolean }[] }).users;
     assert.equal(final[0]!.username, 'u29-0');
     assert.equal(final[0]!.readOnly, true);
     assert.equal((await stat(file)).mode & 0o777, 0o600);

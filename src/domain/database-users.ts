@@ -6,7 +6,7 @@ import type { Caller } from '../auth/caller.js';
 import type { Clock } from '../clock.js';
 import { hashPassword } from '../graph-server/users.js';
 import { newId, normalizeId } from '../ids.js';
-import { userEntriesOf } from '../operations/kinds/node-specs.js';
+import { nodeAccessOf } from '../operations/kinds/node-specs.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import type { Tables } from '../store/schema/index.js';
 import type { DatabaseUsersTable } from '../store/schema/lifecycle.js';
@@ -66,11 +66,11 @@ async function mutableDatabase(deps: UsersDeps, caller: Caller, databaseId: stri
 
 /** Rewrites every node's users file; a node that cannot take it now gets the users at its next start. */
 async function pushUsers(deps: UsersDeps, databaseId: string): Promise<void> {
-  const users = await userEntriesOf(deps.db, databaseId, deps.clock.now());
+  const access = await nodeAccessOf(deps.db, databaseId, deps.clock.now());
   const nodes = await deps.db.selectFrom('database_nodes').select('station_id').where('database_id', '=', databaseId).execute();
   for (const node of nodes) {
     try {
-      await deps.runtime.writeUsers(node.station_id, users);
+      await deps.runtime.writeUsers(node.station_id, access);
     } catch (err) {
       deps.logger.warn({ err, databaseId, stationId: node.station_id }, 'could not hand users to a node; it gets them at its next start');
     }

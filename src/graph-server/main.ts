@@ -128,6 +128,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     authenticator: users,
     advertisedAddress: () => `${advertisedHost}:${boltPort}`,
     logger,
+    allowConnection: (address) => users.allows(address),
   });
   const http = createHttpServer({
     engine,
@@ -135,6 +136,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     boltAddress: () => `${advertisedHost}:${boltPort}`,
     neo4jVersion: NEO4J_VERSION,
     logger,
+    allowConnection: (address) => users.allows(address),
   });
   let admin: AdminServer | null = null;
   const closeAll = async () => {

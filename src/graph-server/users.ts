@@ -1,10 +1,13 @@
-// The users file of one database: `[{username, passwordHash, readOnly}]`, password hashes as
-// `scrypt$N$r$p$salt$hash` (base64). The control plane writes it; the graph-server reads it and
-// picks up changes without a restart (fs.watch, a poll in case watching misses a rename, SIGHUP).
+// The users file of one database: `{"users": [{username, passwordHash, readOnly}], "allow": [CIDR…]}`
+// (or just the users array, the older form), password hashes as `scrypt$N$r$p$salt$hash` (base64).
+// `allow` is the environment's network rules: when it lists ranges, only clients from those addresses
+// may connect (empty or absent: everyone). The control plane writes the file; the graph-server reads it
+// and picks up changes without a restart (fs.watch, a poll in case watching misses a rename, SIGHUP).
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { CidrError, cidrContains, parseCidr, type Cidr } from '../net/cidr.js';
 import type { AuthenticatedUser, Authenticator } from './engine-api.js';
 import type { ValueMap } from './values.js';
 
@@ -53,10 +56,39 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   }
 }
 
-/** Parses and checks a users file's text; throws an Error naming what is wrong. */
-export function parseUsers(text: string): UserEntry[] {
+export interface AccessFile {
+  users: UserEntry[];
+  /** Client address ranges allowed to connect; empty = every address. */
+  allow: Cidr[];
+}
+
+/** Parses and checks a users file's text (either form); throws an Error naming what is wrong. */
+export function parseAccess(text: string): AccessFile {
   const data: unknown = JSON.parse(text);
-  if (!Array.isArray(data)) throw new Error('the users file must hold a JSON array');
+  if (Array.isArray(data)) return { users: checkUsers(data), allow: [] };
+  const obj = data as { users?: unknown; allow?: unknown } | null;
+  if (!obj || typeof obj !== 'object' || !Array.isArray(obj.users)) throw new Error('the users file must hold {"users": [...], "allow": [...]} or a JSON array of users');
+  const allow = obj.allow ?? [];
+  if (!Array.isArray(allow)) throw new Error('"allow" must be a list of CIDR ranges');
+  return {
+    users: checkUsers(obj.users),
+    allow: allow.map((range: unknown, i) => {
+      if (typeof range !== 'string') throw new Error(`allow ${i}: must be a CIDR string`);
+      try {
+        return parseCidr(range);
+      } catch (err) {
+        throw new Error(`allow ${i}: ${err instanceof CidrError ? err.message : String(err)}`);
+      }
+    }),
+  };
+}
+
+/** The users of a users file's text (either form). */
+export function parseUsers(text: string): UserEntry[] {
+  return parseAccess(text).users;
+}
+
+function checkUsers(data: unknown[]): UserEntry[] {
   const seen = new Set<string>();
   return data.map((u: unknown, i) => {
     const e = u as Partial<UserEntry> | null;
@@ -89,6 +121,7 @@ export interface UsersFileOptions {
  */
 export class UsersFile implements Authenticator {
   private users = new Map<string, UserEntry>();
+  private allow: Cidr[] = [];
   private watcher: FSWatcher | null = null;
   private poll: NodeJS.Timeout | null = null;
   private lastSignature = '';
@@ -110,6 +143,18 @@ export class UsersFile implements Authenticator {
 
   get size(): number {
     return this.users.size;
+  }
+
+  /** Whether a client at `address` (as the socket reports it) may connect under the network rules. */
+  allows(address: string | undefined): boolean {
+    if (this.allow.length === 0) return true;
+    if (!address) return false;
+    return this.allow.some((range) => cidrContains(range, address));
+  }
+
+  /** The allowed ranges in force (empty = every address). */
+  get allowedRanges(): readonly Cidr[] {
+    return this.allow;
   }
 
   async authenticate(token: ValueMap): Promise<AuthenticatedUser | null> {
@@ -176,8 +221,9 @@ export class UsersFile implements Authenticator {
     }
     if (!initial && signature === this.lastSignature) return;
     let users: UserEntry[];
+    let allow: Cidr[];
     try {
-      users = parseUsers(text);
+      ({ users, allow } = parseAccess(text));
     } catch (err) {
       if (initial) throw new Error(`invalid users file ${file}: ${(err as Error).message}`);
       logger?.warn({ file, reason: (err as Error).message }, 'users file invalid; keeping the previous users');
@@ -185,9 +231,10 @@ export class UsersFile implements Authenticator {
     }
     this.lastSignature = signature;
     this.users = new Map(users.map((u) => [u.username, u]));
+    this.allow = allow;
     this.verified.clear();
     this.generation++;
-    if (!initial) logger?.info({ file, users: users.length }, 'users file reloaded');
+    if (!initial) logger?.info({ file, users: users.length, allowedRanges: allow.length }, 'users file reloaded');
   }
 
   private startWatching(): void {

@@ -28,6 +28,13 @@ export interface DatabaseUserEntry {
   readOnly: boolean;
 }
 
+/** Who may connect to a node: its users, and the client address ranges allowed (empty = every address). */
+export interface NodeAccess {
+  users: DatabaseUserEntry[];
+  /** CIDR ranges: the network rules of the database's environment. */
+  allow: string[];
+}
+
 export type HealthStatus = 'healthy' | 'unhealthy' | 'stopped';
 
 export interface NodeHealth {
@@ -107,8 +114,8 @@ export interface Runtime {
   /** Stop the node and remove every file it has. Unknown node: no-op. */
   destroy(stationId: string): Promise<void>;
   health(stationId: string): Promise<NodeHealth>;
-  /** Replace the node's users atomically; a running node picks them up without a restart. */
-  writeUsers(stationId: string, users: DatabaseUserEntry[]): Promise<void>;
+  /** Replace the node's users and network allowlist atomically; a running node picks them up without a restart. */
+  writeUsers(stationId: string, access: NodeAccess): Promise<void>;
   /** Delete all data but keep the node (it runs again afterwards if it was running). */
   empty(stationId: string): Promise<void>;
   /**

@@ -60,11 +60,12 @@ export async function stopServer(s: Running): Promise<number | null> {
   return exited;
 }
 
-export async function writeUsers(file: string, users: { username: string; password: string; readOnly?: boolean }[]): Promise<void> {
+/** Writes a users file: the bare array form, or with `allow` (network rules) the object form. */
+export async function writeUsers(file: string, users: { username: string; password: string; readOnly?: boolean }[], allow?: string[]): Promise<void> {
   const entries = await Promise.all(
     users.map(async (u) => ({ username: u.username, passwordHash: await hashPassword(u.password, FAST), readOnly: u.readOnly ?? false })),
   );
   // Replace by rename, as the control plane does, so the server never reads half a file.
-  await writeFile(`${file}.tmp`, JSON.stringify(entries));
+  await writeFile(`${file}.tmp`, JSON.stringify(allow === undefined ? entries : { users: entries, allow }));
   await rename(`${file}.tmp`, file);
 }

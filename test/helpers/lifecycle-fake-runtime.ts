@@ -1,6 +1,6 @@
 // An in-memory Runtime for unit tests of the lifecycle's bookkeeping (events, reconcile at start, health):
 // it records calls, lets a test emit events and choose which nodes fail to start.
-import type { DatabaseUserEntry, NodeHealth, NodeSpec, ReconcileReport, Runtime, RuntimeEvent } from '../../src/runtimes/runtime.js';
+import type { DatabaseUserEntry, NodeAccess, NodeHealth, NodeSpec, ReconcileReport, Runtime, RuntimeEvent } from '../../src/runtimes/runtime.js';
 
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
@@ -43,8 +43,8 @@ export class FakeRuntime implements Runtime {
     const status = !this.running.has(stationId) ? 'stopped' : this.unhealthy.has(stationId) ? 'unhealthy' : 'healthy';
     return { status, checkedAt: new Date() };
   }
-  async writeUsers(stationId: string, users: DatabaseUserEntry[]) {
-    this.users.set(stationId, users);
+  async writeUsers(stationId: string, access: NodeAccess) {
+    this.users.set(stationId, access.users);
   }
   async empty() {}
   async backup() {}

@@ -92,7 +92,7 @@ export function environmentRoutes(ctx: RouteContext) {
         schema: {
           tags,
           summary: 'Add a network rule (admin)',
-          description: 'An environment with no rules accepts connections from every address; with rules, only matching addresses connect.',
+          description: "An environment with no rules accepts connections from every address; with rules, only matching client addresses connect to its databases (Bolt and the Query API): others have their Bolt socket closed unread and get 403 over HTTP. Running databases apply a change within one health pass (about 5 s), without a restart; already open connections are not cut.",
           params: IdParams,
           body: CreateNetworkRule,
           response: { 201: NetworkRule, ...errorResponses(403, 404) },

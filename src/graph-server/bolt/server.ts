@@ -19,6 +19,8 @@ export interface BoltServerOptions {
   maxMessageBytes?: number;
   /** Offer Manifest v1 negotiation to clients that propose it (default true). */
   manifest?: boolean;
+  /** The network rules: false closes a client's socket before it is read (default: every address). */
+  allowConnection?: (remoteAddress: string | undefined) => boolean;
 }
 
 export interface BoltServer extends net.Server {
@@ -146,6 +148,11 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
   http.on('clientError', (_err, socket) => socket.destroy());
 
   const server = net.createServer((socket) => {
+    if (options.allowConnection && !options.allowConnection(socket.remoteAddress)) {
+      logger?.info({ remoteAddress: socket.remoteAddress }, 'bolt connection refused by the network rules');
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', (err) => logger?.info({ err: err.message }, 'bolt socket error'));

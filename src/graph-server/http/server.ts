@@ -19,6 +19,8 @@ export interface HttpServerOptions {
   /** Version shown in discovery; drivers and tools parse it as Neo4j's. */
   neo4jVersion?: string;
   logger?: { error(obj: object, msg: string): void };
+  /** The network rules: false answers 403 (default: every address). */
+  allowConnection?: (remoteAddress: string | undefined) => boolean;
 }
 
 interface OpenTx {
@@ -311,6 +313,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
   }
 
   const server = createServer((req, res) => {
+    if (options.allowConnection && !options.allowConnection(req.socket.remoteAddress)) {
+      res.setHeader('connection', 'close');
+      return send(res, 403, errorBody('Neo.ClientError.Security.Forbidden', `connections from ${req.socket.remoteAddress ?? 'this address'} are not allowed by the network rules of this database's environment`));
+    }
     // Browser apps call the Query API from other origins, as Neo4j allows by default; they must
     // still send credentials themselves (no cookies here).
     res.setHeader('access-control-allow-origin', '*');

@@ -6,7 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Runtime } from '../../runtimes/runtime.js';
 import type { Tables } from '../../store/schema/index.js';
 import { OperationError, type OperationKind, type Step, type StepContext } from '../kind.js';
-import { nodeSpecsOf, userEntriesOf } from './node-specs.js';
+import { nodeAccessOf, nodeSpecsOf } from './node-specs.js';
 
 /** States of a database as the operations see them (the domain's state table owns the full list). */
 type DatabaseState = string;
@@ -39,9 +39,9 @@ function writeUsersStep(deps: DatabaseKindsDeps): Step {
   return {
     name: 'write-users',
     async run(ctx) {
-      const users = await userEntriesOf(ctx.db, ctx.operation.databaseId, ctx.clock.now());
-      for (const spec of await stations(ctx, deps)) await deps.runtime.writeUsers(spec.stationId, users);
-      return `${users.length} user(s)`;
+      const access = await nodeAccessOf(ctx.db, ctx.operation.databaseId, ctx.clock.now());
+      for (const spec of await stations(ctx, deps)) await deps.runtime.writeUsers(spec.stationId, access);
+      return `${access.users.length} user(s)${access.allow.length ? `, connections only from ${access.allow.join(', ')}` : ''}`;
     },
   };
 }

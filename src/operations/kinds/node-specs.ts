@@ -2,7 +2,7 @@
 // step runs, so a re-run after a crash uses the current plan, settings and users.
 import type { Kysely } from 'kysely';
 import { findPlan } from '../../domain/catalog.js';
-import type { DatabaseUserEntry, NodeSpec } from '../../runtimes/runtime.js';
+import type { DatabaseUserEntry, NodeAccess, NodeSpec } from '../../runtimes/runtime.js';
 import type { Tables } from '../../store/schema/index.js';
 
 export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, host: string): Promise<NodeSpec[]> {
@@ -22,6 +22,16 @@ export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, host: 
     ...(plan ? { memoryMb: plan.memoryMb } : {}),
     settings,
   }));
+}
+
+/**
+ * Who may connect to the database's nodes: its users whose passwords still hold, and the network rules of
+ * its environment (no rules: every address).
+ */
+export async function nodeAccessOf(db: Kysely<Tables>, databaseId: string, now: Date): Promise<NodeAccess> {
+  const database = await db.selectFrom('databases').select('environment_id').where('id', '=', databaseId).executeTakeFirstOrThrow();
+  const rules = await db.selectFrom('network_rules').select('ip_range').where('environment_id', '=', database.environment_id).orderBy('ip_range').execute();
+  return { users: await userEntriesOf(db, databaseId, now), allow: rules.map((r) => r.ip_range) };
 }
 
 /** Users whose passwords still hold (expired ones are left out, so they can no longer connect). */

@@ -25,7 +25,7 @@ import {
   RuntimeError,
   assertStationId,
   type CloseOptions,
-  type DatabaseUserEntry,
+  type NodeAccess,
   type NodeActivity,
   type NodeCounts,
   type NodeHealth,
@@ -214,7 +214,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     try {
       await stat(paths.usersFile);
     } catch {
-      await writeUsersFile(paths, []);
+      await writeUsersFile(paths, { users: [], allow: [] });
     }
   }
 
@@ -596,11 +596,11 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       return probe(stateOf(stationId));
     },
 
-    async writeUsers(stationId, users: DatabaseUserEntry[]) {
+    async writeUsers(stationId, access: NodeAccess) {
       assertStationId(stationId);
       const node = stateOf(stationId);
       // Under the node's lock, so a concurrent destroy cannot be followed by a write that recreates its files.
-      await withLock(stationId, () => writeUsersFile(node.paths, users));
+      await withLock(stationId, () => writeUsersFile(node.paths, access));
     },
 
     async empty(stationId) {

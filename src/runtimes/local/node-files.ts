@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { assertStationId, type DatabaseUserEntry } from '../runtime.js';
+import { assertStationId, type NodeAccess } from '../runtime.js';
 import type { ProcessIdentity } from './process-identity.js';
 import { syncDirectory } from '../../storage/durable.js';
 
@@ -105,11 +105,15 @@ export async function removePidRecord(paths: NodePaths): Promise<void> {
 }
 
 /**
- * The users file the graph-server reads (src/graph-server/users.ts): `[{"username","passwordHash","readOnly"}]`
- * with `scrypt$…` hashes. The graph-server watches the directory, so a rename is picked up within moments.
+ * The users file the graph-server reads (src/graph-server/users.ts): `{"users": [{"username","passwordHash",
+ * "readOnly"}], "allow": [CIDR…]}` with `scrypt$…` hashes. The graph-server watches the directory, so a
+ * rename is picked up within moments.
  */
-export async function writeUsersFile(paths: NodePaths, users: DatabaseUserEntry[]): Promise<void> {
-  const body = users.map((u) => ({ username: u.username, passwordHash: u.passwordHash, readOnly: u.readOnly }));
+export async function writeUsersFile(paths: NodePaths, access: NodeAccess): Promise<void> {
+  const body = {
+    users: access.users.map((u) => ({ username: u.username, passwordHash: u.passwordHash, readOnly: u.readOnly })),
+    allow: [...access.allow],
+  };
   await mkdir(paths.root, { recursive: true });
   await writeFileAtomic(paths.usersFile, `${JSON.stringify(body, null, 2)}\n`, 0o600);
 }

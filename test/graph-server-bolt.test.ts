@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import neo4j6 from 'neo4j-driver';
+import { boltConnects } from './helpers/bolt-connects.js';
 import neo4j5 from 'neo4j-driver-5';
 import { adminRequest } from '../src/graph-server/admin.js';
 import { runGraphServer } from '../src/graph-server/main.js';
@@ -342,18 +343,7 @@ describe('graph-server over Bolt', () => {
 
   test('network rules in the users file refuse other addresses on Bolt and HTTP, without a restart', async () => {
     const url = `bolt://127.0.0.1:${server.ready.boltPort}`;
-    const connects = async (): Promise<boolean> => {
-      const d = neo4j6.driver(url, neo4j6.auth.basic('admin', 'secret-1'), { connectionTimeout: 2_000 });
-      try {
-        await d.verifyConnectivity();
-        return true;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ServiceUnavailable') throw err;
-        return false;
-      } finally {
-        await d.close();
-      }
-    };
+    const connects = () => boltConnects(url, 'admin', 'secret-1');
     const queryApi = () =>
       fetch(`http://127.0.0.1:${server.ready.httpPort}/db/neo4j/query/v2`, {
         method: 'POST',

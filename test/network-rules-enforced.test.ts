@@ -3,24 +3,13 @@
 // the rule opens them again; a database created or resumed later starts with the rules in force.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import neo4j from 'neo4j-driver';
 import { createDatabaseAndWait, startLifecycleServer, waitForOperation, type LifecycleServer } from './helpers/lifecycle.js';
 import { waitFor } from './helpers/wait-for.js';
+import { boltConnects as connects } from './helpers/bolt-connects.js';
 
 const DB = '/deployments/databases/graphneo';
 
-async function boltConnects(url: string, password: string): Promise<boolean> {
-  const d = neo4j.driver(url, neo4j.auth.basic('neo4j', password), { connectionTimeout: 2_000 });
-  try {
-    await d.verifyConnectivity();
-    return true;
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ServiceUnavailable') throw err;
-    return false;
-  } finally {
-    await d.close();
-  }
-}
+const boltConnects = (url: string, password: string) => connects(url, 'neo4j', password);
 
 async function queryApiStatus(database: any, password: string): Promise<number> {
   const res = await fetch(`${database.connectionUrls.http}/db/neo4j/query/v2`, {

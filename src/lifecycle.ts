@@ -15,7 +15,7 @@ import { databaseRoutes } from './api/routes/databases.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
-import { TRANSITIONS, autoPauseDatabase, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
+import { TRANSITIONS, autoPauseDatabase, autoResumeDatabase, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
@@ -137,8 +137,50 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     return now.getTime() - seen.since.getTime() >= idleMinutes * 60_000;
   }
 
+  // Auto-resume: paused databases with autoResume on have their ports held by the runtime ("parked"); the
+  // first client that knocks starts a resume operation. Synced at every health pass.
+  const parkedDatabases = new Set<string>();
+  const waking = new Map<string, Promise<void>>();
+
+  function wake(databaseId: string): void {
+    if (waking.has(databaseId)) return;
+    const attempt = autoResumeDatabase(databases, databaseId)
+      .then((operationId) => {
+        if (operationId) logger.info({ databaseId, operationId }, 'auto-resuming a paused database: a client connected');
+      })
+      .catch((err: unknown) => logger.error({ err, databaseId }, 'auto-resume failed to start'))
+      .finally(() => waking.delete(databaseId));
+    waking.set(databaseId, attempt);
+  }
+
+  async function syncParking(): Promise<void> {
+    if (!runtime.park || !runtime.unpark) return;
+    const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
+    const wanted = await db.selectFrom('databases').select('id').where('state', '=', 'paused').where('auto_resume', '=', 1).where('id', 'not in', busy).execute();
+    const wantedIds = new Set(wanted.map((w) => w.id));
+    for (const id of [...parkedDatabases]) {
+      if (wantedIds.has(id)) continue;
+      parkedDatabases.delete(id);
+      const state = await db.selectFrom('databases').select('state').where('id', '=', id).executeTakeFirst();
+      // A database being resumed or restored lets go of its ports as its node starts; others let go now.
+      if (state && state.state !== 'paused') continue;
+      for (const spec of await nodeSpecsOf(db, id, nodeHost).catch(() => [])) await runtime.unpark(spec.stationId).catch(() => undefined);
+    }
+    // Parking again is a no-op for a node still parked, and re-parks one whose ports were let go when it
+    // was started (a resume) and which has since been paused again.
+    for (const id of wantedIds) {
+      try {
+        for (const spec of await nodeSpecsOf(db, id, nodeHost)) await runtime.park(spec, () => wake(id));
+        parkedDatabases.add(id);
+      } catch (err) {
+        logger.warn({ err, databaseId: id }, 'could not hold the ports of a paused database for auto-resume; trying again at the next pass');
+      }
+    }
+  }
+
   async function checkHealth(): Promise<void> {
     const now = clock.now();
+    await syncParking().catch((err: unknown) => logger.error({ err }, 'auto-resume parking failed'));
     const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
     const rows = await db
       .selectFrom('databases')
@@ -232,6 +274,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
         await onRuntimeEvent({ stationId: failure.stationId, type: 'gave-up', detail: failure.error });
       }
       logger.info({ started: report.started.length, adopted: report.adopted.length, stopped: report.stopped.length }, 'runtime reconciled');
+      await syncParking().catch((err: unknown) => logger.error({ err }, 'auto-resume parking failed'));
       engine.start();
       engine.wake();
       healthTimer = setInterval(() => {

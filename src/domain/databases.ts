@@ -502,6 +502,24 @@ export async function autoPauseDatabase(deps: DatabaseDeps, id: string, idleMinu
   }
 }
 
+/**
+ * Auto-resume (the control plane's own decision, no caller): a resume operation for database `id` when a
+ * client knocked on its parked ports, if it is still paused with auto-resume on and nothing else is in
+ * progress. Null when any of that changed (another knock already started the resume, say).
+ */
+export async function autoResumeDatabase(deps: DatabaseDeps, id: string): Promise<string | null> {
+  const row = await deps.db.selectFrom('databases').select(['id', 'organization_id']).where('id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  try {
+    return await enqueueAction(deps, row, 'resume', { auto: true }, (r) => `Auto-resume database ${r.name}: a client connected`, async (current) => {
+      if (current.auto_resume !== 1) throw conflict('auto-resume was switched off');
+    });
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'conflict') return null;
+    throw err;
+  }
+}
+
 export async function resumeDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
   return startAction(deps, caller, id, 'resume', {}, (r) => `Resume database ${r.name}`);
 }

@@ -114,6 +114,15 @@ export interface Runtime {
   /** Stop the node and remove every file it has. Unknown node: no-op. */
   destroy(stationId: string): Promise<void>;
   health(stationId: string): Promise<NodeHealth>;
+  /**
+   * Auto-resume: listen on a stopped node's ports in its place. Every client that connects calls `onWake`
+   * and is turned away (a Bolt socket is closed, so drivers retry; HTTP gets 503 with Retry-After). The
+   * ports are let go when the node starts (before its process binds them) or is destroyed, or on
+   * `unpark`. Optional: a runtime without it has no auto-resume.
+   */
+  park?(spec: NodeSpec, onWake: () => void): Promise<void>;
+  /** Stops listening in a node's place (nothing when it was not parked). */
+  unpark?(stationId: string): Promise<void>;
   /** Replace the node's users and network allowlist atomically; a running node picks them up without a restart. */
   writeUsers(stationId: string, access: NodeAccess): Promise<void>;
   /** Delete all data but keep the node (it runs again afterwards if it was running). */

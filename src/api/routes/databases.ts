@@ -179,7 +179,7 @@ const Patch = Type.Object(
         { description: 'Pause the database once no transaction (no query) has begun on it for idleMinutes (5 to 10080); an open transaction keeps it running. The control plane checks at every health pass and starts an ordinary pause operation' },
       ),
     ),
-    autoResume: Type.Optional(Type.Boolean({ description: 'Stored and returned; resuming on a connection attempt needs a router in front of the database ports, which this release does not have' })),
+    autoResume: Type.Optional(Type.Boolean({ description: 'While the database is paused, the control plane holds its ports; the first client that connects starts a resume operation. That client is turned away (Bolt: the socket is closed, which drivers retry; HTTP: 503 with Retry-After: 2), so a driver managed transaction (executeQuery, executeRead/Write) succeeds once the database runs, 1-4 s later' })),
   },
   { additionalProperties: false },
 );

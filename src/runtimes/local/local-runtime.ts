@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -131,6 +132,15 @@ interface NodeState {
 
 const noopLogger: RuntimeLogger = { info() {}, warn() {}, error() {} };
 
+/** Listeners holding a stopped node's ports for auto-resume, and the clients they accepted. */
+interface Parking {
+  servers: net.Server[];
+  sockets: Set<net.Socket>;
+}
+
+const PARKED_HTTP_BODY = JSON.stringify({
+  errors: [{ code: 'Neo.TransientError.General.DatabaseUnavailable', message: 'the database is paused and is resuming; retry in a few seconds' }],
+});
 
 /** The activity counters of a graph-server's health reply, when it has them (older servers do not). */
 function activityOf(reply: unknown): NodeActivity | undefined {
@@ -155,6 +165,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   const reconcileConcurrency = Math.max(1, options.reconcileConcurrency ?? 4);
 
   const nodes = new Map<string, NodeState>();
+  const parked = new Map<string, Parking>();
   const locks = new Map<string, Promise<unknown>>();
   const listeners = new Set<(event: RuntimeEvent) => void>();
   let closed = false;
@@ -264,7 +275,27 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   }
 
   /** Spawns the node's process and resolves once it printed its ready line. */
+  /** Lets go of a parked node's ports (its process is about to bind them, or it is going away). */
+  async function unparkNode(stationId: string): Promise<void> {
+    const parking = parked.get(stationId);
+    if (!parking) return;
+    parked.delete(stationId);
+    for (const socket of parking.sockets) socket.destroy();
+    await Promise.all(parking.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+
+  function listenOn(server: net.Server, port: number, host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
   async function launch(node: NodeState, spec: NodeSpec): Promise<NodeProcess> {
+    await unparkNode(node.stationId);
     const { argv, hash } = commandOf(spec, node.paths);
     await provisionFiles(node.paths);
     const childLog = await openChildLog(node.paths, logMaxBytes);
@@ -585,10 +616,60 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       const node = stateOf(stationId);
       await withLock(stationId, async () => {
         node.wanted = false;
+        await unparkNode(stationId);
         await stopNode(node, stopGraceMs);
         await rm(node.paths.root, { recursive: true, force: true });
         nodes.delete(stationId);
       });
+    },
+
+    async park(spec, onWake) {
+      assertOpen();
+      const node = stateOf(spec.stationId);
+      await withLock(spec.stationId, async () => {
+        if (parked.has(spec.stationId)) return;
+        if (node.proc || (await recordedProcess(node.paths))) throw new RuntimeError('Conflict', `node ${spec.stationId} runs; only a stopped node can be parked`);
+        const parking: Parking = { servers: [], sockets: new Set() };
+        const wake = (): void => {
+          if (parked.get(spec.stationId) !== parking) return;
+          try {
+            onWake();
+          } catch (err) {
+            log.error({ stationId: spec.stationId, err }, 'auto-resume wake-up failed');
+          }
+        };
+        const accept = (socket: net.Socket): void => {
+          parking.sockets.add(socket);
+          socket.once('close', () => parking.sockets.delete(socket));
+          socket.on('error', () => undefined);
+        };
+        // Bolt: closed at once, which drivers treat as a retryable ServiceUnavailable.
+        const bolt = net.createServer((socket) => {
+          accept(socket);
+          wake();
+          socket.destroy();
+        });
+        const http = createHttpServer((_req, res) => {
+          wake();
+          res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2', connection: 'close' }).end(PARKED_HTTP_BODY);
+        });
+        http.on('connection', accept);
+        parking.servers.push(bolt, http);
+        try {
+          await listenOn(bolt, spec.boltPort, spec.host);
+          await listenOn(http, spec.httpPort, spec.host);
+        } catch (err) {
+          await Promise.all(parking.servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+          throw new RuntimeError('Failed', `cannot listen on the ports of node ${spec.stationId}: ${(err as Error).message}`, { cause: err });
+        }
+        parked.set(spec.stationId, parking);
+        log.info({ stationId: spec.stationId, boltPort: spec.boltPort, httpPort: spec.httpPort }, 'node parked: its ports wake it');
+      });
+    },
+
+    async unpark(stationId) {
+      assertStationId(stationId);
+      await withLock(stationId, () => unparkNode(stationId));
     },
 
     async health(stationId) {
@@ -741,6 +822,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       if (closed) return;
       closed = true;
       clearInterval(healthTimer);
+      await Promise.all([...parked.keys()].map((stationId) => unparkNode(stationId)));
       await Promise.all(
         [...nodes.values()].map((node) =>
           withLock(node.stationId, async () => {

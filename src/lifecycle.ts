@@ -140,6 +140,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
   // Auto-resume: paused databases with autoResume on have their ports held by the runtime ("parked"); the
   // first client that knocks starts a resume operation. Synced at every health pass.
   const parkedDatabases = new Set<string>();
+  const parkFailures = new Map<string, string>();
   const waking = new Map<string, Promise<void>>();
 
   function wake(databaseId: string): void {
@@ -158,6 +159,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
     const wanted = await db.selectFrom('databases').select('id').where('state', '=', 'paused').where('auto_resume', '=', 1).where('id', 'not in', busy).execute();
     const wantedIds = new Set(wanted.map((w) => w.id));
+    for (const id of parkFailures.keys()) if (!wantedIds.has(id)) parkFailures.delete(id);
     for (const id of [...parkedDatabases]) {
       if (wantedIds.has(id)) continue;
       parkedDatabases.delete(id);
@@ -172,8 +174,12 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       try {
         for (const spec of await nodeSpecsOf(db, id, nodeHost)) await runtime.park(spec, () => wake(id));
         parkedDatabases.add(id);
+        parkFailures.delete(id);
       } catch (err) {
-        logger.warn({ err, databaseId: id }, 'could not hold the ports of a paused database for auto-resume; trying again at the next pass');
+        // Said once per cause, not at every pass while the ports stay taken.
+        const reason = err instanceof Error ? err.message : String(err);
+        if (parkFailures.get(id) !== reason) logger.warn({ err, databaseId: id }, 'could not hold the ports of a paused database for auto-resume; trying again at every health pass');
+        parkFailures.set(id, reason);
       }
     }
   }

@@ -252,6 +252,9 @@ describe('databases API', () => {
   });
 
   test('a resume that cannot start the process fails with an actionable error and leaves the database paused', async () => {
+    // Auto-resume (switched on above) would hold the paused database's ports itself; here only the blocker may.
+    const off = await server.request('PATCH', `${DB}/${database.id}`, { token, body: { autoResume: false } });
+    assert.equal(off.body.autoResume, false);
     const pause = await server.request('PUT', `${DB}/${database.id}/pause`, { token });
     assert.equal((await waitForOperation(server, token, database.id, pause.body.operationId)).status, 'finished');
     const blocker = net.createServer();

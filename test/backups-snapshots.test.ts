@@ -83,7 +83,9 @@ describe('snapshots, restore and clone', () => {
     assert.deepEqual(scheduled.body, []);
   });
 
-  it('restores a snapshot: writes made after it are gone', async () => {
+  it('restores a snapshot: writes made after it are gone, element ids are as they were', async () => {
+    const elementIdOf3 = async () => (await query(driver, 'MATCH (n:Item {n: 3}) RETURN elementId(n) AS id'))[0].id as string;
+    const before = await elementIdOf3();
     await query(driver, 'UNWIND range(1, 25) AS i CREATE (:Extra {n: i})');
     await query(driver, "MATCH (n:Item {n: 3}) SET n.name = 'changed'");
     assert.deepEqual(await countsOf(driver), { nodes: 75, relationships: 1 });
@@ -96,6 +98,8 @@ describe('snapshots, restore and clone', () => {
     await waitForBolt(driver);
     assert.deepEqual(await countsOf(driver), { nodes: 50, relationships: 1 });
     assert.equal((await query(driver, 'MATCH (n:Item {n: 3}) RETURN n.name AS name'))[0].name, 'item 3');
+    // The database keeps its identity: an element id an application kept from before the snapshot still names the node.
+    assert.equal(await elementIdOf3(), before);
     const db = await server.request('GET', `${DB}/${source.database.id}`, { token });
     assert.equal(db.body.status.state, 'running');
   });

@@ -38,7 +38,7 @@ import {
   type StatKey,
 } from './engine-api.js';
 import type * as GrafeoModule from '@grafeo-db/js';
-import { DATABASE_FILE } from './grafeo-files.js';
+import { DATABASE_FILE, DATABASE_ID_FILE } from './grafeo-files.js';
 
 const MS_PER_DAY = 86_400_000;
 const NS_PER_SECOND = 1_000_000_000n;
@@ -626,7 +626,7 @@ export interface StuckQueryPolicy {
 }
 
 export { DATABASE_FILE };
-const ID_FILE = 'database-id';
+const ID_FILE = DATABASE_ID_FILE;
 
 /** The database's UUID, made on first start and kept in the data dir: element ids carry it. */
 async function databaseUuid(dataDir: string): Promise<string> {

@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -50,7 +51,7 @@ import {
   type PidRecord,
 } from './node-files.js';
 import { LogTail, capChildLog, openChildLog } from './node-log.js';
-import { backupStoppedDatabase } from '../../graph-server/grafeo-files.js';
+import { DATABASE_ID_FILE, backupStoppedDatabase } from '../../graph-server/grafeo-files.js';
 import { LOCAL_RUNTIME_SETTINGS } from './settings.js';
 import { findProcessesWithArg, isSameProcess, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
 
@@ -749,6 +750,11 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
         await rm(restoring, { recursive: true, force: true });
         await rm(previous, { recursive: true, force: true });
         await copyPlainTree(path.resolve(sourceDir), restoring);
+        // The database stays the same database: it keeps its UUID, so element ids read back as they were
+        // when the backup was taken (a new node, as for a clone, makes its own at first start).
+        await copyFile(path.join(node.paths.dataDir, DATABASE_ID_FILE), path.join(restoring, DATABASE_ID_FILE), fsConstants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT' && err.code !== 'EEXIST') throw err;
+        });
         // Two renames; a crash between them is finished by recoverDataDir() at the next start.
         await rename(node.paths.dataDir, previous).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;

@@ -5,13 +5,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATABASE_FILE, backupStoppedDatabase, inspectGrafeoFile } from '../src/graph-server/grafeo-files.js';
+import { DATABASE_FILE, backupStoppedDatabase, dumpCypherInWorker, inspectGrafeoFile } from '../src/graph-server/grafeo-files.js';
 
-const grafeoPath = createRequire(import.meta.url).resolve('@grafeo-db/js');
+const requireCjs = createRequire(import.meta.url);
+const grafeoPath = requireCjs.resolve('@grafeo-db/js');
+const { GrafeoDB } = requireCjs('@grafeo-db/js') as typeof import('@grafeo-db/js');
 
 /** Writes `nodes` nodes in a child process that is SIGKILLed once they are committed: no checkpoint, no close. */
 async function crashAfterWriting(file: string, nodes: number): Promise<void> {
@@ -65,6 +67,22 @@ describe('grafeo files in a worker thread', () => {
     const full = (await readdir(target)).find((f) => /^backup_full_\d+\.grafeo$/.test(f))!;
     assert.deepEqual(await inspectGrafeoFile(join(target, full)).then((i) => [i.nodes, i.relationships]), [0, 0]);
     assert.deepEqual(await readdir(dataDir), [], 'nothing was created in the data dir');
+  });
+
+  it('dumps a database file as Cypher in a worker, and keeps the class name of a refusal', async () => {
+    const file = join(dir, 'dump-source.grafeo');
+    const db = GrafeoDB.create(file);
+    await db.executeCypher("CREATE (:P {name: 'a'})-[:R]->(:P {name: 'b'})");
+    db.close();
+    const counts = await dumpCypherInWorker(file, join(dir, 'dump.cypher'));
+    assert.deepEqual([counts.nodes, counts.relationships], [2, 1]);
+    assert.match(await readFile(join(dir, 'dump.cypher'), 'utf8'), /name: 'b'/);
+    // Byte arrays have no Cypher literal: the dump refuses, and the caller can still tell why.
+    const bytes = join(dir, 'bytes.grafeo');
+    const withBytes = GrafeoDB.create(bytes);
+    await withBytes.executeCypher('CREATE (:B {b: $b})', { b: new Uint8Array([1, 2, 3]) });
+    withBytes.close();
+    await assert.rejects(dumpCypherInWorker(bytes, join(dir, 'bytes.cypher')), (err: Error) => err.name === 'CypherScriptError' && /byte array/.test(err.message));
   });
 
   it('refuses a data dir that does not exist, and a file that is not a database', async () => {

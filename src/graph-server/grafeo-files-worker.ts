@@ -9,10 +9,15 @@ port.once('message', (job: FileJob) => {
   void (async (): Promise<FileReply> => {
     try {
       if (job.op === 'inspect') return { ok: true, value: inspectFileHere(job.path) };
+      if (job.op === 'dump-cypher') {
+        // Loaded only for this job: the dump needs the whole engine adapter.
+        const { dumpCypherToFile } = await import('./cypher-dump.js');
+        return { ok: true, value: await dumpCypherToFile(job.grafeoFile, job.target) };
+      }
       await backupStoppedHere(job.dataDir, job.targetDir);
       return { ok: true, value: null };
     } catch (err) {
-      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+      return { ok: false, message: err instanceof Error ? err.message : String(err), name: err instanceof Error ? err.name : 'Error' };
     }
   })().then((reply) => port.postMessage(reply));
 });

@@ -20,8 +20,12 @@ export interface GrafeoFileInfo {
   engineVersion: string;
 }
 
-export type FileJob = { op: 'inspect'; path: string } | { op: 'backup-stopped'; dataDir: string; targetDir: string };
-export type FileReply = { ok: true; value: unknown } | { ok: false; message: string };
+export type FileJob =
+  | { op: 'inspect'; path: string }
+  | { op: 'backup-stopped'; dataDir: string; targetDir: string }
+  | { op: 'dump-cypher'; grafeoFile: string; target: string };
+/** `name` carries the error's class name (e.g. CypherScriptError) across the thread boundary. */
+export type FileReply = { ok: true; value: unknown } | { ok: false; message: string; name: string };
 
 const requireCjs = createRequire(import.meta.url);
 function grafeo(): typeof GrafeoModule {
@@ -84,7 +88,14 @@ function inWorker(job: FileJob): Promise<unknown> {
       fn();
       void worker.terminate();
     };
-    worker.once('message', (reply: FileReply) => finish(() => (reply.ok ? resolve(reply.value) : reject(new Error(reply.message)))));
+    worker.once('message', (reply: FileReply) =>
+      finish(() => {
+        if (reply.ok) return resolve(reply.value);
+        const err = new Error(reply.message);
+        err.name = reply.name;
+        reject(err);
+      }),
+    );
     worker.once('error', (err) => finish(() => reject(err)));
     worker.once('exit', (code) => finish(() => reject(new Error(`the database file worker stopped (exit code ${code}) before it answered`))));
     worker.postMessage(job);
@@ -94,6 +105,15 @@ function inWorker(job: FileJob): Promise<unknown> {
 /** Counts and engine version of a database file, read in a worker thread. */
 export async function inspectGrafeoFile(path: string): Promise<GrafeoFileInfo> {
   return (await inWorker({ op: 'inspect', path })) as GrafeoFileInfo;
+}
+
+/**
+ * The Cypher script of database file `grafeoFile` (a backup) written to `target`, in a worker thread: the
+ * dump opens a copy of the file, which blocks for as long as the file takes to load. Errors keep their
+ * class name (`err.name`, e.g. 'CypherScriptError').
+ */
+export async function dumpCypherInWorker(grafeoFile: string, target: string): Promise<{ nodes: number; relationships: number; indexes: number; constraints: number }> {
+  return (await inWorker({ op: 'dump-cypher', grafeoFile, target })) as { nodes: number; relationships: number; indexes: number; constraints: number };
 }
 
 /** {@link backupStoppedHere}, in a worker thread. */

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Kysely, Transaction } from 'kysely';
 import { DATABASE_FILE } from '../../graph-server/engine.js';
-import { CypherScriptError, dumpCypherToFile, inspectGrafeoFile, loadCypher } from '../../graph-server/cypher-dump.js';
+import { CypherScriptError, inspectGrafeoFile, loadCypher } from '../../graph-server/cypher-dump.js';
+import { dumpCypherInWorker } from '../../graph-server/grafeo-files.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
 import { ArchiveError, detectImportFormat, extractArchive, writeArchive } from '../../storage/archive.js';
 import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
@@ -305,7 +306,9 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
             let stored: { sizeBytes: number; sha256: string };
             if (row.format === 'cypher') {
               const script = join(work, 'export.cypher');
-              await dumpCypherToFile(join(packed.dataDir, DATABASE_FILE), script);
+              await dumpCypherInWorker(join(packed.dataDir, DATABASE_FILE), script).catch((err: Error) => {
+                throw err.name === 'CypherScriptError' ? new CypherScriptError(err.message) : err;
+              });
               stored = await deps.blobStore.put(key, createReadStream(script), { contentType: 'text/plain; charset=utf-8' });
             } else {
               stored = await storeArchive(deps, packed, key, { id: row.database_id, name: await databaseName(ctx.db, row.database_id) }, new Date(row.created_at));

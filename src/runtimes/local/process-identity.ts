@@ -62,6 +62,9 @@ async function readFromPs(pid: number): Promise<ProcessIdentity | null> {
 export async function isSameProcess(recorded: ProcessIdentity, marker: string): Promise<boolean> {
   const now = await readProcessIdentity(recorded.pid);
   if (!now || now.startTime !== recorded.startTime) return false;
+  // An exiting process has already given up its memory (so /proc shows no argv) but may still hold its
+  // files and sockets — the database lock, the ports — until it becomes a zombie: it is not gone yet.
+  if (now.argv.length === 0) return true;
   if (now.argv.join('\0') === recorded.argv.join('\0')) return true;
   return now.argv.includes(marker);
 }

@@ -87,6 +87,9 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     settings: { db, clock, settings: options.settings ?? runtime.settings },
   });
 
+  // Databases an exclusive operation holds right now (a subquery; Kysely builders are immutable, so one serves all).
+  const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
+
   async function databaseOfStation(stationId: string): Promise<string | undefined> {
     const row = await db.selectFrom('database_nodes').select('database_id').where('station_id', '=', stationId).executeTakeFirst();
     return row?.database_id;
@@ -98,7 +101,6 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     if (!databaseId) return;
     const incident = event.type === 'exited' || event.type === 'unhealthy' || event.type === 'gave-up';
     const health = event.type === 'exited' || event.type === 'gave-up' ? 'stopped' : incident ? 'unhealthy' : 'healthy';
-    const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
     await db
       .updateTable('databases')
       .set({
@@ -156,7 +158,6 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
 
   async function syncParking(): Promise<void> {
     if (!runtime.park || !runtime.unpark) return;
-    const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
     const wanted = await db.selectFrom('databases').select('id').where('state', '=', 'paused').where('auto_resume', '=', 1).where('id', 'not in', busy).execute();
     const wantedIds = new Set(wanted.map((w) => w.id));
     for (const id of parkFailures.keys()) if (!wantedIds.has(id)) parkFailures.delete(id);
@@ -187,7 +188,6 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
   async function checkHealth(): Promise<void> {
     const now = clock.now();
     await syncParking().catch((err: unknown) => logger.error({ err }, 'auto-resume parking failed'));
-    const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started').where('exclusive', '=', 1);
     const rows = await db
       .selectFrom('databases')
       .select(['id', 'name', 'auto_pause_enabled', 'auto_pause_idle_minutes'])

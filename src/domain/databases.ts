@@ -483,23 +483,7 @@ export async function pauseDatabase(deps: DatabaseDeps, caller: Caller, id: stri
  * still runs, still has auto-pause on and nothing else is in progress. Null when any of that changed.
  */
 export async function autoPauseDatabase(deps: DatabaseDeps, id: string, idleMinutes: number): Promise<string | null> {
-  const row = await deps.db.selectFrom('databases').select(['id', 'organization_id']).where('id', '=', id).executeTakeFirst();
-  if (!row) return null;
-  try {
-    return await enqueueAction(
-      deps,
-      row,
-      'pause',
-      { auto: true },
-      (r) => `Auto-pause database ${r.name}: no queries for ${idleMinutes} minutes`,
-      async (current) => {
-        if (current.auto_pause_enabled !== 1) throw conflict('auto-pause was switched off');
-      },
-    );
-  } catch (err) {
-    if (err instanceof DomainError && err.kind === 'conflict') return null;
-    throw err;
-  }
+  return systemAction(deps, id, 'pause', (r) => `Auto-pause database ${r.name}: no queries for ${idleMinutes} minutes`, (r) => r.auto_pause_enabled === 1);
 }
 
 /**
@@ -508,11 +492,26 @@ export async function autoPauseDatabase(deps: DatabaseDeps, id: string, idleMinu
  * progress. Null when any of that changed (another knock already started the resume, say).
  */
 export async function autoResumeDatabase(deps: DatabaseDeps, id: string): Promise<string | null> {
+  return systemAction(deps, id, 'resume', (r) => `Auto-resume database ${r.name}: a client connected`, (r) => r.auto_resume === 1);
+}
+
+/**
+ * An action the control plane starts on its own (params `{auto: true}`), while `stillWanted` holds for the
+ * database inside the enqueueing transaction. Null instead of a 409 when the state, an operation in
+ * progress or the setting says no.
+ */
+async function systemAction(
+  deps: DatabaseDeps,
+  id: string,
+  action: 'pause' | 'resume',
+  description: (row: DatabasesTable) => string,
+  stillWanted: (row: DatabasesTable) => boolean,
+): Promise<string | null> {
   const row = await deps.db.selectFrom('databases').select(['id', 'organization_id']).where('id', '=', id).executeTakeFirst();
   if (!row) return null;
   try {
-    return await enqueueAction(deps, row, 'resume', { auto: true }, (r) => `Auto-resume database ${r.name}: a client connected`, async (current) => {
-      if (current.auto_resume !== 1) throw conflict('auto-resume was switched off');
+    return await enqueueAction(deps, row, action, { auto: true }, description, async (current) => {
+      if (!stillWanted(current)) throw conflict(`auto-${action} was switched off`);
     });
   } catch (err) {
     if (err instanceof DomainError && err.kind === 'conflict') return null;

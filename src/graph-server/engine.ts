@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { DataType, Type, tableFromIPC, type Field, type Vector } from 'apache-arrow';
 import {
   CypherDate,
@@ -38,7 +37,7 @@ import {
   type StatKey,
 } from './engine-api.js';
 import type * as GrafeoModule from '@grafeo-db/js';
-import { DATABASE_FILE, DATABASE_ID_FILE } from './grafeo-files.js';
+import { DATABASE_FILE, DATABASE_ID_FILE, grafeo } from './grafeo-files.js';
 
 const MS_PER_DAY = 86_400_000;
 const NS_PER_SECOND = 1_000_000_000n;
@@ -595,11 +594,6 @@ type GrafeoDB = GrafeoModule.GrafeoDB;
 type GrafeoTx = GrafeoModule.Transaction;
 type GrafeoResult = GrafeoModule.QueryResult;
 
-// @grafeo-db/js is CommonJS with a native addon; loading it through require keeps its types.
-const requireCjs = createRequire(import.meta.url);
-function grafeo(): typeof GrafeoModule {
-  return requireCjs('@grafeo-db/js') as typeof GrafeoModule;
-}
 
 export type QueryCheck = (query: string) => Promise<{ notifications: Notification[] }>;
 

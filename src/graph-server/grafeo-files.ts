@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { siblingWorker } from '../worker-thread.js';
 import type * as GrafeoModule from '@grafeo-db/js';
+// A type only: the worker loads the dump module when a dump is asked for, this file never does.
+import type { DumpCounts } from './cypher-dump.js';
 
 /** The engine's file in a graph-server data directory. */
 export const DATABASE_FILE = 'graph.grafeo';
@@ -28,7 +30,8 @@ export type FileJob =
 export type FileReply = { ok: true; value: unknown } | { ok: false; message: string; name: string };
 
 const requireCjs = createRequire(import.meta.url);
-function grafeo(): typeof GrafeoModule {
+/** @grafeo-db/js is CommonJS with a native addon; loading it through require keeps its types. */
+export function grafeo(): typeof GrafeoModule {
   return requireCjs('@grafeo-db/js') as typeof GrafeoModule;
 }
 
@@ -112,8 +115,8 @@ export async function inspectGrafeoFile(path: string): Promise<GrafeoFileInfo> {
  * dump opens a copy of the file, which blocks for as long as the file takes to load. Errors keep their
  * class name (`err.name`, e.g. 'CypherScriptError').
  */
-export async function dumpCypherInWorker(grafeoFile: string, target: string): Promise<{ nodes: number; relationships: number; indexes: number; constraints: number }> {
-  return (await inWorker({ op: 'dump-cypher', grafeoFile, target })) as { nodes: number; relationships: number; indexes: number; constraints: number };
+export async function dumpCypherInWorker(grafeoFile: string, target: string): Promise<DumpCounts> {
+  return (await inWorker({ op: 'dump-cypher', grafeoFile, target })) as DumpCounts;
 }
 
 /** {@link backupStoppedHere}, in a worker thread. */

@@ -27,6 +27,7 @@ interface GraphServerFlags {
   boltPort: number;
   httpPort: number;
   usersFile: string;
+  importDir?: string;
   host: string;
   advertisedHost?: string;
   readOnly?: boolean;
@@ -47,6 +48,7 @@ export function registerGraphServerCommand(program: Command): Command {
     .requiredOption('--bolt-port <port>', 'Bolt port (0 picks a free one)', port)
     .requiredOption('--http-port <port>', 'Query API port (0 picks a free one)', port)
     .requiredOption('--users-file <file>', 'JSON users file [{username, passwordHash, readOnly}]')
+    .option('--import-dir <dir>', "the only directory LOAD CSV FROM 'file:///…' may read (created if missing); without it file URLs are refused")
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--advertised-host <host>', 'host clients are told to use (routing, discovery)')
     .option('--read-only', 'refuse every write')
@@ -72,6 +74,7 @@ export function registerGraphServerCommand(program: Command): Command {
           boltPort: flags.boltPort,
           httpPort: flags.httpPort,
           usersFile: resolve(flags.usersFile),
+          ...(flags.importDir ? { importDir: resolve(flags.importDir) } : {}),
           host: flags.host,
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,

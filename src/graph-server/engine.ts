@@ -38,6 +38,7 @@ import {
 } from './engine-api.js';
 import type * as GrafeoModule from '@grafeo-db/js';
 import { DATABASE_FILE, DATABASE_ID_FILE, grafeo } from './grafeo-files.js';
+import { assertPlanReadsOnly, confineLoadCsv, withUserUrls, type ConfinedQuery } from './load-csv.js';
 
 const MS_PER_DAY = 86_400_000;
 const NS_PER_SECOND = 1_000_000_000n;
@@ -407,6 +408,7 @@ export function toCypherError(err: unknown): CypherError {
   const cls = status?.slice(0, 2);
   if (/Missing parameter/i.test(message)) return new CypherError('Neo.ClientError.Statement.ParameterMissing', message, '42N51');
   if (/unknown procedure/i.test(message)) return new CypherError('Neo.ClientError.Procedure.ProcedureNotFound', message, '42N08');
+  if (/Failed to (open|read) CSV|Csv error/i.test(message)) return new CypherError('Neo.ClientError.Statement.ExternalResourceFailed', message, '42N53');
   // GQL's G class: graph-type and constraint violations (UNIQUE, DELETE of a node with edges).
   if (status?.startsWith('G')) return new CypherError('Neo.ClientError.Schema.ConstraintValidationFailed', message, status);
   if (status === '22012' || status === '22003' || status === '22015') {
@@ -607,6 +609,8 @@ export interface OpenEngineOptions {
   shims?: Omit<ShimContext, 'readOnly'>;
   /** What to do about a query still running `graceMs` after its timeout failed the client. */
   stuckQuery?: StuckQueryPolicy;
+  /** The only directory `LOAD CSV FROM 'file:///…'` may read (Neo4j's import directory); none: file URLs are refused. */
+  importDir?: string;
 }
 
 /**
@@ -649,6 +653,7 @@ export class GrafeoEngine implements GraphEngine {
   private begun = 0;
   private readonly ids: ElementIds;
   /** @internal */ stuckQuery: StuckQueryPolicy | null = null;
+  /** @internal */ importDir: string | null = null;
 
   constructor(
     private readonly db: GrafeoDB,
@@ -816,16 +821,30 @@ export class GrafeoTransaction implements EngineTransaction {
     }
     const engineParams = toEngineParams(params);
     this.assertUsable();
-    const engineQuery = this.engine.shims ? rewriteToolQuery(query) : query;
-    const exec = this.engine.track(this.tx.executeCypher(rewriteElementIds(engineQuery, this.engine.databaseUuid), engineParams));
-    this.running = exec;
-    let result: GrafeoResult;
+    let files: ConfinedQuery;
     try {
-      result = await this.withDeadline(exec);
+      files = confineLoadCsv(this.engine.shims ? rewriteToolQuery(query) : query, this.engine.importDir);
     } catch (err) {
       const error = toCypherError(err);
       this.fail(error);
       throw error;
+    }
+    const engineQuery = rewriteElementIds(files.query, this.engine.databaseUuid);
+    let result: GrafeoResult;
+    let exec: Promise<GrafeoResult> | null = null;
+    try {
+      if (files.checkPlan) {
+        const plan = await this.withDeadline(this.engine.track(this.tx.executeCypher(`EXPLAIN ${engineQuery}`, engineParams)));
+        assertPlanReadsOnly(String(plan.toArray()[0]?.plan ?? ''), files.approved);
+      }
+      exec = this.engine.track(this.tx.executeCypher(engineQuery, engineParams));
+      this.running = exec;
+      result = await this.withDeadline(exec);
+    } catch (err) {
+      const error = toCypherError(err);
+      const told = files.approved.size ? new CypherError(error.code, withUserUrls(error.message, files.approved), error.gqlStatus, error.position) : error;
+      this.fail(told);
+      throw told;
     } finally {
       if (this.running === exec && this.state !== 'failed') this.running = null;
     }
@@ -1018,6 +1037,7 @@ export async function openGrafeoEngine(options: OpenEngineOptions): Promise<Graf
   const shims = options.shims ? { ...options.shims, readOnly } : null;
   const engine = new GrafeoEngine(db, uuid, path, readOnly, options.checkQuery, shims);
   engine.stuckQuery = options.stuckQuery ?? null;
+  engine.importDir = options.importDir ?? null;
   return engine;
 }
 

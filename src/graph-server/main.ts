@@ -1,5 +1,6 @@
 // One graph-server: the Grafeo engine of one data dir behind Bolt, the Query API and the admin
 // channel. `runGraphServer` wires them and returns a handle; the CLI adds signals and the ready line.
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -15,6 +16,8 @@ export interface GraphServerOptions {
   boltPort: number;
   httpPort: number;
   usersFile: string;
+  /** The only directory `LOAD CSV FROM 'file:///…'` may read (created if missing); none: file URLs are refused. */
+  importDir?: string;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
   /** Refuse every write, whoever the user. */
@@ -110,12 +113,14 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
   let httpPort = opts.httpPort;
   let engine: GrafeoEngine;
   try {
+    if (opts.importDir) await mkdir(opts.importDir, { recursive: true, mode: 0o750 });
     engine = await openGrafeoEngine({
       dataDir: opts.dataDir,
       readOnly: opts.readOnly,
       checkQuery,
       shims: { boltAddress: () => `${advertisedHost}:${boltPort}` },
       ...(opts.stuckQuery ? { stuckQuery: opts.stuckQuery } : {}),
+      ...(opts.importDir ? { importDir: opts.importDir } : {}),
     });
   } catch (err) {
     users.close();

@@ -37,6 +37,7 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
     '--http-port', String(spec.httpPort),
     '--host', spec.host,
     '--users-file', paths.usersFile,
+    '--import-dir', paths.importDir,
   ];
   if (spec.advertisedHost) args.push('--advertised-host', spec.advertisedHost);
   const nodeOptions: string[] = [];

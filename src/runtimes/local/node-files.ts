@@ -1,5 +1,6 @@
 // The files of one local node and how they are written. Layout under the runtime's root directory:
 //   nodes/<stationId>/data/         the graph-server's --data-dir (engine files, admin socket)
+//   nodes/<stationId>/import/       the only files `LOAD CSV FROM 'file:///…'` may read
 //   nodes/<stationId>/users.json    users with password hashes; the graph-server reloads it on change
 //   nodes/<stationId>/node.pid      pid + start time + argv of the running process (crash recovery)
 //   nodes/<stationId>/logs/         graph-server.log (+ .1 after rotation): the child's stdout/stderr
@@ -13,6 +14,7 @@ import { syncDirectory } from '../../storage/durable.js';
 export interface NodePaths {
   root: string;
   dataDir: string;
+  importDir: string;
   usersFile: string;
   pidFile: string;
   logDir: string;
@@ -25,6 +27,7 @@ export function nodePaths(runtimeRoot: string, stationId: string): NodePaths {
   return {
     root,
     dataDir: path.join(root, 'data'),
+    importDir: path.join(root, 'import'),
     usersFile: path.join(root, 'users.json'),
     pidFile: path.join(root, 'node.pid'),
     logDir: path.join(root, 'logs'),

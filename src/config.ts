@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseNodeUser, type NodeUserSetting } from './runtimes/local/node-user.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -56,7 +57,11 @@ export interface Config {
     importAllowHttp: boolean;
   };
   operations: { concurrency: number; leaseMs: number };
-  runtime: { healthIntervalMs: number };
+  runtime: {
+    healthIntervalMs: number;
+    /** Which OS user database nodes run as (ALLOTROPE_NODE_USER): see runtimes/local/node-user.ts. */
+    nodeUser: NodeUserSetting;
+  };
 }
 
 export class ConfigError extends Error {
@@ -94,7 +99,7 @@ function defaults(): Omit<Config, 'storeUrl'> & { storeUrl: string | null } {
     regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
     backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false },
     operations: { concurrency: 4, leaseMs: 30_000 },
-    runtime: { healthIntervalMs: 5_000 },
+    runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
   };
 }
 
@@ -159,6 +164,7 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
     const ms = parseIntStrict('ALLOTROPE_QUERY_CHECK_BUDGET_MS', v);
     if (ms > 60_000) throw new ConfigError(`ALLOTROPE_QUERY_CHECK_BUDGET_MS: ${ms} is above the maximum of 60000 (0 turns the check off)`);
   });
+  set('ALLOTROPE_NODE_USER', (v) => ((target.runtime as Record<string, unknown>).nodeUser = v));
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
   const key = str('ALLOTROPE_TLS_KEY');
@@ -167,6 +173,16 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
       throw new ConfigError(`${cert === undefined ? 'ALLOTROPE_TLS_CERT' : 'ALLOTROPE_TLS_KEY'}: must be set together with ${cert === undefined ? 'ALLOTROPE_TLS_KEY' : 'ALLOTROPE_TLS_CERT'}`);
     }
     target.tls = { cert, key };
+  }
+}
+
+function nodeUserOf(v: unknown): NodeUserSetting {
+  if (isObject(v) && typeof v.uid === 'number' && typeof v.gid === 'number') return { uid: v.uid, gid: v.gid };
+  if (typeof v !== 'string') throw new ConfigError(`ALLOTROPE_NODE_USER (runtime.nodeUser): must be auto, same, uid[:gid] or a user name, got ${JSON.stringify(v)}`);
+  try {
+    return parseNodeUser(v);
+  } catch (err) {
+    throw new ConfigError(`ALLOTROPE_NODE_USER (runtime.nodeUser): ${(err as Error).message}`);
   }
 }
 
@@ -313,6 +329,6 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
       concurrency: intIn('operations.concurrency', ops.concurrency, 1, 256),
       leaseMs: intIn('operations.leaseMs', ops.leaseMs, 1_000, 3_600_000),
     },
-    runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000) },
+    runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000), nodeUser: nodeUserOf(rt.nodeUser) },
   };
 }

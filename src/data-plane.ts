@@ -1,15 +1,23 @@
 // The data plane as one `serve()` extension: the local runtime (one graph-server process per database
 // node), the database lifecycle (operations engine, routes, health) on top of it, and backups
 // (snapshots, schedules, exports, imports, clones) plugged into the lifecycle's operations.
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackups, createBackupsStorage } from './backups.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Extension, ExtensionDeps } from './main.js';
 import { createLocalRuntime } from './runtimes/local/local-runtime.js';
+import { nodeOwner, privateDataDir } from './runtimes/local/node-user.js';
 
 export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
   const { config, store, clock, logger } = deps;
-  const runtime = createLocalRuntime({ rootDir: join(config.dataDir, 'runtime'), logger: logger.child({ area: 'runtime' }) });
+  const rootDir = join(config.dataDir, 'runtime');
+  // Nodes of users of their own may pass through the data dir to their directories and see nothing else.
+  if (nodeOwner(config.runtime.nodeUser, 'probe')) {
+    await mkdir(join(rootDir, 'nodes'), { recursive: true });
+    await privateDataDir(config.dataDir, join(rootDir, 'nodes'));
+  }
+  const runtime = createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, logger: logger.child({ area: 'runtime' }) });
   const blobStore = createBackupsStorage({ config, clock, ...(config.backups.storageUrl ? { storageUrl: config.backups.storageUrl } : {}) });
   // The backups area enqueues operations that the lifecycle's engine runs; the engine exists only after.
   let wakeEngine = (): void => undefined;

@@ -66,7 +66,7 @@ export function backupsExtension(
   expose?: (parts: BackupsParts) => Promise<void> | void,
 ) {
   return async (deps: ExtensionDeps): Promise<Extension> => {
-    const config: Config = { ...deps.config, runtime: { healthIntervalMs: 500 } };
+    const config: Config = { ...deps.config, runtime: { ...deps.config.runtime, healthIntervalMs: 500 } };
     const runtime = createLocalRuntime({
       rootDir: join(config.dataDir, 'runtime'),
       command: testGraphServerCommand,

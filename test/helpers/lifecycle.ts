@@ -39,7 +39,7 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
     const config: Config = {
       ...deps.config,
       operations: { concurrency: options.concurrency ?? deps.config.operations.concurrency, leaseMs: options.leaseMs ?? deps.config.operations.leaseMs },
-      runtime: { healthIntervalMs: options.healthIntervalMs ?? 500 },
+      runtime: { ...deps.config.runtime, healthIntervalMs: options.healthIntervalMs ?? 500 },
     };
     const runtime = createLocalRuntime({
       rootDir: join(config.dataDir, 'runtime'),

@@ -1,5 +1,6 @@
 // How a local node's process is launched. The factory is injectable so that tests (and other packagings,
 // e.g. a single-file binary) can run something else; the default runs `allotrope graph-server`.
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError, type NodeSpec } from '../runtime.js';
 import type { NodePaths } from './node-files.js';
@@ -80,6 +81,14 @@ export const typeScriptLoaderOptions: string[] = fromTypeScript ? ['--import', i
  * The default: `node [options] graph-server-main graph-server <args>` — the same `graph-server` command
  * as the allotrope CLI, from an entry that loads nothing else (see graph-server-main.ts for the figures).
  */
+/** Files a node's process must be able to read to run the default command (checked for nodes of their own user). */
+export function graphServerFiles(): string[] {
+  return [
+    fileURLToPath(new URL(`./graph-server-main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url)),
+    createRequire(import.meta.url).resolve('@grafeo-db/js'),
+  ];
+}
+
 export const directGraphServerCommand: CommandFactory = ({ args, nodeOptions }) => {
   const main = fileURLToPath(new URL(`./graph-server-main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
   return [process.execPath, ...nodeOptions, ...typeScriptLoaderOptions, main, 'graph-server', ...args];

@@ -17,7 +17,7 @@
 // behind the caller. `close()` stops every node by default, so a clean shutdown leaves nothing running.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
@@ -39,7 +39,8 @@ import {
 } from '../runtime.js';
 import { graphServerAdminChannel, type AdminChannel } from './admin-channel.js';
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
-import { buildLaunch, directGraphServerCommand, type CommandFactory } from './command.js';
+import { buildLaunch, directGraphServerCommand, graphServerFiles, type CommandFactory } from './command.js';
+import { chownTree, effectiveNodeUser, nodeOwner, type NodeUserSetting } from './node-user.js';
 import {
   listStationIds,
   nodePaths,
@@ -84,6 +85,11 @@ export interface LocalRuntimeOptions {
   reconcileConcurrency?: number;
   /** Admin-channel client (health, counts, backup); default: the graph-server's own. */
   admin?: AdminChannel;
+  /**
+   * Which OS user nodes run as (node-user.ts). Default `auto` (a user of its own per node when running as
+   * root) with the default command; `same` with a custom `command`, whose needs the runtime cannot know.
+   */
+  nodeUser?: NodeUserSetting;
 }
 
 export interface StartReport {
@@ -164,6 +170,9 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   const log = options.logger ?? noopLogger;
   const admin = options.admin ?? graphServerAdminChannel;
   const reconcileConcurrency = Math.max(1, options.reconcileConcurrency ?? 4);
+  const nodeUser = effectiveNodeUser(rootDir, options.nodeUser ?? (options.command ? 'same' : 'auto'), options.command ? [] : graphServerFiles(), (msg) =>
+    log.warn({}, msg),
+  );
 
   const nodes = new Map<string, NodeState>();
   const parked = new Map<string, Parking>();
@@ -185,10 +194,20 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     }
   }
 
+  function compileCacheOf(paths: NodePaths): string {
+    return paths.owner ? path.join(paths.root, 'compile-cache') : path.join(rootDir, 'compile-cache');
+  }
+
+  function pathsOf(stationId: string): NodePaths {
+    const paths = nodePaths(rootDir, stationId);
+    const owner = nodeOwner(nodeUser, stationId);
+    return owner ? { ...paths, owner } : paths;
+  }
+
   function stateOf(stationId: string): NodeState {
     let node = nodes.get(stationId);
     if (!node) {
-      node = { stationId, paths: nodePaths(rootDir, stationId), wanted: false, failures: 0 };
+      node = { stationId, paths: pathsOf(stationId), wanted: false, failures: 0 };
       nodes.set(stationId, node);
     }
     return node;
@@ -222,11 +241,23 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   async function provisionFiles(paths: NodePaths): Promise<void> {
     await recoverDataDir(paths);
     await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(paths.importDir, { recursive: true, mode: 0o750 });
     await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
     try {
       await stat(paths.usersFile);
     } catch {
       await writeUsersFile(paths, { users: [], allow: [] });
+    }
+    if (paths.owner) {
+      // The node owns its data and import directories (restores and wipes leave them to us); the node
+      // directory itself, its pid file and logs stay ours, and its users file is ours and readable by its group.
+      await chmod(paths.root, 0o711);
+      await chownTree(paths.dataDir, paths.owner);
+      await chownTree(paths.importDir, paths.owner);
+      await mkdir(compileCacheOf(paths), { recursive: true, mode: 0o700 });
+      await chownTree(compileCacheOf(paths), paths.owner);
+      await chown(paths.usersFile, process.getuid?.() ?? 0, paths.owner.gid);
+      await chmod(paths.usersFile, 0o640);
     }
   }
 
@@ -306,7 +337,9 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       child = spawn(argv[0]!, argv.slice(1), {
         cwd: node.paths.root,
         // A shared V8 compile cache makes every later node start faster (Node >= 22; ignored by older ones).
-        env: { NODE_COMPILE_CACHE: path.join(rootDir, 'compile-cache'), ...(options.env ?? nodeEnvironment()) },
+        // A node of its own user keeps its own: it cannot write the shared one.
+        env: { NODE_COMPILE_CACHE: compileCacheOf(node.paths), ...(options.env ?? nodeEnvironment()) },
+        ...(node.paths.owner ? { uid: node.paths.owner.uid, gid: node.paths.owner.gid } : {}),
         stdio: ['ignore', childLog.fd, childLog.fd],
         detached: true, // own process group: no terminal signals, and we can signal the whole group
       });
@@ -571,7 +604,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     name: 'local',
     settings: LOCAL_RUNTIME_SETTINGS,
 
-    paths: (stationId) => nodePaths(rootDir, stationId),
+    paths: (stationId) => pathsOf(stationId),
 
     lastStart: (stationId) => nodes.get(stationId)?.lastStart,
 
@@ -731,10 +764,16 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
         throw new RuntimeError('Unavailable', 'online backup needs the graph-server admin channel, which is not available');
       }
       await mkdir(dir, { recursive: true });
+      // A node of its own user cannot write outside its directory: it backs up into it, and we move the files.
+      const into = node.paths.owner ? await mkdtemp(path.join(node.paths.root, 'backup-')) : dir;
       try {
-        await admin.request(node.paths.dataDir, { op: 'backup', dir }, 10 * 60_000);
+        if (node.paths.owner) await chownTree(into, node.paths.owner);
+        await admin.request(node.paths.dataDir, { op: 'backup', dir: into }, 10 * 60_000);
+        if (into !== dir) for (const name of await readdir(into)) await rename(path.join(into, name), path.join(dir, name));
       } catch (err) {
         throw new RuntimeError('Failed', `backup of node ${stationId} failed: ${(err as Error).message}`, { cause: err });
+      } finally {
+        if (into !== dir) await rm(into, { recursive: true, force: true });
       }
     },
 

@@ -9,6 +9,7 @@ import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assertStationId, type NodeAccess } from '../runtime.js';
 import type { ProcessIdentity } from './process-identity.js';
+import type { NodeOwner } from './node-user.js';
 import { syncDirectory } from '../../storage/durable.js';
 
 export interface NodePaths {
@@ -19,6 +20,8 @@ export interface NodePaths {
   pidFile: string;
   logDir: string;
   logFile: string;
+  /** The node's own OS user, when it has one (node-user.ts). */
+  owner?: NodeOwner;
 }
 
 export function nodePaths(runtimeRoot: string, stationId: string): NodePaths {
@@ -50,10 +53,14 @@ export async function listStationIds(runtimeRoot: string): Promise<string[]> {
  * Write-then-rename so a reader (the graph-server, or us after a crash) sees the old or the new content,
  * never half of it. fsync before the rename so a power cut cannot leave an empty file in its place.
  */
-export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, mode = 0o600, group?: number): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(tmp, 'wx', mode);
   try {
+    if (group !== undefined) {
+      await handle.chown(process.getuid?.() ?? 0, group);
+      await handle.chmod(mode);
+    }
     await handle.writeFile(content);
     await handle.sync();
   } finally {
@@ -118,5 +125,6 @@ export async function writeUsersFile(paths: NodePaths, access: NodeAccess): Prom
     allow: [...access.allow],
   };
   await mkdir(paths.root, { recursive: true });
-  await writeFileAtomic(paths.usersFile, `${JSON.stringify(body, null, 2)}\n`, 0o600);
+  // A node of its own user reads the file through its group and cannot change it.
+  await writeFileAtomic(paths.usersFile, `${JSON.stringify(body, null, 2)}\n`, paths.owner ? 0o640 : 0o600, paths.owner?.gid);
 }

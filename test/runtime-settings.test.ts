@@ -52,6 +52,7 @@ describe('local runtime settings', () => {
       '--http-port', '7474',
       '--host', '127.0.0.1',
       '--users-file', '/srv/allotrope/nodes/st1/users.json',
+      '--import-dir', '/srv/allotrope/nodes/st1/import',
     ]);
     assert.deepEqual(plain.nodeOptions, []);
 

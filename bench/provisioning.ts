@@ -147,7 +147,7 @@ async function sampleBaselines(b: Baselines, db: { boltPort: number; password: s
 
 async function round(api: Api, environmentId: string, i: number, samples: Map<Phase, number[]>): Promise<void> {
   const add = (phase: Phase, ms: number) => samples.set(phase, [...(samples.get(phase) ?? []), ms]);
-  const created = await act(api, 'POST', DB, { environmentId, name: `bench-${i}`, plan: 'ds2', version: '5.26' });
+  const created = await act(api, 'POST', DB, { environmentId, name: `bench-${i}`, plan: 'ds2', version: '5.26-grafeo' });
   const id: string = created.body.database.id;
   const boltPort: number = created.body.database.boltPort;
   const password: string = created.body.credentials.password;
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
 
     // The baseline database runs through every round; its samples are taken after each round, so
     // they see the same machine load as the rounds (2 more Node start-ups each time, too).
-    const base = await act(api, 'POST', DB, { environmentId, name: 'bench-baseline', plan: 'ds2', version: '5.26' });
+    const base = await act(api, 'POST', DB, { environmentId, name: 'bench-baseline', plan: 'ds2', version: '5.26-grafeo' });
     await operationDone(api, base.body.database.id, base.body.operationId);
     const baseDb = { boltPort: base.body.database.boltPort as number, password: base.body.credentials.password as string };
     await firstQuery(baseDb.boltPort, baseDb.password);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { defaultEnginesDir, type Neo4jInstall } from './engines/neo4j-install.js';
 import { parseNodeUser, type NodeUserSetting } from './runtimes/local/node-user.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -62,6 +63,12 @@ export interface Config {
     /** Which OS user database nodes run as (ALLOTROPE_NODE_USER): see runtimes/local/node-user.ts. */
     nodeUser: NodeUserSetting;
   };
+  engines: {
+    /** Where `allotrope engines install` puts engines (ALLOTROPE_ENGINES_DIR; see engines/neo4j-install.ts). */
+    dir: string;
+    /** The Neo4j engine found there at start-up (`serve` looks); null: only Grafeo versions are offered. */
+    neo4j: Neo4jInstall | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -80,7 +87,7 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-function defaults(): Omit<Config, 'storeUrl'> & { storeUrl: string | null } {
+function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string | null; engines: { dir: string | null; neo4j: null } } {
   return {
     host: '127.0.0.1',
     port: 8080,
@@ -100,6 +107,7 @@ function defaults(): Omit<Config, 'storeUrl'> & { storeUrl: string | null } {
     backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false },
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
+    engines: { dir: null, neo4j: null },
   };
 }
 
@@ -164,6 +172,7 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
     const ms = parseIntStrict('ALLOTROPE_QUERY_CHECK_BUDGET_MS', v);
     if (ms > 60_000) throw new ConfigError(`ALLOTROPE_QUERY_CHECK_BUDGET_MS: ${ms} is above the maximum of 60000 (0 turns the check off)`);
   });
+  set('ALLOTROPE_ENGINES_DIR', (v) => ((target.engines as Record<string, unknown>).dir = v));
   set('ALLOTROPE_NODE_USER', (v) => ((target.runtime as Record<string, unknown>).nodeUser = v));
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
@@ -308,6 +317,8 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     ? (bk.importHosts as string[])
     : fail('ALLOTROPE_IMPORT_HOSTS (backups.importHosts)', 'must be a comma-separated list of host names or *.domain patterns');
   const rt = group('runtime', raw.runtime);
+  const eng = group('engines', raw.engines);
+  const enginesDir = eng.dir === null || eng.dir === undefined ? defaultEnginesDir() : resolve(cwd, nonEmptyString('engines.dir', eng.dir));
   return {
     host,
     port,
@@ -330,5 +341,6 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
       leaseMs: intIn('operations.leaseMs', ops.leaseMs, 1_000, 3_600_000),
     },
     runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000), nodeUser: nodeUserOf(rt.nodeUser) },
+    engines: { dir: enginesDir, neo4j: null },
   };
 }

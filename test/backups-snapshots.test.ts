@@ -122,7 +122,7 @@ describe('snapshots, restore and clone', () => {
     drivers.push(seededDriver);
     assert.deepEqual(await countsOf(seededDriver), { nodes: 50, relationships: 1 });
 
-    const unknown = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'nope', plan: 'ds1', version: '5.26', fromSnapshotId: 'f'.repeat(32) } });
+    const unknown = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'nope', plan: 'ds1', version: '5.26-grafeo', fromSnapshotId: 'f'.repeat(32) } });
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.error, /fromSnapshotId|snapshot/);
   });

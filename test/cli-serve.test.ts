@@ -30,7 +30,7 @@ describe('allotrope serve', () => {
         const token = await first.token();
         const versions = await first.request('GET', '/deployments/versions', { token });
         assert.equal(versions.status, 200);
-        assert.deepEqual(versions.body, [{ id: '5.26', number: '5.26.0', edition: 'community', vendor: 'graphneo', runtime: 'local', default: true, engine: 'grafeo 0.6.0' }]);
+        assert.deepEqual(versions.body, [{ id: '5.26-grafeo', number: '5.26.0', edition: 'community', vendor: 'graphneo', runtime: 'local', default: true, engine: 'grafeo', engineVersion: '0.6.0' }]);
         const regions = await first.request('GET', '/deployments/regions', { token });
         assert.deepEqual(regions.body, [{ id: 'local', name: 'This machine', runtime: 'local', default: true }]);
         const plans = await first.request('GET', '/deployments/plans', { token });

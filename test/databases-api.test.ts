@@ -58,7 +58,7 @@ describe('databases API', () => {
   test('rejects another vendor, unknown plan, version, region and environment with 400 naming them', async () => {
     const vendor = await server.request('GET', '/deployments/databases/neo5', { token });
     assert.deepEqual([vendor.status, vendor.body], [400, { error: "unsupported database vendor 'neo5'" }]);
-    const base = { environmentId: server.environmentId, name: 'x1', plan: 'ds1', version: '5.26' };
+    const base = { environmentId: server.environmentId, name: 'x1', plan: 'ds1', version: '5.26-grafeo' };
     const cases: [Record<string, string>, RegExp][] = [
       [{ plan: 'ds9' }, /plan 'ds9' does not exist/],
       [{ version: '4.0' }, /version '4.0' does not exist/],

@@ -49,7 +49,7 @@ describe('database lifecycle API with real graph-servers', () => {
   });
 
   test('create answers 202 with the database, operation and credentials; the operation ends finished with its steps', async () => {
-    const res = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'orders', plan: 'ds1', version: '5.26' } });
+    const res = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'orders', plan: 'ds1', version: '5.26-grafeo' } });
     assert.equal(res.status, 202, res.text);
     assert.match(res.body.operationId, /^[0-9a-f]{32}$/);
     assert.equal(res.body.credentials.username, 'neo4j');

@@ -62,7 +62,7 @@ describe('allotrope serve started as root', { skip: isRoot ? false : 'needs root
   test('each node runs as its own user and cannot read the secrets, the store or another node', async () => {
     const token = await server.token();
     const envId = (await server.request('GET', '/deployments/environments', { token })).body[0].id;
-    const created = await server.request('POST', DB, { token, body: { environmentId: envId, name: 'one', plan: 'ds2', version: '5.26' } });
+    const created = await server.request('POST', DB, { token, body: { environmentId: envId, name: 'one', plan: 'ds2', version: '5.26-grafeo' } });
     assert.equal(created.status, 202, created.text);
     assert.equal((await waitForOperation(server, token, created.body.database.id, created.body.operationId)).status, 'finished');
     const one = { database: created.body.database, password: created.body.credentials.password as string };

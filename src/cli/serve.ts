@@ -4,6 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { dataPlane } from '../data-plane.js';
+import { findNeo4j } from '../engines/neo4j-install.js';
 import { serve } from '../main.js';
 import { CliError } from './errors.js';
 
@@ -14,6 +15,9 @@ export function registerServeCommand(program: Command): void {
     .option('--config <file>', 'JSON configuration file (environment variables override it)')
     .action(async (opts: { config?: string }) => {
       const config = loadConfig({ configFile: opts.config });
+      // Neo4j versions are offered where the engine is installed and Java runs; Grafeo needs nothing.
+      const neo4j = findNeo4j(config.engines.dir);
+      config.engines.neo4j = neo4j.install;
       let server;
       try {
         server = await serve(config, { extend: [dataPlane] });
@@ -26,6 +30,8 @@ export function registerServeCommand(program: Command): void {
       }
       const running = server;
       process.stdout.write(`Allotrope management API listening on ${running.url} (reference: ${running.url}/docs)\n`);
+      if (neo4j.install) running.app.log.info({ neo4j: neo4j.install.version, dir: neo4j.install.dir }, `Neo4j ${neo4j.install.version} engine found: new databases run on Neo4j by default`);
+      else running.app.log.info({ enginesDir: config.engines.dir }, `only Grafeo versions are offered: ${neo4j.reason}`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

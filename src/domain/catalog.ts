@@ -31,9 +31,13 @@ export interface Version {
   vendor: 'graphneo';
   runtime: string;
   default: boolean;
-  /** The engine that actually runs the database. */
-  engine: string;
+  /** The engine that actually runs the database: `neo4j` (Neo4j Community) or `grafeo` (embedded, needs only Node). */
+  engine: Engine;
+  /** The engine's own version. */
+  engineVersion: string;
 }
+
+export type Engine = 'grafeo' | 'neo4j';
 
 export type Region = RegionConfig;
 
@@ -62,9 +66,32 @@ export const PLANS: readonly Plan[] = Object.freeze([
   plan(6, 'professional', 32768, 200, 8, 200, 60, true),
 ]);
 
-export const VERSIONS: readonly Version[] = Object.freeze([
-  { id: '5.26', number: '5.26.0', edition: 'community', vendor: 'graphneo', runtime: 'local', default: true, engine: 'grafeo 0.6.0' },
-]);
+export const GRAFEO_VERSION: Version = Object.freeze({
+  id: '5.26-grafeo',
+  number: '5.26.0',
+  edition: 'community',
+  vendor: 'graphneo',
+  runtime: 'local',
+  default: false,
+  engine: 'grafeo',
+  engineVersion: '0.6.0',
+});
+
+/** The id under which the installed Neo4j 5.26 LTS is offered. */
+export const NEO4J_VERSION_ID = '5.26';
+
+/**
+ * What can be deployed here: Neo4j Community (the default) where it is installed and Java runs, next to
+ * Grafeo, which needs nothing but Node and is the default otherwise. `neo4jVersion` is the installed
+ * Neo4j's version (e.g. 5.26.30), or null.
+ */
+export function catalogVersions(neo4jVersion: string | null): Version[] {
+  if (!neo4jVersion) return [{ ...GRAFEO_VERSION, default: true }];
+  return [
+    { id: NEO4J_VERSION_ID, number: neo4jVersion, edition: 'community', vendor: 'graphneo', runtime: 'local', default: true, engine: 'neo4j', engineVersion: neo4jVersion },
+    { ...GRAFEO_VERSION },
+  ];
+}
 
 /** The built-in region list (what configuration holds unless it says otherwise). */
 export const REGIONS: readonly Region[] = Object.freeze([{ id: 'local', name: 'This machine', runtime: 'local', default: true }]);
@@ -75,14 +102,14 @@ export function findPlan(id: string): Plan | undefined {
   return PLANS.find((p) => p.id === key);
 }
 
-/** Version by id (`5.26`) or full number (`5.26.0`); undefined when unknown. */
-export function findVersion(idOrNumber: string): Version | undefined {
+/** Version by id (`5.26`, `5.26-grafeo`) or full number; an id wins over a number. Undefined when unknown. */
+export function findVersion(idOrNumber: string, versions: readonly Version[]): Version | undefined {
   const key = idOrNumber.trim();
-  return VERSIONS.find((v) => v.id === key || v.number === key);
+  return versions.find((v) => v.id === key) ?? versions.find((v) => v.number === key);
 }
 
-export function defaultVersion(): Version {
-  return VERSIONS.find((v) => v.default) ?? VERSIONS[0]!;
+export function defaultVersion(versions: readonly Version[]): Version {
+  return versions.find((v) => v.default) ?? versions[0]!;
 }
 
 /** Region by id among `regions` (pass `config.regions`); undefined when unknown. */

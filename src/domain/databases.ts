@@ -11,7 +11,7 @@ import { newId, normalizeId } from '../ids.js';
 import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import type { Tables } from '../store/schema/index.js';
 import type { DatabaseNodesTable, DatabasesTable } from '../store/schema/lifecycle.js';
-import { findPlan, findRegion, findVersion, defaultVersion, type Region } from './catalog.js';
+import { catalogVersions, defaultVersion, findPlan, findRegion, findVersion, GRAFEO_VERSION, type Region, type Version } from './catalog.js';
 import { getEnvironment, type Environment } from './environments.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
 import { allocatePortPair, type PortRange } from './ports.js';
@@ -77,6 +77,10 @@ export interface DatabaseDeps {
   publicHost: string;
   dbPorts: PortRange;
   regions: readonly Region[];
+  /** What versions (engines) can be deployed here (catalogVersions). */
+  versions: readonly Version[];
+  /** Why Neo4j versions are not offered, when they are not. */
+  neo4jMissing?: string;
   /** Where node processes listen; used to skip ports another program already holds. */
   nodeHost: string;
   /** Wakes the operations engine after an enqueue. */
@@ -87,10 +91,17 @@ export interface DatabaseDeps {
 
 /** DatabaseDeps from the server's configuration (node processes listen on the API's host). */
 export function databaseDepsFrom(
-  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host'>,
+  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines'>,
   parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotExists'>,
 ): DatabaseDeps {
-  return { ...parts, publicHost: config.publicHost, dbPorts: config.dbPorts, regions: config.regions, nodeHost: config.host };
+  return {
+    ...parts,
+    publicHost: config.publicHost,
+    dbPorts: config.dbPorts,
+    regions: config.regions,
+    versions: catalogVersions(config.engines.neo4j?.version ?? null),
+    nodeHost: config.host,
+  };
 }
 
 export interface DatabaseStatus {
@@ -108,7 +119,7 @@ export interface DatabaseJson {
   environmentId: string;
   name: string;
   plan: string;
-  version: { number: string; edition: string; vendor: 'graphneo' };
+  version: { number: string; edition: string; vendor: 'graphneo'; engine: string };
   region: string;
   domainName: string;
   privateDomainName: string;
@@ -208,8 +219,14 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
   const name = checkName(input.name);
   const plan = findPlan(String(input.plan ?? ''));
   if (!plan) throw invalid('plan', `plan '${String(input.plan)}' does not exist; see GET /deployments/plans`);
-  const version = input.version === undefined || input.version === '' ? defaultVersion() : findVersion(String(input.version));
-  if (!version) throw invalid('version', `version '${String(input.version)}' does not exist; see GET /deployments/versions`);
+  const version = input.version === undefined || input.version === '' ? defaultVersion(deps.versions) : findVersion(String(input.version), deps.versions);
+  if (!version) {
+    const wanted = String(input.version);
+    if (!deps.versions.some((v) => v.engine === 'neo4j') && /^[45]\.\d+(\.\d+)?$/.test(wanted.trim())) {
+      throw invalid('version', `version '${wanted}' runs on Neo4j, which is not installed on this server (run 'allotrope engines install neo4j'; it needs Java 17+ and Maven); version '${GRAFEO_VERSION.id}' runs on the embedded Grafeo engine; see GET /deployments/versions`);
+    }
+    throw invalid('version', `version '${wanted}' does not exist; see GET /deployments/versions`);
+  }
   if (input.edition !== undefined && input.edition !== version.edition) {
     throw invalid('edition', `edition '${input.edition}' is not available for version ${version.number}; it comes as '${version.edition}'`);
   }
@@ -252,6 +269,7 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
           name,
           plan: plan.id,
           version_number: version.number,
+          engine: version.engine,
           edition: version.edition,
           region: region.id,
           domain_name: deps.publicHost,
@@ -327,7 +345,7 @@ export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row
     environmentId: row.environment_id,
     name: row.name,
     plan: row.plan,
-    version: { number: row.version_number, edition: row.edition, vendor: 'graphneo' },
+    version: { number: row.version_number, edition: row.edition, vendor: 'graphneo', engine: row.engine },
     region: row.region,
     domainName: host,
     privateDomainName: host,

@@ -144,7 +144,7 @@ export async function startBackupsServer(options: { s3?: S3Target; settings?: Ba
 
 /** Creates a database on `plan` and waits for it to run; returns it with the neo4j password. */
 export async function createDatabase(api: Api, token: string, body: Record<string, unknown>): Promise<{ database: any; password: string; operation: any }> {
-  const res = await api.request('POST', DB, { token, body: { version: '5.26', ...body } });
+  const res = await api.request('POST', DB, { token, body: { version: '5.26-grafeo', ...body } });
   if (res.status !== 202) throw new Error(`create: ${res.status} ${res.text}`);
   const operation = await waitForOperation(api, token, res.body.database.id, res.body.operationId, 60_000);
   if (operation.status !== 'finished') throw new Error(`create failed: ${JSON.stringify(operation)}`);

@@ -31,6 +31,8 @@ export interface ControlPlaneProcessOptions {
   dataDir: string;
   /** ALLOTROPE_DB_PORTS, e.g. from testPortRange(). */
   dbPorts: string;
+  /** ALLOTROPE_ENGINES_DIR: where installed engines are found (default: none, so only Grafeo is offered). */
+  enginesDir?: string;
   /** Settings written to the `--config` file (keys of src/config.ts `Config`, nested groups may be partial). */
   config?: Record<string, unknown>;
 }
@@ -54,6 +56,8 @@ export async function startControlPlaneProcess(options: ControlPlaneProcessOptio
       ALLOTROPE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       // Backups stay on the local filesystem under the data dir whatever the developer's shell says.
       ALLOTROPE_STORAGE_URL: '',
+      // Databases run on Grafeo unless a test asks for the installed Neo4j engine.
+      ALLOTROPE_ENGINES_DIR: options.enginesDir ?? join(dataDir, 'no-engines'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -42,6 +42,7 @@ export async function insertDatabaseRow(store: Store, organizationId = newId()):
       name: `db-${id.slice(0, 6)}`,
       plan: 'ds1',
       version_number: '5.26.0',
+      engine: 'grafeo',
       edition: 'community',
       region: 'local',
       domain_name: 'localhost',

@@ -169,7 +169,7 @@ export async function waitForOperation(api: Api, token: string, databaseId: stri
 }
 
 export async function createDatabaseAndWait(api: Api, token: string, environmentId: string, name: string): Promise<{ database: any; password: string; operation: any }> {
-  const res = await api.request('POST', DB, { token, body: { environmentId, name, plan: 'ds1', version: '5.26' } });
+  const res = await api.request('POST', DB, { token, body: { environmentId, name, plan: 'ds1', version: '5.26-grafeo' } });
   if (res.status !== 202) throw new Error(`create: ${res.status} ${res.text}`);
   const operation = await waitForOperation(api, token, res.body.database.id, res.body.operationId);
   if (operation.status !== 'finished') throw new Error(`create failed: ${JSON.stringify(operation)}`);

@@ -153,7 +153,8 @@ export async function startServerProcess(opts: { env?: Record<string, string>; a
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'allotrope-test-'));
   const [cmd, args] = allotropeCommand(['serve', ...(opts.args ?? [])]);
   const child = spawn(cmd, args, {
-    env: { ...process.env, ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_HOST: '127.0.0.1', ALLOTROPE_LOG_LEVEL: 'warn', ...opts.env },
+    // Databases run on Grafeo unless a test points ALLOTROPE_ENGINES_DIR at the installed Neo4j engine.
+    env: { ...process.env, ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_HOST: '127.0.0.1', ALLOTROPE_LOG_LEVEL: 'warn', ALLOTROPE_ENGINES_DIR: join(dataDir, 'no-engines'), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -62,7 +62,7 @@ const Database = Type.Object({
   environmentId: Id,
   name: Type.String(),
   plan: Type.String(),
-  version: Type.Object({ number: Type.String(), edition: Type.String(), vendor: Type.String() }),
+  version: Type.Object({ number: Type.String(), edition: Type.String(), vendor: Type.String(), engine: Type.String({ description: 'neo4j (Neo4j Community) or grafeo (the embedded engine); kept for the life of the database' }) }),
   region: Type.String(),
   domainName: Type.String(),
   privateDomainName: Type.String(),

@@ -21,7 +21,8 @@ export const Version = Type.Object({
   vendor: Type.String(),
   runtime: Type.String(),
   default: Type.Boolean(),
-  engine: Type.String({ description: 'The engine that runs databases of this version.' }),
+  engine: Type.Union([Type.Literal('neo4j'), Type.Literal('grafeo')], { description: 'The engine that runs databases of this version: Neo4j Community, or the embedded Grafeo engine.' }),
+  engineVersion: Type.String({ description: "The engine's own version." }),
 });
 
 export const Region = Type.Object({ id: Type.String(), name: Type.String(), runtime: Type.String(), default: Type.Boolean() });

@@ -8,6 +8,8 @@ export interface DatabasesTable {
   name: string;
   plan: string;
   version_number: string;
+  /** grafeo | neo4j: what runs the database, chosen by its version at create time. */
+  engine: string;
   edition: string;
   region: string;
   domain_name: string;

@@ -17,7 +17,7 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     await mkdir(join(rootDir, 'nodes'), { recursive: true });
     await privateDataDir(config.dataDir, join(rootDir, 'nodes'));
   }
-  const runtime = createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, logger: logger.child({ area: 'runtime' }) });
+  const runtime = createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, engines: { neo4j: config.engines.neo4j }, logger: logger.child({ area: 'runtime' }) });
   const blobStore = createBackupsStorage({ config, clock, ...(config.backups.storageUrl ? { storageUrl: config.backups.storageUrl } : {}) });
   // The backups area enqueues operations that the lifecycle's engine runs; the engine exists only after.
   let wakeEngine = (): void => undefined;

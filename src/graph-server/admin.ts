@@ -63,7 +63,7 @@ export interface AdminResponses {
 
 export interface AdminHandlers {
   health(): AdminHealth;
-  counts(): AdminCounts;
+  counts(): AdminCounts | Promise<AdminCounts>;
   stats(): AdminStats;
   checkpoint(): Promise<void>;
   backup(dir: string): Promise<void>;
@@ -144,7 +144,7 @@ export async function startAdminServer(
             case 'health':
               return reply(200, handlers.health());
             case 'counts':
-              return reply(200, handlers.counts());
+              return reply(200, await handlers.counts());
             case 'stats':
               return reply(200, handlers.stats());
             case 'checkpoint':

@@ -2,6 +2,9 @@
 // Prints one JSON line on stdout when ready, for the local runtime to parse; logs go to stderr.
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { DEFAULT_QUERY_CHECK_BUDGET_MS, runGraphServer } from './main.js';
 
 function budgetMs(value: string): number {
@@ -34,6 +37,27 @@ interface GraphServerFlags {
   queryCheck?: boolean;
   queryCheckBudgetMs: number;
   stuckQueryExitMs: number;
+  engine: 'grafeo' | 'neo4j';
+  neo4jInstall?: string;
+  java: string;
+  memoryMb?: number;
+  neo4jSetting: string[];
+}
+
+function engineName(value: string): 'grafeo' | 'neo4j' {
+  if (value !== 'grafeo' && value !== 'neo4j') throw new InvalidArgumentError('grafeo or neo4j');
+  return value;
+}
+
+function megabytes(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 64 || n > 1_048_576) throw new InvalidArgumentError('a number of MiB from 64 to 1048576');
+  return n;
+}
+
+function neo4jSetting(value: string, previous: string[]): string[] {
+  if (!/^[a-z][a-z0-9_.]*=[^\r\n]*$/.test(value)) throw new InvalidArgumentError('key=value with a Neo4j setting name');
+  return [...previous, value];
 }
 
 /** Exit status when the process ends itself over a stuck query (EX_TEMPFAIL): its supervisor starts it again. */
@@ -64,12 +88,18 @@ export function registerGraphServerCommand(program: Command): Command {
       exitAfterMs,
       DEFAULT_STUCK_QUERY_EXIT_MS,
     )
+    .option('--engine <name>', 'grafeo (in-process, the default) or neo4j (Neo4j Community in a JVM this process supervises)', engineName, 'grafeo')
+    .option('--neo4j-install <dir>', 'with --engine neo4j: the engine install (lib/*.jar and manifest.json, from `allotrope engines install neo4j`)')
+    .option('--java <command>', 'with --engine neo4j: the java command', 'java')
+    .option('--memory-mb <mib>', "with --engine neo4j: the node's memory, split between Neo4j's heap (half) and page cache (a quarter)", megabytes)
+    .option('--neo4j-setting <key=value>', 'with --engine neo4j: a neo4j.conf setting (repeatable)', neo4jSetting, [])
     // Kept so that earlier command lines still start: the check is on by default now.
     .option('--query-check', 'no effect: the query check is on unless --query-check-budget-ms is 0')
     .action(async (flags: GraphServerFlags) => {
-      let handle;
+      let handle: { boltPort: number; httpPort: number; adminSocket: string; databaseId: string; users: { reload(): Promise<void> }; close(): Promise<void> };
       try {
-        handle = await runGraphServer({
+        if (flags.engine === 'neo4j') handle = await startNeo4j(flags);
+        else handle = await runGraphServer({
           dataDir: resolve(flags.dataDir),
           boltPort: flags.boltPort,
           httpPort: flags.httpPort,
@@ -124,4 +154,32 @@ export function registerGraphServerCommand(program: Command): Command {
         JSON.stringify({ event: 'ready', boltPort: h.boltPort, httpPort: h.httpPort, adminSocket: h.adminSocket, databaseId: h.databaseId, pid: process.pid }) + '\n',
       );
     });
+}
+
+async function startNeo4j(flags: GraphServerFlags) {
+  if (!flags.neo4jInstall) throw new Error('--engine neo4j needs --neo4j-install <dir>');
+  const installDir = resolve(flags.neo4jInstall);
+  let mainClass: string;
+  try {
+    mainClass = String(JSON.parse(readFileSync(join(installDir, 'manifest.json'), 'utf8')).mainClass);
+  } catch (err) {
+    throw new Error(`no Neo4j engine install in ${installDir}: ${(err as Error).message}`);
+  }
+  const { runNeo4jGraphServer } = await import('./engines/neo4j/server.js');
+  const settings = Object.fromEntries(flags.neo4jSetting.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  if (flags.readOnly) settings['server.databases.default_to_read_only'] = 'true';
+  return runNeo4jGraphServer({
+    dataDir: resolve(flags.dataDir),
+    boltPort: flags.boltPort,
+    httpPort: flags.httpPort,
+    usersFile: resolve(flags.usersFile),
+    ...(flags.importDir ? { importDir: resolve(flags.importDir) } : {}),
+    host: flags.host,
+    advertisedHost: flags.advertisedHost ?? (flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host),
+    readOnly: flags.readOnly ?? false,
+    ...(flags.memoryMb ? { memoryMb: flags.memoryMb } : {}),
+    engine: { installDir, mainClass, java: flags.java },
+    settings,
+    logger: pino({ name: 'graph-server' }, pino.destination(2)),
+  });
 }

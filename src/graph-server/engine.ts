@@ -627,7 +627,7 @@ export { DATABASE_FILE };
 const ID_FILE = DATABASE_ID_FILE;
 
 /** The database's UUID, made on first start and kept in the data dir: element ids carry it. */
-async function databaseUuid(dataDir: string): Promise<string> {
+export async function databaseUuid(dataDir: string): Promise<string> {
   const file = join(dataDir, ID_FILE);
   try {
     const text = (await readFile(file, 'utf8')).trim();

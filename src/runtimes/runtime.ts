@@ -19,6 +19,8 @@ export interface NodeSpec {
   memoryMb?: number;
   /** `settings/config` keys, already validated against the runtime's settings catalogue. */
   settings?: Record<string, string>;
+  /** What runs the database: the embedded Grafeo engine (default) or Neo4j Community. */
+  engine?: 'grafeo' | 'neo4j';
 }
 
 export interface DatabaseUserEntry {

@@ -17,6 +17,7 @@ import {
 import { failureMetadata, readFilter, summaryMetadata, type NotificationFilter } from './metadata.js';
 import { Packer, Structure, unpackMessage, type Message, type Unpacked } from './packstream.js';
 import { ProtocolError } from './protocol-error.js';
+import { editMapField, mapFieldString, packString, signatureOf } from '../engines/neo4j/bolt-message.js';
 
 export const SERVER_AGENT = 'Neo4j/5.26.0';
 export const DEFAULT_DATABASE = 'neo4j';
@@ -58,6 +59,7 @@ type State =
   | 'TX_READY'
   | 'TX_STREAMING'
   | 'FAILED'
+  | 'RELAY' // authenticated; every message goes to the engine behind (ConnectionOptions.relay)
   | 'DEFUNCT';
 
 /** Where a connection writes bytes; implemented by the TCP and WebSocket transports. */
@@ -77,8 +79,36 @@ export interface Logger {
   warn(o: object, msg?: string): void;
 }
 
+/** A Bolt session passed through to an engine that speaks Bolt itself (Neo4j), after our authentication. */
+export interface RelaySession {
+  /** Sends one request; resolves with its summary's signature once every byte of the answer reached the client. */
+  request(message: Buffer): Promise<number>;
+  /** Sends a message that gets no answer (GOODBYE). */
+  send(message: Buffer): void;
+  /** A LOGON with the engine's internal credentials (re-authentication after LOGOFF). */
+  internalLogon(): Buffer;
+  close(): void;
+}
+
+export interface Relay {
+  /** The server agent clients are told (the engine's own, e.g. Neo4j/5.26.30). */
+  agent?: string;
+  /** The Bolt versions the engine speaks, newest first. */
+  versions: readonly BoltVersion[];
+  /** Opens the engine side of one client session: same Bolt version, the client's HELLO minus its credentials. */
+  open(version: BoltVersion, clientHello: Buffer, client: ByteChannel): Promise<RelaySession>;
+  /** Activity for auto-pause: a transaction (or auto-commit query) began; one opened or closed. */
+  began(): void;
+  txOpened(): void;
+  txClosed(): void;
+  /** Held back while an online backup copies the store: requests that can commit enter it first. */
+  gate?: { enter(): Promise<void>; leave(): void };
+}
+
 export interface ConnectionOptions {
   engine: GraphEngine;
+  /** Pass every message after authentication through to this engine (a Neo4j node) instead of `engine`. */
+  relay?: Relay;
   authenticator: Authenticator;
   advertisedAddress: () => string;
   logger?: Logger;
@@ -163,6 +193,11 @@ export class BoltConnection {
   private txStreams = new Map<number, Stream>();
   private nextQid = 0;
   private lastQid = -1;
+  private helloRaw: Buffer | null = null;
+  private relaySession: RelaySession | null = null;
+  private relayInTx = false;
+  /** An auto-commit RUN whose result may still be pulled: Neo4j commits it when the result is consumed. */
+  private relayAutoPending = false;
 
   constructor(
     private readonly channel: ByteChannel,
@@ -225,7 +260,12 @@ export class BoltConnection {
     if (this.state === 'HANDSHAKE') {
       if (this.inbox.length < HANDSHAKE_BYTES) return false;
       if (!this.inbox.subarray(0, 4).equals(BOLT_MAGIC)) throw new ProtocolError('not a Bolt handshake');
-      const choice = negotiate(this.inbox.subarray(4, HANDSHAKE_BYTES), { manifest: this.options.manifest !== false });
+      // Passed through to an engine, a session speaks only what that engine speaks (no Manifest: it lists ours).
+      const relayVersions = this.options.relay?.versions;
+      const choice = negotiate(this.inbox.subarray(4, HANDSHAKE_BYTES), {
+        manifest: this.options.manifest !== false && !relayVersions,
+        ...(relayVersions ? { versions: relayVersions } : {}),
+      });
       this.inbox = this.inbox.subarray(HANDSHAKE_BYTES);
       if (choice.kind === 'none') {
         this.channel.write(versionBytes(null));
@@ -282,6 +322,7 @@ export class BoltConnection {
   }
 
   private async handle(raw: Buffer): Promise<void> {
+    if (this.state === 'RELAY') return this.relayed(raw);
     let msg: Message;
     try {
       msg = unpackMessage(raw, { structs: 'values' });
@@ -289,6 +330,7 @@ export class BoltConnection {
       this.fatal(err);
       return;
     }
+    if (msg.signature === SIG.HELLO) this.helloRaw = raw;
     if (msg.signature === SIG.RESET) {
       this.pendingResets = Math.max(0, this.pendingResets - 1);
     } else if (this.pendingResets > 0 && this.isInterruptible()) {
@@ -349,7 +391,7 @@ export class BoltConnection {
     const routing = extra.routing;
     this.helloFilter = readFilter(extra, this.helloFilter);
     this.routingContext = routing !== null && typeof routing === 'object' && !Array.isArray(routing) ? (routing as ValueMap) : null;
-    const meta: ValueMap = { server: SERVER_AGENT, connection_id: this.id };
+    const meta: ValueMap = { server: this.options.relay?.agent ?? SERVER_AGENT, connection_id: this.id };
     if (this.version.major === 4) {
       const patches = Array.isArray(extra.patch_bolt) ? extra.patch_bolt : [];
       if (patches.includes('utc')) {
@@ -365,8 +407,9 @@ export class BoltConnection {
         if (k in extra) token[k] = extra[k] as Value;
       }
       await this.authenticate(token);
+      await this.openRelay();
       this.success(meta);
-      this.state = 'READY';
+      this.state = this.relaySession ? 'RELAY' : 'READY';
     } else {
       this.success(meta);
       this.state = 'AUTHENTICATION';
@@ -376,8 +419,94 @@ export class BoltConnection {
   private async logon(fields: Unpacked[]): Promise<void> {
     const token = dictField(fields, 0, 1, 'LOGON');
     await this.authenticate(token);
+    await this.openRelay();
     this.success({});
-    this.state = 'READY';
+    this.state = this.relaySession ? 'RELAY' : 'READY';
+  }
+
+  // ---- pass-through to an engine that speaks Bolt (Neo4j) --------------------------------------
+
+  private async openRelay(): Promise<void> {
+    const relay = this.options.relay;
+    if (!relay) return;
+    try {
+      this.relaySession = await relay.open(this.version, this.helloRaw ?? Buffer.from([0xb1, SIG.HELLO, 0xa0]), this.channel);
+    } catch (err) {
+      this.options.logger?.warn({ connectionId: this.id, err: errorMessage(err) }, 'cannot open the engine side of a Bolt session');
+      throw new BoltFailure('Neo.TransientError.General.DatabaseUnavailable', 'The database is not available right now; retry shortly.', '08N07', true);
+    }
+  }
+
+  /**
+   * One message of an authenticated session, passed to the engine as the client sent it, except: a read-only
+   * user's (and every system-database) transaction is forced to access mode READ, so the engine itself
+   * refuses writes; re-authentication is checked here against the users file.
+   */
+  private async relayed(raw: Buffer): Promise<void> {
+    const session = this.relaySession!;
+    let signature: number;
+    try {
+      signature = signatureOf(raw);
+    } catch (err) {
+      this.fatal(err);
+      return;
+    }
+    if (signature === SIG.GOODBYE) {
+      this.flush();
+      session.send(raw);
+      return this.goodbye();
+    }
+    // Our own replies (the HELLO/LOGON success) go out before the engine's.
+    this.flush();
+    let message = raw;
+    try {
+      if (signature === SIG.LOGON) {
+        const token = dictField(unpackMessage(raw, { structs: 'values' }).fields, 0, 1, 'LOGON');
+        await this.authenticate(token);
+        message = session.internalLogon();
+      } else if (signature === SIG.BEGIN || (signature === SIG.RUN && !this.relayInTx)) {
+        message = this.relayExtra(raw, signature === SIG.BEGIN ? 0 : 2);
+        this.options.relay!.began();
+      }
+    } catch (err) {
+      await this.fail(err);
+      return;
+    }
+    // What can commit waits while a backup copies the store: an auto-commit RUN and the pulls of its result, COMMIT.
+    const commits =
+      (signature === SIG.RUN && !this.relayInTx) ||
+      signature === SIG.COMMIT ||
+      ((signature === SIG.PULL || signature === SIG.DISCARD) && this.relayAutoPending);
+    if (signature === SIG.RUN || signature === SIG.BEGIN || signature === SIG.RESET) this.relayAutoPending = signature === SIG.RUN && !this.relayInTx;
+    const gate = commits ? this.options.relay!.gate : undefined;
+    let answer: number;
+    try {
+      await gate?.enter();
+      answer = await session.request(message);
+    } catch (err) {
+      this.options.logger?.warn({ connectionId: this.id, err: errorMessage(err) }, 'the engine side of a Bolt session failed');
+      this.failure(new BoltFailure('Neo.TransientError.General.DatabaseUnavailable', 'The database connection was lost; retry.', '08N07', true));
+      this.close();
+      return;
+    } finally {
+      gate?.leave();
+    }
+    if (signature === SIG.LOGOFF && answer === SIG.SUCCESS) this.user = null;
+    if (signature === SIG.BEGIN && answer === SIG.SUCCESS) this.relayTx(true);
+    if (signature === SIG.COMMIT || signature === SIG.ROLLBACK || signature === SIG.RESET) this.relayTx(false);
+  }
+
+  private relayTx(open: boolean): void {
+    if (open === this.relayInTx) return;
+    this.relayInTx = open;
+    if (open) this.options.relay!.txOpened();
+    else this.options.relay!.txClosed();
+  }
+
+  private relayExtra(raw: Buffer, index: number): Buffer {
+    const system = mapFieldString(raw, index, 'db') === 'system';
+    if (!system && !this.user?.readOnly) return raw;
+    return editMapField(raw, index, { mode: packString('r') });
   }
 
   private logoff(fields: Unpacked[]): void {
@@ -595,6 +724,11 @@ export class BoltConnection {
   private async shutdown(): Promise<void> {
     this.state = 'DEFUNCT';
     this.queue.length = 0;
+    if (this.relaySession) {
+      this.relayTx(false);
+      this.relaySession.close();
+      this.relaySession = null;
+    }
     await this.dropWork();
   }
 

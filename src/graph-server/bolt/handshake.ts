@@ -34,7 +34,7 @@ export function isSupported(v: BoltVersion): boolean {
 }
 
 /** Picks a version from the 16 proposal bytes that follow the magic. */
-export function negotiate(proposals: Buffer, { manifest = true }: { manifest?: boolean } = {}): Negotiation {
+export function negotiate(proposals: Buffer, { manifest = true, versions = SUPPORTED_VERSIONS }: { manifest?: boolean; versions?: readonly BoltVersion[] } = {}): Negotiation {
   for (let i = 0; i < 4; i++) {
     const range = proposals[i * 4 + 1] as number;
     const minor = proposals[i * 4 + 2] as number;
@@ -44,7 +44,7 @@ export function negotiate(proposals: Buffer, { manifest = true }: { manifest?: b
       if (manifest && minor === MANIFEST_V1) return { kind: 'manifest' };
       continue;
     }
-    const best = SUPPORTED_VERSIONS.find((s) => s.major === major && s.minor <= minor && s.minor >= minor - range);
+    const best = versions.find((s) => s.major === major && s.minor <= minor && s.minor >= minor - range);
     if (best) return { kind: 'version', version: best };
   }
   return { kind: 'none' };

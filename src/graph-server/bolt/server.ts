@@ -5,11 +5,13 @@ import net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator, GraphEngine } from '../engine-api.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js';
-import { BoltConnection, type ByteChannel, type Logger } from './connection.js';
+import { BoltConnection, type ByteChannel, type Logger, type Relay } from './connection.js';
 import { BOLT_MAGIC } from './handshake.js';
 
 export interface BoltServerOptions {
   engine: GraphEngine;
+  /** Pass sessions through to an engine that speaks Bolt (a Neo4j node) once the client has authenticated. */
+  relay?: Relay;
   authenticator: Authenticator;
   /** "host:port" that clients should use: the ROUTE answer and the discovery document. */
   advertisedAddress: () => string;
@@ -51,6 +53,7 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
       connectionId: `bolt-${++connectionCount}`,
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       manifest: options.manifest,
+      ...(options.relay ? { relay: options.relay } : {}),
     });
     const timer = setTimeout(() => {
       if (!conn.negotiatedVersion) socket.destroy();

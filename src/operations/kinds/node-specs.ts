@@ -21,6 +21,7 @@ export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, host: 
     readOnly: node.node_type !== 'primary',
     ...(plan ? { memoryMb: plan.memoryMb } : {}),
     settings,
+    ...(database.engine === 'neo4j' ? { engine: 'neo4j' as const } : {}),
   }));
 }
 

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError, type NodeSpec } from '../runtime.js';
 import type { NodePaths } from './node-files.js';
+import type { Neo4jInstall } from '../../engines/neo4j-install.js';
 import { findLocalRuntimeSetting, MAX_QUERY_CHECK_BUDGET_MS } from './settings.js';
 
 export interface NodeLaunch {
@@ -31,7 +32,12 @@ export function queryCheckBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): s
   return String(Number(raw));
 }
 
-export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.ProcessEnv = process.env): NodeLaunch {
+/** The Neo4j engine install nodes of `engine: 'neo4j'` run on (null: none on this machine). */
+export interface EngineInstalls {
+  neo4j: Neo4jInstall | null;
+}
+
+export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.ProcessEnv = process.env, engines: EngineInstalls = { neo4j: null }): NodeLaunch {
   const args = [
     '--data-dir', paths.dataDir,
     '--bolt-port', String(spec.boltPort),
@@ -42,6 +48,7 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
   ];
   if (spec.advertisedHost) args.push('--advertised-host', spec.advertisedHost);
   const nodeOptions: string[] = [];
+  if (spec.engine === 'neo4j') return neo4jLaunch(spec, paths, args, engines);
   let readOnly = spec.readOnly === true;
   let heapFromSettings = false;
   for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
@@ -69,6 +76,31 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
   return { spec, paths, args, nodeOptions };
 }
 
+/**
+ * A Neo4j node: the graph-server in front (its own Node heap kept small: it only relays) and the JVM behind
+ * it sized from the plan's memory; `server.memory.heap.max_size` sizes the JVM heap instead.
+ */
+function neo4jLaunch(spec: NodeSpec, paths: NodePaths, args: string[], engines: EngineInstalls): NodeLaunch {
+  const install = engines.neo4j;
+  if (!install) throw new RuntimeError('Failed', "this database runs on Neo4j, which is not installed on this machine; run 'allotrope engines install neo4j'");
+  let memoryMb = spec.memoryMb;
+  let readOnly = spec.readOnly === true;
+  for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const setting = findLocalRuntimeSetting(key);
+    if (!setting) throw new RuntimeError('Invalid', `setting '${key}' is not supported by the local runtime`);
+    const error = setting.validate(value);
+    if (error) throw new RuntimeError('Invalid', `setting '${key}': ${error}`);
+    const effect = setting.apply(value);
+    if (effect.args?.includes('--read-only')) readOnly = true;
+    const heap = effect.nodeOptions?.find((o) => o.startsWith('--max-old-space-size='));
+    if (heap) memoryMb = Number(heap.split('=')[1]) * 2;
+  }
+  args.push('--engine', 'neo4j', '--neo4j-install', install.dir, '--java', install.java);
+  if (memoryMb !== undefined && memoryMb > 0) args.push('--memory-mb', String(Math.max(256, Math.floor(memoryMb))));
+  if (readOnly) args.push('--read-only');
+  return { spec, paths, args, nodeOptions: ['--max-old-space-size=128'] };
+}
+
 const fromTypeScript = import.meta.url.endsWith('.ts');
 
 /**
@@ -82,10 +114,11 @@ export const typeScriptLoaderOptions: string[] = fromTypeScript ? ['--import', i
  * as the allotrope CLI, from an entry that loads nothing else (see graph-server-main.ts for the figures).
  */
 /** Files a node's process must be able to read to run the default command (checked for nodes of their own user). */
-export function graphServerFiles(): string[] {
+export function graphServerFiles(engines?: EngineInstalls): string[] {
   return [
     fileURLToPath(new URL(`./graph-server-main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url)),
     createRequire(import.meta.url).resolve('@grafeo-db/js'),
+    ...(engines?.neo4j ? [`${engines.neo4j.dir}/manifest.json`] : []),
   ];
 }
 

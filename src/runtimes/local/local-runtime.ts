@@ -39,7 +39,7 @@ import {
 } from '../runtime.js';
 import { graphServerAdminChannel, type AdminChannel } from './admin-channel.js';
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
-import { buildLaunch, directGraphServerCommand, graphServerFiles, type CommandFactory } from './command.js';
+import { buildLaunch, directGraphServerCommand, graphServerFiles, type CommandFactory, type EngineInstalls } from './command.js';
 import { chownTree, effectiveNodeUser, nodeOwner, type NodeUserSetting } from './node-user.js';
 import {
   listStationIds,
@@ -90,6 +90,8 @@ export interface LocalRuntimeOptions {
    * root) with the default command; `same` with a custom `command`, whose needs the runtime cannot know.
    */
   nodeUser?: NodeUserSetting;
+  /** Engines installed on this machine (Neo4j nodes need it). */
+  engines?: EngineInstalls;
 }
 
 export interface StartReport {
@@ -170,7 +172,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   const log = options.logger ?? noopLogger;
   const admin = options.admin ?? graphServerAdminChannel;
   const reconcileConcurrency = Math.max(1, options.reconcileConcurrency ?? 4);
-  const nodeUser = effectiveNodeUser(rootDir, options.nodeUser ?? (options.command ? 'same' : 'auto'), options.command ? [] : graphServerFiles(), (msg) =>
+  const nodeUser = effectiveNodeUser(rootDir, options.nodeUser ?? (options.command ? 'same' : 'auto'), options.command ? [] : graphServerFiles(options.engines), (msg) =>
     log.warn({}, msg),
   );
 
@@ -233,7 +235,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   }
 
   function commandOf(spec: NodeSpec, paths: NodePaths): { argv: string[]; hash: string } {
-    const argv = command(buildLaunch(spec, paths));
+    const argv = command(buildLaunch(spec, paths, process.env, options.engines));
     if (argv.length === 0 || !argv[0]) throw new RuntimeError('Invalid', 'the node command is empty');
     return { argv, hash: createHash('sha256').update(JSON.stringify(argv)).digest('hex') };
   }

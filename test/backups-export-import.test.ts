@@ -259,6 +259,21 @@ describe('export and import', () => {
       );
     });
 
+    it('refuses a 1 MB gzip of 960 MiB of zeros within seconds and leaves the database unlocked', async () => {
+      // Concatenated gzip members inflate as one stream: 60 × 16 MiB of zeros in ~1 MB, built in ms.
+      const member = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
+      const bomb = Buffer.concat(Array.from({ length: 60 }, () => member));
+      assert.ok(bomb.length < 1024 * 1024, `${bomb.length} bytes`);
+      const started = performance.now();
+      await refused(bomb, /must start with manifest\.json/);
+      // Before the fix this step ran at 100% CPU until the 900 s step timeout, the database locked.
+      const elapsedMs = performance.now() - started;
+      assert.ok(elapsedMs < 5000, `refused after ${Math.round(elapsedMs)} ms`);
+      const again = await upload(source.database.id, Buffer.from('\x00 junk'));
+      assert.equal(again.status, 202, JSON.stringify(again.body));
+      await waitForOperation(server, token, source.database.id, again.body.operationId, 60_000);
+    });
+
     it('refuses a file that is neither an archive nor a Cypher script', async () => {
       await refused(Buffer.from('\x00\x01 binary junk'), /neither/);
     });

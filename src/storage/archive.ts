@@ -69,6 +69,7 @@ export type ArchiveErrorCode =
   | 'bomb'
   | 'no-space'
   | 'aborted'
+  | 'not-a-database'
   | 'target-exists'
   | 'unsupported-source'
   | 'source-changed';

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Kysely, Transaction } from 'kysely';
 import { DATABASE_FILE } from '../../graph-server/engine.js';
 import { CypherScriptError, inspectGrafeoFile, loadCypher } from '../../graph-server/cypher-dump.js';
-import { dumpCypherInWorker } from '../../graph-server/grafeo-files.js';
+import { dumpCypherInWorker, verifyGrafeoFile } from '../../graph-server/grafeo-files.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
 import { ArchiveError, detectImportFormat, extractArchive, writeArchive } from '../../storage/archive.js';
 import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
@@ -143,23 +143,48 @@ export async function unpackArchive(
     throw new ArchiveError('checksum-mismatch', 'the stored archive does not match the checksum recorded when it was taken: it was altered or damaged');
   }
   await assertNodeLayout(target);
+  // A file with the right checksum can still be no database: open it as the graph-server would, before
+  // it replaces anything (a 1,600-byte file of noise used to be swapped in and the old data deleted).
+  try {
+    await verifyGrafeoFile(join(target, DATABASE_FILE));
+  } catch (err) {
+    await rm(target, { recursive: true, force: true });
+    throw new ArchiveError('not-a-database', `the archive's ${DATABASE_FILE} is not a database this server can open (${(err as Error).message})`, { cause: err });
+  }
   return target;
 }
 
+/** A backup holds the engine's file and nothing else: any other file would land in the node's data dir. */
 async function assertNodeLayout(dir: string): Promise<void> {
+  const others = (await readdir(dir)).filter((name) => name !== DATABASE_FILE);
+  if (others.length > 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new ArchiveError('unlisted-file', `the archive holds '${others[0]}', which is not part of a database backup (only ${DATABASE_FILE} is)`);
+  }
   const info = await stat(join(dir, DATABASE_FILE)).catch(() => null);
   if (!info?.isFile()) throw new ArchiveError('missing-file', `the archive holds no ${DATABASE_FILE}; it is not a database backup`);
 }
 
-/** Stops the node, swaps its data for `incoming`, starts it again. Each part is idempotent. */
+/**
+ * Stops the node and swaps its data for `incoming`, keeping the old data aside until the new data has
+ * started (`keep-new-data` deletes it; a failure puts it back). Each part is idempotent.
+ */
 async function swapData(deps: BackupKindsDeps, ctx: StepContext, incoming: string): Promise<void> {
   const spec = await primarySpec(ctx.db, deps, ctx.operation.databaseId);
   await deps.runtime.stop(spec.stationId);
-  await deps.runtime.restoreFiles(spec.stationId, incoming);
+  await deps.runtime.restoreFiles(spec.stationId, incoming, { keepReplaced: true });
 }
 
 async function startNodes(deps: BackupKindsDeps, ctx: StepContext): Promise<void> {
   for (const spec of await nodeSpecsOf(ctx.db, ctx.operation.databaseId, deps.nodeHost)) await deps.runtime.start(spec);
+}
+
+/** Puts back the data a swap kept aside, stopping the node for it; false when there was none. */
+async function putOldDataBack(deps: BackupKindsDeps, ctx: StepContext): Promise<boolean> {
+  const spec = await primarySpec(ctx.db, deps, ctx.operation.databaseId);
+  const putBack = await deps.runtime.restoreReplacedFiles(spec.stationId);
+  if (putBack) ctx.logger.warn({ databaseId: ctx.operation.databaseId, operationId: ctx.operation.id }, 'the data from before the restore or import was put back');
+  return putBack;
 }
 
 /** A restore or import into a paused database leaves it paused: its node is not started. */
@@ -173,6 +198,8 @@ function staysPaused(ctx: StepContext): boolean {
  */
 async function settleRunning(deps: BackupKindsDeps, ctx: StepContext): Promise<'running' | 'paused' | 'failed'> {
   await rm(workDirOf(deps, ctx.operation.id), { recursive: true, force: true }).catch(() => undefined);
+  // A failed operation leaves the data as it was: whatever the swap kept aside goes back first.
+  await putOldDataBack(deps, ctx).catch((err: unknown) => ctx.logger.error({ err }, 'the data from before the restore or import could not be put back'));
   if (staysPaused(ctx)) return 'paused';
   try {
     await startNodes(deps, ctx);
@@ -358,10 +385,28 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
       name: 'start-node',
       async run(ctx) {
         if (staysPaused(ctx)) return 'the database was paused and stays paused; resume it to serve the new data';
-        await startNodes(deps, ctx);
+        try {
+          await startNodes(deps, ctx);
+        } catch (err) {
+          ctx.logger.error({ err, databaseId: ctx.operation.databaseId }, 'the node did not start with the new data');
+          if (!(await putOldDataBack(deps, ctx))) throw err;
+          try {
+            await startNodes(deps, ctx);
+          } catch (again) {
+            ctx.logger.error({ err: again }, 'the node did not start with its previous data either');
+            throw new OperationError("the database did not start with the new data, nor with its previous data, which was put back", { cause: again });
+          }
+          throw new OperationError("the database did not start with the new data; its previous data was put back and is served again", { cause: err });
+        }
       },
     },
-    cleanUp,
+    {
+      name: 'keep-new-data',
+      async run(ctx) {
+        const spec = await primarySpec(ctx.db, deps, ctx.operation.databaseId);
+        await deps.runtime.discardReplacedFiles(spec.stationId);
+      },
+    },
   ];
 
   const endings = {
@@ -396,6 +441,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
         },
       },
       ...swapSteps,
+      cleanUp,
     ],
     ...endings,
   };
@@ -440,6 +486,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
         },
       },
       ...swapSteps,
+      cleanUp,
       {
         name: 'delete-upload',
         async run(ctx) {

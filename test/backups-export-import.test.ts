@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Driver } from 'neo4j-driver';
 import { Header } from 'tar';
@@ -272,6 +274,38 @@ describe('export and import', () => {
       const again = await upload(source.database.id, Buffer.from('\x00 junk'));
       assert.equal(again.status, 202, JSON.stringify(again.body));
       await waitForOperation(server, token, source.database.id, again.body.operationId, 60_000);
+    });
+
+    it('refuses a 1 MB archive declaring a 900 MiB file before writing it, the import limit being 1 MiB', async () => {
+      const size = 900 * 1024 * 1024;
+      const manifest = Buffer.from(JSON.stringify({ ...JSON.parse(manifestFor([]).toString()), files: [{ path: 'graph.grafeo', sizeBytes: size, sha256: '0'.repeat(64) }] }));
+      const head = (path: string, bytes: number): Buffer => {
+        const header = new Header({ path, type: 'File', size: bytes, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
+        header.encode();
+        return header.block!;
+      };
+      const zeros = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
+      const bomb = Buffer.concat([
+        gzipSync(Buffer.concat([head('manifest.json', manifest.length), manifest, Buffer.alloc((512 - (manifest.length % 512)) % 512), head('graph.grafeo', size)])),
+        ...Array.from({ length: 900 / 16 }, () => zeros),
+      ]);
+      assert.ok(bomb.length < 1024 * 1024, `${bomb.length} bytes`);
+      // The work dir's size, sampled while the import runs: before, all 900 MiB landed there.
+      const work = join(server.dataDir, 'backups-work');
+      let mostWritten = 0;
+      const sample = async (): Promise<void> => {
+        const files = await readdir(work, { recursive: true }).catch(() => [] as string[]);
+        let total = 0;
+        for (const f of files) total += (await stat(join(work, f)).catch(() => null))?.size ?? 0;
+        mostWritten = Math.max(mostWritten, total);
+      };
+      const sampler = setInterval(() => void sample(), 10);
+      try {
+        await refused(bomb, /holds 943718400 bytes, more than the limit of 10485760/);
+      } finally {
+        clearInterval(sampler);
+      }
+      assert.ok(mostWritten < 1024 * 1024, `wrote ${mostWritten} bytes`);
     });
 
     it('refuses a file that is neither an archive nor a Cypher script', async () => {

@@ -110,6 +110,8 @@ describe('export and import', () => {
         importHosts: ['files.test', '*.amazonaws.com', '127.0.0.1', '169.254.169.254', '10.1.2.3', 'private.test'],
         importAllowHttp: true,
         importMaxBytes: 1024 * 1024,
+        // Far below the 2 GiB default, so a script that outgrows it does so in about a second.
+        cypherImportMaxMemoryBytes: 256 * 1024 * 1024,
         fetch: {
           // Test names: files.test is our loopback file server (trusted on purpose); private.test resolves
           // to a private address and is not trusted.
@@ -315,6 +317,37 @@ describe('export and import', () => {
     it('refuses a Cypher script that reads files', async () => {
       await refused(Buffer.from("LOAD CSV FROM 'file:///etc/passwd' AS line CREATE (:Leak {l: line});\n"), /not allowed/);
     });
+  });
+
+  it('stops a Cypher script that outgrows the memory cap, while /healthz keeps answering quickly', async () => {
+    const before = await countsOf(driver);
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.from('UNWIND range(1, 20000000) AS i CREATE (:N {i: i});\n')]), 'huge.cypher');
+    const res = await fetch(new URL(`${DB}/${source.database.id}/import`, server.url), { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: form });
+    const body: any = await res.json();
+    assert.equal(res.status, 202, JSON.stringify(body));
+    // Loaded in the control plane, 1M creates stalled /healthz 2.7 s and 10M took it to 1.17 GB.
+    let slowestMs = 0;
+    let probes = 0;
+    const operation = waitForOperation(server, token, source.database.id, body.operationId, 60_000);
+    let ended = false;
+    void operation.finally(() => (ended = true));
+    while (!ended) {
+      const started = performance.now();
+      const health = await fetch(new URL('/healthz', server.url));
+      assert.equal(health.status, 200);
+      slowestMs = Math.max(slowestMs, performance.now() - started);
+      probes++;
+    }
+    const op = await operation;
+    assert.equal(op.status, 'failed');
+    assert.match(op.error, /needs more than 256 MiB of memory to load, the limit for imports; it was stopped/);
+    assert.match(op.error, /not changed/);
+    assert.ok(probes > 3, `${probes} probes`);
+    assert.ok(slowestMs < 1000, `slowest /healthz took ${Math.round(slowestMs)} ms`);
+    console.log(`cypher import over the memory cap: ${probes} /healthz probes, slowest ${Math.round(slowestMs)} ms`);
+    assert.equal((await server.request('GET', `${DB}/${source.database.id}`, { token })).body.status.state, 'running');
+    assert.deepEqual(await countsOf(driver), before);
   });
 
   it('imports into a paused database, which stays paused; a refused import leaves it paused and unchanged', async () => {

@@ -4,13 +4,15 @@
 // starts over cleanly. Restore and import prepare and verify the incoming files completely while the
 // database keeps running; only then is the node stopped and its data swapped, so a bad archive never
 // touches the data.
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline as pipelinePromise } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import { DATABASE_FILE } from '../../graph-server/engine.js';
-import { CypherScriptError, inspectGrafeoFile, loadCypher } from '../../graph-server/cypher-dump.js';
+import { CypherScriptError, inspectGrafeoFile } from '../../graph-server/cypher-dump.js';
+import { loadCypherIsolated } from '../../graph-server/cypher-import.js';
 import { dumpCypherInWorker, verifyGrafeoFile } from '../../graph-server/grafeo-files.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
 import { ArchiveError, detectImportFormat, extractArchive, writeArchive } from '../../storage/archive.js';
@@ -31,6 +33,8 @@ export interface BackupKindsDeps {
   importMaxBytes: number;
   /** Rules for `{url}` imports (hosts, https, resolver). */
   importFetch: Omit<SafeFetchOptions, 'maxBytes'>;
+  /** Memory cap and time bound of a Cypher-script import, which loads in a child process. */
+  cypherImport: { maxMemoryBytes: number; timeoutMs: number };
 }
 
 export const SNAPSHOT_KINDS = ['on-demand', 'scheduled', 'final', 'clone'] as const;
@@ -476,7 +480,10 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
               return 'archive verified';
             }
             if (format === 'cypher') {
-              const result = await loadCypher(await deps.blobStore.get(key), join(work, 'incoming'));
+              const script = join(work, 'script.cypher');
+              await pipelinePromise(await deps.blobStore.get(key), createWriteStream(script), { signal: ctx.signal });
+              const result = await loadCypherIsolated(script, join(work, 'incoming'), { ...deps.cypherImport, signal: ctx.signal });
+              await rm(script, { force: true });
               return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
             }
             throw new OperationError("the import is neither an Allotrope archive (gzipped tar) nor a Cypher script; the database's data was not changed");

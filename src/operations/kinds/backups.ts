@@ -1,9 +1,10 @@
 // Operation kinds of the backups area — snapshot, export, restore, import — and the mechanics they share
 // with the lifecycle hooks (final snapshot, seeding a new database from a snapshot or a clone).
 // Every step works in `<workRoot>/<operationId>/`, which it clears first, so a re-run after a crash
-// starts over cleanly. Restore and import prepare and verify the incoming files completely while the
-// database keeps running; only then is the node stopped and its data swapped, so a bad archive never
-// touches the data.
+// starts over cleanly. Restore and import prepare and verify the incoming files completely (down to the
+// engine opening them) while the database keeps running; only then is the node stopped and its data
+// swapped, so a bad archive never touches the data. The old data stays aside until the new data has
+// started, and goes back if it does not or the operation fails.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -33,6 +33,10 @@ export interface BackupsSettings {
   importAllowHttp?: boolean;
   /** Largest import, upload or download (default config.uploadLimitBytes). */
   importMaxBytes?: number;
+  /** Memory cap of a Cypher-script import's loading process (default config.backups.cypherImportMaxMemoryBytes). */
+  cypherImportMaxMemoryBytes?: number;
+  /** Time bound of a Cypher-script import (default config.backups.cypherImportTimeoutMs). */
+  cypherImportTimeoutMs?: number;
   /** Lifetime of export links (default 24 h). */
   exportTtlSeconds?: number;
   /** How long a final snapshot is kept after terminate (default 7 days). */
@@ -81,6 +85,10 @@ export function createBackups(options: BackupsOptions): Backups {
     workRoot: join(config.dataDir, 'backups-work'),
     importMaxBytes,
     importFetch: { ...settings.fetch, hostPatterns: importHosts, allowHttp: importAllowHttp },
+    cypherImport: {
+      maxMemoryBytes: settings.cypherImportMaxMemoryBytes ?? config.backups.cypherImportMaxMemoryBytes,
+      timeoutMs: settings.cypherImportTimeoutMs ?? config.backups.cypherImportTimeoutMs,
+    },
   };
 
   const snapshotExists = (organizationId: string, snapshotId: string) => snapshotUsable(db, organizationId, snapshotId);

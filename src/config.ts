@@ -56,6 +56,10 @@ export interface Config {
     importHosts: string[];
     /** Allow plain-HTTP import URLs (never by default). */
     importAllowHttp: boolean;
+    /** Resident memory a Cypher-script import may take before it is stopped and refused. */
+    cypherImportMaxMemoryBytes: number;
+    /** Time a Cypher-script import may take before it is stopped and refused. */
+    cypherImportTimeoutMs: number;
   };
   operations: { concurrency: number; leaseMs: number };
   runtime: {
@@ -104,7 +108,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string |
     uploadLimitBytes: 1024 * 1024 * 1024,
     auth: { maxFailedAttempts: 10, failureWindowMs: 60_000 },
     regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
-    backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false },
+    backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000 },
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
     engines: { dir: null, neo4j: null },
@@ -166,6 +170,8 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_STORAGE_URL', (v) => (backups.storageUrl = v));
   set('ALLOTROPE_IMPORT_HOSTS', (v) => (backups.importHosts = v.split(',').map((s) => s.trim()).filter(Boolean)));
   set('ALLOTROPE_IMPORT_ALLOW_HTTP', (v) => (backups.importAllowHttp = parseBool('ALLOTROPE_IMPORT_ALLOW_HTTP', v)));
+  set('ALLOTROPE_CYPHER_IMPORT_MAX_MEMORY_BYTES', (v) => (backups.cypherImportMaxMemoryBytes = parseIntStrict('ALLOTROPE_CYPHER_IMPORT_MAX_MEMORY_BYTES', v)));
+  set('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS', (v) => (backups.cypherImportTimeoutMs = parseIntStrict('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS', v)));
   // Read by the local runtime when it starts a node; checked here so a bad value stops start-up instead of
   // failing every database's start later.
   set('ALLOTROPE_QUERY_CHECK_BUDGET_MS', (v) => {
@@ -335,7 +341,13 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     uploadLimitBytes,
     auth: { maxFailedAttempts, failureWindowMs },
     regions,
-    backups: { storageUrl: storageUrlSetting, importHosts, importAllowHttp: bool('backups.importAllowHttp', bk.importAllowHttp) },
+    backups: {
+      storageUrl: storageUrlSetting,
+      importHosts,
+      importAllowHttp: bool('backups.importAllowHttp', bk.importAllowHttp),
+      cypherImportMaxMemoryBytes: intIn('ALLOTROPE_CYPHER_IMPORT_MAX_MEMORY_BYTES (backups.cypherImportMaxMemoryBytes)', bk.cypherImportMaxMemoryBytes, 128 * 1024 ** 2, Number.MAX_SAFE_INTEGER),
+      cypherImportTimeoutMs: intIn('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS (backups.cypherImportTimeoutMs)', bk.cypherImportTimeoutMs, 1_000, 24 * 3_600_000),
+    },
     operations: {
       concurrency: intIn('operations.concurrency', ops.concurrency, 1, 256),
       leaseMs: intIn('operations.leaseMs', ops.leaseMs, 1_000, 3_600_000),

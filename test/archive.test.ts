@@ -2,13 +2,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { Header, Parser, type ReadEntry } from 'tar';
+import { waitFor } from './helpers/wait-for.js';
 import { ArchiveError, detectImportFormat, extractArchive, writeArchive, type ArchiveErrorCode, type Manifest } from '../src/storage/archive.js';
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
@@ -290,6 +291,124 @@ describe('archive', () => {
     const parent = await mkdtemp(join(work, 'limit-'));
     await assert.rejects(extractArchive(Readable.from([archive]), join(parent, 'data'), { maxTotalBytes: 1024 }), (err: unknown) => err instanceof ArchiveError && err.code === 'too-large');
     assert.deepEqual(await readdir(parent), []);
+  });
+
+  // Bombs: zeros streamed through zlib as the extraction pulls them, so no test holds GiBs.
+  const MIB = 1024 * 1024;
+  function gzipped(blocks: () => Generator<Buffer>): { stream: Readable; inflatedBytes(): number } {
+    let produced = 0;
+    const source = Readable.from((function* () {
+      for (const block of blocks()) {
+        produced += block.length;
+        yield block;
+      }
+    })());
+    return { stream: source.pipe(createGzip()), inflatedBytes: () => produced };
+  }
+  function* zeros(bytes: number): Generator<Buffer> {
+    const block = Buffer.alloc(MIB);
+    for (let left = bytes; left > 0; left -= MIB) yield left >= MIB ? block : block.subarray(0, left);
+  }
+  async function refusedQuickly(stream: Readable, options: Parameters<typeof extractArchive>[2], code: ArchiveErrorCode, message: RegExp): Promise<number> {
+    const parent = await mkdtemp(join(work, 'bomb-'));
+    const started = performance.now();
+    await assert.rejects(extractArchive(stream, join(parent, 'data'), options), (err: unknown) => {
+      assert.ok(err instanceof ArchiveError, String(err));
+      assert.equal(err.code, code, err.message);
+      assert.match(err.message, message);
+      return true;
+    });
+    const elapsedMs = performance.now() - started;
+    assert.deepEqual(await readdir(parent), []);
+    return elapsedMs;
+  }
+
+  it('refuses 2,000 MiB of gzipped zeros without a manifest at once, having inflated almost none of it', async () => {
+    // Before: node-tar buffered everything after the zeros' end marker, re-concatenated per chunk —
+    // 16 MiB took 7.6 s, 2,000 MiB ran past the 900 s step timeout. Now: ~10 ms.
+    const bomb = gzipped(() => zeros(2000 * MIB));
+    const elapsedMs = await refusedQuickly(bomb.stream, {}, 'bad-manifest', /must start with manifest\.json/);
+    assert.ok(elapsedMs < 5000, `took ${elapsedMs} ms`);
+    assert.ok(bomb.inflatedBytes() < 64 * MIB, `read ${bomb.inflatedBytes()} bytes of the bomb`);
+  });
+
+  it('refuses an archive whose first entry is not its manifest within the first few MiB', async () => {
+    const header = new Header({ path: 'huge.bin', type: 'File', size: 1900 * MIB, mode: 0o644, mtime: new Date(0) });
+    header.encode();
+    const bomb = gzipped(function* () {
+      yield header.block!;
+      yield* zeros(1900 * MIB);
+    });
+    await refusedQuickly(bomb.stream, {}, 'bad-manifest', /must start with manifest\.json/);
+    assert.ok(bomb.inflatedBytes() < 64 * MIB, `read ${bomb.inflatedBytes()} bytes of the bomb`);
+  });
+
+  it('refuses a flood of data after the end of a valid archive without buffering it', async () => {
+    const bomb = gzipped(function* () {
+      yield gunzipSync(archive);
+      yield* zeros(2000 * MIB);
+    });
+    const elapsedMs = await refusedQuickly(bomb.stream, {}, 'corrupt', /data after the end/);
+    assert.ok(elapsedMs < 5000, `took ${elapsedMs} ms`);
+  });
+
+  it('refuses a declared 1.9 GB file of zeros by its compression ratio, having written less than 100 MiB', async () => {
+    const size = 1900 * 1000 * 1000;
+    const header = new Header({ path: 'graph.grafeo', type: 'File', size, mode: 0o644, mtime: new Date(0) });
+    header.encode();
+    const manifest = Buffer.from(JSON.stringify({ ...JSON.parse(manifestFor([])), files: [{ path: 'graph.grafeo', sizeBytes: size, sha256: '0'.repeat(64) }] }));
+    const manifestHeader = new Header({ path: 'manifest.json', type: 'File', size: manifest.length, mode: 0o644, mtime: new Date(0) });
+    manifestHeader.encode();
+    const bomb = gzipped(function* () {
+      yield manifestHeader.block!;
+      yield manifest;
+      yield Buffer.alloc((512 - (manifest.length % 512)) % 512);
+      yield header.block!;
+      yield* zeros(size);
+    });
+    // The temp directory is gone once refused; sample its size meanwhile to see the most ever written.
+    let mostWritten = 0;
+    const parentOf = async (): Promise<void> => {
+      for (const dir of await readdir(work).catch(() => [])) {
+        if (!dir.startsWith('bomb-')) continue;
+        for (const tmp of await readdir(join(work, dir)).catch(() => [])) {
+          const file = await stat(join(work, dir, tmp, 'graph.grafeo')).catch(() => null);
+          if (file) mostWritten = Math.max(mostWritten, file.size);
+        }
+      }
+    };
+    const sampler = setInterval(() => void parentOf(), 5);
+    try {
+      await refusedQuickly(bomb.stream, { maxTotalBytes: 4 * size }, 'bomb', /more than 100 times its size/);
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(mostWritten < 100 * MIB, `wrote ${mostWritten} bytes`);
+    assert.ok(bomb.inflatedBytes() < 100 * MIB, `inflated ${bomb.inflatedBytes()} bytes`);
+  });
+
+  it('refuses an archive declaring more than the free disk space before writing anything', async () => {
+    const manifest = JSON.stringify({ ...JSON.parse(manifestFor([])), files: [{ path: 'graph.grafeo', sizeBytes: 2 ** 52, sha256: '0'.repeat(64) }] });
+    await expectRefused(craft([{ path: 'manifest.json', data: manifest }, { path: 'graph.grafeo', data: 'x', headerSize: 2 ** 33 - 1 }]), 'no-space', /free disk space/);
+  });
+
+  it('stops extracting at once when its signal is aborted, leaving nothing behind', async () => {
+    const controller = new AbortController();
+    let sent = 0;
+    // A source that never ends on its own: only the abort can stop the extraction.
+    const endless = new Readable({
+      read() {
+        if (sent === 0) this.push(gzipSync(Buffer.alloc(0)).subarray(0, 10));
+        sent++;
+      },
+    });
+    const parent = await mkdtemp(join(work, 'abort-'));
+    const extraction = extractArchive(endless, join(parent, 'data'), { signal: controller.signal });
+    await waitFor(() => sent > 0, { what: 'the extraction to read' });
+    controller.abort(new Error('step timed out'));
+    await assert.rejects(extraction, (err: unknown) => err instanceof ArchiveError && err.code === 'aborted');
+    assert.deepEqual(await readdir(parent), []);
+    assert.ok(endless.destroyed);
   });
 
   it('refuses to archive a directory holding a symbolic link', async () => {

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Driver } from 'neo4j-driver';
 import { Header } from 'tar';
@@ -108,6 +110,8 @@ describe('export and import', () => {
         importHosts: ['files.test', '*.amazonaws.com', '127.0.0.1', '169.254.169.254', '10.1.2.3', 'private.test'],
         importAllowHttp: true,
         importMaxBytes: 1024 * 1024,
+        // Far below the 2 GiB default, so a script that outgrows it does so in about a second.
+        cypherImportMaxMemoryBytes: 256 * 1024 * 1024,
         fetch: {
           // Test names: files.test is our loopback file server (trusted on purpose); private.test resolves
           // to a private address and is not trusted.
@@ -259,6 +263,53 @@ describe('export and import', () => {
       );
     });
 
+    it('refuses a 1 MB gzip of 960 MiB of zeros within seconds and leaves the database unlocked', async () => {
+      // Concatenated gzip members inflate as one stream: 60 × 16 MiB of zeros in ~1 MB, built in ms.
+      const member = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
+      const bomb = Buffer.concat(Array.from({ length: 60 }, () => member));
+      assert.ok(bomb.length < 1024 * 1024, `${bomb.length} bytes`);
+      const started = performance.now();
+      await refused(bomb, /must start with manifest\.json/);
+      // Before the fix this step ran at 100% CPU until the 900 s step timeout, the database locked.
+      const elapsedMs = performance.now() - started;
+      assert.ok(elapsedMs < 5000, `refused after ${Math.round(elapsedMs)} ms`);
+      const again = await upload(source.database.id, Buffer.from('\x00 junk'));
+      assert.equal(again.status, 202, JSON.stringify(again.body));
+      await waitForOperation(server, token, source.database.id, again.body.operationId, 60_000);
+    });
+
+    it('refuses a 1 MB archive declaring a 900 MiB file before writing it, the import limit being 1 MiB', async () => {
+      const size = 900 * 1024 * 1024;
+      const manifest = Buffer.from(JSON.stringify({ ...JSON.parse(manifestFor([]).toString()), files: [{ path: 'graph.grafeo', sizeBytes: size, sha256: '0'.repeat(64) }] }));
+      const head = (path: string, bytes: number): Buffer => {
+        const header = new Header({ path, type: 'File', size: bytes, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
+        header.encode();
+        return header.block!;
+      };
+      const zeros = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
+      const bomb = Buffer.concat([
+        gzipSync(Buffer.concat([head('manifest.json', manifest.length), manifest, Buffer.alloc((512 - (manifest.length % 512)) % 512), head('graph.grafeo', size)])),
+        ...Array.from({ length: 900 / 16 }, () => zeros),
+      ]);
+      assert.ok(bomb.length < 1024 * 1024, `${bomb.length} bytes`);
+      // The work dir's size, sampled while the import runs: before, all 900 MiB landed there.
+      const work = join(server.dataDir, 'backups-work');
+      let mostWritten = 0;
+      const sample = async (): Promise<void> => {
+        const files = await readdir(work, { recursive: true }).catch(() => [] as string[]);
+        let total = 0;
+        for (const f of files) total += (await stat(join(work, f)).catch(() => null))?.size ?? 0;
+        mostWritten = Math.max(mostWritten, total);
+      };
+      const sampler = setInterval(() => void sample(), 10);
+      try {
+        await refused(bomb, /holds 943718400 bytes, more than the limit of 10485760/);
+      } finally {
+        clearInterval(sampler);
+      }
+      assert.ok(mostWritten < 1024 * 1024, `wrote ${mostWritten} bytes`);
+    });
+
     it('refuses a file that is neither an archive nor a Cypher script', async () => {
       await refused(Buffer.from('\x00\x01 binary junk'), /neither/);
     });
@@ -266,6 +317,37 @@ describe('export and import', () => {
     it('refuses a Cypher script that reads files', async () => {
       await refused(Buffer.from("LOAD CSV FROM 'file:///etc/passwd' AS line CREATE (:Leak {l: line});\n"), /not allowed/);
     });
+  });
+
+  it('stops a Cypher script that outgrows the memory cap, while /healthz keeps answering quickly', async () => {
+    const before = await countsOf(driver);
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.from('UNWIND range(1, 20000000) AS i CREATE (:N {i: i});\n')]), 'huge.cypher');
+    const res = await fetch(new URL(`${DB}/${source.database.id}/import`, server.url), { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: form });
+    const body: any = await res.json();
+    assert.equal(res.status, 202, JSON.stringify(body));
+    // Loaded in the control plane, 1M creates stalled /healthz 2.7 s and 10M took it to 1.17 GB.
+    let slowestMs = 0;
+    let probes = 0;
+    const operation = waitForOperation(server, token, source.database.id, body.operationId, 60_000);
+    let ended = false;
+    void operation.finally(() => (ended = true));
+    while (!ended) {
+      const started = performance.now();
+      const health = await fetch(new URL('/healthz', server.url));
+      assert.equal(health.status, 200);
+      slowestMs = Math.max(slowestMs, performance.now() - started);
+      probes++;
+    }
+    const op = await operation;
+    assert.equal(op.status, 'failed');
+    assert.match(op.error, /needs more than 256 MiB of memory to load, the limit for imports; it was stopped/);
+    assert.match(op.error, /not changed/);
+    assert.ok(probes > 3, `${probes} probes`);
+    assert.ok(slowestMs < 1000, `slowest /healthz took ${Math.round(slowestMs)} ms`);
+    console.log(`cypher import over the memory cap: ${probes} /healthz probes, slowest ${Math.round(slowestMs)} ms`);
+    assert.equal((await server.request('GET', `${DB}/${source.database.id}`, { token })).body.status.state, 'running');
+    assert.deepEqual(await countsOf(driver), before);
   });
 
   it('imports into a paused database, which stays paused; a refused import leaves it paused and unchanged', async () => {

@@ -94,7 +94,7 @@ describe('snapshots, restore and clone', () => {
     const again = await server.request('POST', `${DB}/${source.database.id}/snapshots/${snapshotId}/restore`, { token, body: {} });
     assert.equal(again.status, 409);
     const op = await operationFinished(server, token, source.database.id, res.body.operationId);
-    assert.deepEqual(op.steps.map((s: any) => s.name), ['verify-snapshot', 'replace-data', 'start-node', 'clean-up']);
+    assert.deepEqual(op.steps.map((s: any) => s.name), ['verify-snapshot', 'replace-data', 'start-node', 'keep-new-data', 'clean-up']);
     await waitForBolt(driver);
     assert.deepEqual(await countsOf(driver), { nodes: 50, relationships: 1 });
     assert.equal((await query(driver, 'MATCH (n:Item {n: 3}) RETURN n.name AS name'))[0].name, 'item 3');

@@ -524,6 +524,30 @@ describe('local runtime: files', () => {
     assert.deepEqual(await readdir(runtime.paths('s1').dataDir), ['backup_full_0000.grafeo']);
   });
 
+  test('restoreFiles can keep the replaced data aside, through a restart, until it is put back or discarded', async () => {
+    const runtime = runtimeWith(await tempDir());
+    const spec = await specFor('s1');
+    await runtime.provision(spec);
+    const dataDir = runtime.paths('s1').dataDir;
+    await writeFile(path.join(dataDir, 'graph.grafeo'), 'old');
+    const source = await tempDir();
+    await writeFile(path.join(source, 'graph.grafeo'), 'new');
+    assert.equal(await runtime.restoreReplacedFiles('s1'), false);
+    await runtime.restoreFiles('s1', source, { keepReplaced: true });
+    // A re-run of the same swap keeps what was first set aside, not the new data now in place.
+    await runtime.restoreFiles('s1', source, { keepReplaced: true });
+    await runtime.start(spec);
+    assert.equal(await readFile(path.join(dataDir, 'graph.grafeo'), 'utf8'), 'new');
+    assert.equal(await runtime.restoreReplacedFiles('s1'), true);
+    assert.equal((await runtime.health('s1')).status, 'stopped');
+    assert.equal(await readFile(path.join(dataDir, 'graph.grafeo'), 'utf8'), 'old');
+    assert.equal(await runtime.restoreReplacedFiles('s1'), false);
+    await runtime.restoreFiles('s1', source, { keepReplaced: true });
+    await runtime.discardReplacedFiles('s1');
+    assert.equal(await runtime.restoreReplacedFiles('s1'), false);
+    assert.equal(await readFile(path.join(dataDir, 'graph.grafeo'), 'utf8'), 'new');
+  });
+
   test('restoreFiles refuses links in the backup, leaving the data as it was', async () => {
     const runtime = runtimeWith(await tempDir());
     await runtime.provision(await specFor('s1'));

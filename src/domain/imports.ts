@@ -9,7 +9,7 @@ import { importKey } from '../operations/kinds/backups.js';
 import { hostMatches } from '../storage/safe-fetch.js';
 import { findDatabase, type VisibleDatabase } from './databases.js';
 import { conflict, invalid } from './errors.js';
-import { assertReadable, type BackupsDomainDeps } from './snapshots.js';
+import { assertReplaceable, type BackupsDomainDeps } from './snapshots.js';
 
 export type ImportSource = { blobKey: string } | { url: string };
 
@@ -51,7 +51,7 @@ export async function startImport(deps: BackupsDomainDeps, caller: Caller, datab
     const current = await trx.selectFrom('databases').select(['state', 'name']).where('id', '=', row.id).executeTakeFirstOrThrow();
     const active = await activeOperationId(trx, row.id);
     if (active) throw conflict(`operation ${active} is in progress`);
-    assertReadable(current, 'import');
+    assertReplaceable(current, 'import');
     // A paused database gets the new data and stays paused (the operation does not start it).
     params.stayPaused = current.state === 'paused';
     await trx.updateTable('databases').set({ state: 'importing' }).where('id', '=', row.id).execute();

@@ -79,6 +79,16 @@ export function assertReadable(row: Pick<DatabasesTable, 'state'>, action: strin
   if (row.state !== 'running' && row.state !== 'paused') throw conflict(`database is ${row.state}; ${action} needs a database that is running or paused`);
 }
 
+/**
+ * Restore and import replace the data, so they also take a `failed` database: replacing the data is how
+ * one whose data does not start is mended.
+ */
+export function assertReplaceable(row: Pick<DatabasesTable, 'state'>, action: string): void {
+  if (row.state !== 'running' && row.state !== 'paused' && row.state !== 'failed') {
+    throw conflict(`database is ${row.state}; ${action} needs a database that is running, paused or failed`);
+  }
+}
+
 const LABEL_MAX = 200;
 // Snapshots a user sees; clone seeds are internal to the clone's create operation.
 const VISIBLE_KINDS = ['on-demand', 'scheduled', 'final'];
@@ -225,7 +235,7 @@ export async function restoreSnapshot(deps: BackupsDomainDeps, caller: Caller, d
     const current = await trx.selectFrom('databases').selectAll().where('id', '=', target.id).executeTakeFirstOrThrow();
     const active = await activeOperationId(trx, target.id);
     if (active) throw conflict(`operation ${active} is in progress`);
-    assertReadable(current, 'restore');
+    assertReplaceable(current, 'restore');
     await trx.updateTable('databases').set({ state: 'restoring' }).where('id', '=', target.id).execute();
     return enqueueOperation(
       trx,

@@ -1,6 +1,6 @@
 // Worker thread for grafeo-files.ts: takes one job, answers it, and is terminated by its owner.
 import { parentPort } from 'node:worker_threads';
-import { backupStoppedHere, inspectFileHere, type FileJob, type FileReply } from './grafeo-files.js';
+import { backupStoppedHere, inspectFileHere, verifyFileHere, type FileJob, type FileReply } from './grafeo-files.js';
 
 const port = parentPort;
 if (!port) throw new Error('grafeo-files-worker must run in a worker thread');
@@ -9,6 +9,7 @@ port.once('message', (job: FileJob) => {
   void (async (): Promise<FileReply> => {
     try {
       if (job.op === 'inspect') return { ok: true, value: inspectFileHere(job.path) };
+      if (job.op === 'verify') return { ok: true, value: verifyFileHere(job.path) };
       if (job.op === 'dump-cypher') {
         // Loaded only for this job: the dump needs the whole engine adapter.
         const { dumpCypherToFile } = await import('./cypher-dump.js');

@@ -24,6 +24,7 @@ export interface GrafeoFileInfo {
 
 export type FileJob =
   | { op: 'inspect'; path: string }
+  | { op: 'verify'; path: string }
   | { op: 'backup-stopped'; dataDir: string; targetDir: string }
   | { op: 'dump-cypher'; grafeoFile: string; target: string };
 /** `name` carries the error's class name (e.g. CypherScriptError) across the thread boundary. */
@@ -38,6 +39,26 @@ export function grafeo(): typeof GrafeoModule {
 /** Counts and engine version of a database file, opened read-only (blocks the calling thread). */
 export function inspectFileHere(path: string): GrafeoFileInfo {
   const db = grafeo().GrafeoDB.openReadOnly(path);
+  try {
+    return { nodes: db.nodeCount(), relationships: db.edgeCount(), engineVersion: db.version() };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Opens a database file the way a graph-server does (read-write: a WAL beside it is replayed) and reads
+ * its counts, so a file the engine would refuse is refused before it replaces any data (blocks the
+ * calling thread). Errors name the file by its base name only.
+ */
+export function verifyFileHere(path: string): GrafeoFileInfo {
+  let db: GrafeoModule.GrafeoDB;
+  try {
+    db = grafeo().GrafeoDB.open(path);
+  } catch (err) {
+    const reason = ((err as Error).message.split('\n')[0] ?? '').split(path).join(DATABASE_FILE);
+    throw new Error(`the engine cannot open it: ${reason}`);
+  }
   try {
     return { nodes: db.nodeCount(), relationships: db.edgeCount(), engineVersion: db.version() };
   } finally {
@@ -108,6 +129,11 @@ function inWorker(job: FileJob): Promise<unknown> {
 /** Counts and engine version of a database file, read in a worker thread. */
 export async function inspectGrafeoFile(path: string): Promise<GrafeoFileInfo> {
   return (await inWorker({ op: 'inspect', path })) as GrafeoFileInfo;
+}
+
+/** {@link verifyFileHere}, in a worker thread. */
+export async function verifyGrafeoFile(path: string): Promise<GrafeoFileInfo> {
+  return (await inWorker({ op: 'verify', path })) as GrafeoFileInfo;
 }
 
 /**

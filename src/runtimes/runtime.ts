@@ -134,8 +134,19 @@ export interface Runtime {
    * it is stopped (a paused database). Either way the source keeps its data and state.
    */
   backup(stationId: string, targetDir: string): Promise<void>;
-  /** Replace a stopped node's data with the backup files in `sourceDir`, atomically. */
-  restoreFiles(stationId: string, sourceDir: string): Promise<void>;
+  /**
+   * Replace a stopped node's data with the backup files in `sourceDir`, atomically. With `keepReplaced`
+   * the data it replaces is kept aside (not served, not deleted) until `restoreReplacedFiles` puts it
+   * back or `discardReplacedFiles` deletes it; data already kept aside by an earlier call is left as it is.
+   */
+  restoreFiles(stationId: string, sourceDir: string, options?: { keepReplaced?: boolean }): Promise<void>;
+  /**
+   * Put the data kept aside by `restoreFiles` back in place of the node's data, stopping the node first
+   * (it is not started again); false, and the node untouched, when none was kept.
+   */
+  restoreReplacedFiles(stationId: string): Promise<boolean>;
+  /** Delete the data kept aside by `restoreFiles` (none kept: no-op). */
+  discardReplacedFiles(stationId: string): Promise<void>;
   counts(stationId: string): Promise<NodeCounts>;
   /**
    * Bring reality in line with `desired` after a control-plane start: nodes listed there run (adopted or

@@ -4,7 +4,7 @@
 // checksums; anything else fails the whole extraction and leaves nothing behind.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, rmdir, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { pipeline as pipelinePromise } from 'node:stream/promises';
@@ -15,6 +15,19 @@ export const ARCHIVE_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'manifest.json';
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const BLOCK = 512;
+// Before its manifest has been read an archive may hold no more than the manifest and its (pax) headers.
+const BEFORE_MANIFEST_BYTES = MAX_MANIFEST_BYTES + 64 * 1024;
+// What may follow the tar's end marker: tar pads to a 10 KiB record; our writer adds nothing.
+const AFTER_END_BYTES = 64 * 1024;
+/**
+ * Decompressed bytes per compressed byte beyond which the archive is a bomb, checked once
+ * RATIO_FLOOR_BYTES have come out. Gzip tops out near 1032:1 (zeros); an empty Grafeo file
+ * (32 KiB, mostly zeros) gzips 100:1, which the floor lets through.
+ */
+export const DEFAULT_MAX_RATIO = 100;
+const RATIO_FLOOR_BYTES = 64 * 1024 * 1024;
+/** Free disk kept on top of what an archive declares, so unpacking never fills the disk. */
+const FREE_SPACE_MARGIN_BYTES = 256 * 1024 * 1024;
 
 export interface ManifestFile {
   /** Relative, '/'-separated. */
@@ -53,6 +66,10 @@ export type ArchiveErrorCode =
   | 'checksum-mismatch'
   | 'missing-file'
   | 'too-large'
+  | 'bomb'
+  | 'no-space'
+  | 'aborted'
+  | 'not-a-database'
   | 'target-exists'
   | 'unsupported-source'
   | 'source-changed';
@@ -204,8 +221,12 @@ async function* tarBlocks(root: string, fields: ManifestFields): AsyncGenerator<
 // Reading
 
 export interface ExtractOptions {
-  /** Refuse archives whose manifest lists more than this many bytes in total. */
+  /** Refuse archives whose manifest lists more than this many bytes in total (and stop at them when written). */
   maxTotalBytes?: number;
+  /** Refuse once decompressed bytes exceed this many times the compressed bytes read (after 64 MiB). */
+  maxRatio?: number;
+  /** Stops the extraction at once (the operation failed or timed out); it fails with ArchiveError('aborted'). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -215,6 +236,7 @@ export interface ExtractOptions {
  */
 export async function extractArchive(stream: Readable, targetDir: string, options: ExtractOptions = {}): Promise<Manifest> {
   const target = resolve(targetDir);
+  options.signal?.throwIfAborted();
   await assertTargetFree(target);
   const tempDir = join(dirname(target), `.${basename(target)}.extract-${randomBytes(6).toString('hex')}`);
   await mkdir(tempDir, { mode: 0o700 });
@@ -257,26 +279,40 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
     // Aborts file writes still under way: their entries will get no more data once we stop parsing.
     const abortWrites = new AbortController();
     const seen = new Set<string>();
+    const maxRatio = options.maxRatio ?? DEFAULT_MAX_RATIO;
     let manifest: Manifest | undefined;
     let listed = new Map<string, ManifestFile>();
+    let compressedBytes = 0;
     let decompressedBytes = 0;
-    let decompressedCap = Number.POSITIVE_INFINITY;
+    let decompressedCap = BEFORE_MANIFEST_BYTES;
+    let afterEndBytes = 0;
+    let tarEnded = false;
     let failed = false;
     let sniffed = false;
 
+    const onAbort = (): void => fail(new ArchiveError('aborted', 'the extraction was stopped because the operation ended', { cause: options.signal?.reason }));
     const fail = (err: Error): void => {
       if (failed) return;
       failed = true;
+      options.signal?.removeEventListener('abort', onAbort);
       input.unpipe(gunzip);
+      input.pause();
       gunzip.destroy();
       parser.abort(err);
       abortWrites.abort(err);
       // Let file writes already under way settle before the caller deletes the temp directory.
       void Promise.allSettled(writes).then(() => rejectPromise(err));
     };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const succeed = (value: Manifest): void => {
+      options.signal?.removeEventListener('abort', onAbort);
+      resolvePromise(value);
+    };
 
     input.on('error', (err) => fail(new ArchiveError('truncated', `reading the archive failed: ${describe(err)}`, { cause: err })));
     input.on('data', (chunk: Buffer) => {
+      compressedBytes += chunk.length;
       if (!sniffed) {
         sniffed = true;
         if (chunk.length < 2 || chunk[0] !== 0x1f || chunk[1] !== 0x8b) {
@@ -293,11 +329,28 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
           : new ArchiveError('corrupt', `the archive is corrupt (${err.message})`, { cause: err }),
       );
     });
+    // Every check runs per decompressed chunk (16 KiB), before the chunk goes anywhere: a bomb is
+    // refused within one chunk of crossing a bound, not after it has been inflated.
     gunzip.on('data', (chunk: Buffer) => {
       if (failed) return;
       decompressedBytes += chunk.length;
+      if (tarEnded) {
+        // node-tar keeps everything after the end marker in one buffer it re-concatenates per chunk:
+        // quadratic (16 MiB of zeros took 7.6 s, 2 GiB hours). It never sees those bytes.
+        afterEndBytes += chunk.length;
+        if (afterEndBytes > AFTER_END_BYTES) fail(new ArchiveError('corrupt', 'the archive is corrupt: it holds data after the end of its contents'));
+        return;
+      }
       if (decompressedBytes > decompressedCap) {
-        fail(new ArchiveError('corrupt', 'the archive holds more data than its manifest declares'));
+        fail(
+          manifest
+            ? new ArchiveError('bomb', 'the archive holds more data than its manifest declares')
+            : new ArchiveError('bad-manifest', `${NOT_OURS}: it must start with ${MANIFEST_NAME}`),
+        );
+        return;
+      }
+      if (decompressedBytes > RATIO_FLOOR_BYTES && decompressedBytes > compressedBytes * maxRatio) {
+        fail(new ArchiveError('bomb', `the archive decompresses to more than ${maxRatio} times its size; it is refused as a decompression bomb`));
         return;
       }
       if (!parser.write(chunk)) {
@@ -315,20 +368,27 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
       const message = /truncated/i.test(err.message) ? 'the archive is truncated' : `the archive is corrupt (${err.message})`;
       fail(new ArchiveError(/truncated/i.test(err.message) ? 'truncated' : 'corrupt', message, { cause: err }));
     });
+    // The two zero blocks that end a tar; a stream of zeros is nothing else, and carries no manifest.
+    parser.on('eof', () => {
+      tarEnded = true;
+      if (!manifest && !failed) fail(new ArchiveError('bad-manifest', `${NOT_OURS}: it must start with ${MANIFEST_NAME}`));
+    });
 
     parser.on('entry', (entry: ReadEntry) => {
       if (failed) return void entry.resume();
       try {
         if (!manifest) {
           readManifestEntry(entry, (parsed) => {
-            manifest = parsed;
-            listed = new Map(parsed.files.map((f) => [f.path, f]));
             const total = parsed.files.reduce((sum, f) => sum + f.sizeBytes, 0);
             if (options.maxTotalBytes !== undefined && total > options.maxTotalBytes) {
               throw new ArchiveError('too-large', `the archive holds ${total} bytes, more than the limit of ${options.maxTotalBytes}`);
             }
+            manifest = parsed;
+            listed = new Map(parsed.files.map((f) => [f.path, f]));
             // Headers, padding and directory entries on top of the files' bytes; anything beyond is a bomb.
-            decompressedCap = total + (parsed.files.length + 1) * 4 * BLOCK + 16 * 1024 * 1024;
+            decompressedCap = decompressedBytes + total + (parsed.files.length + 1) * 4 * BLOCK + 1024 * 1024;
+            // Entries wait for this: nothing is written before the disk is known to hold what is declared.
+            writes.push(assertFreeSpace(tempDir, total).catch((err: Error) => fail(err)));
           }, fail);
           return;
         }
@@ -358,10 +418,18 @@ function extractInto(input: Readable, tempDir: string, options: ExtractOptions):
         for (const path of listed.keys()) {
           if (!seen.has(path)) return fail(new ArchiveError('missing-file', `the archive is incomplete: '${path}' is listed in the manifest but missing`));
         }
-        resolvePromise(manifest);
-      });
+        succeed(manifest);
+      }, () => undefined);
     });
   });
+}
+
+async function assertFreeSpace(dir: string, declaredBytes: number): Promise<void> {
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  if (declaredBytes + FREE_SPACE_MARGIN_BYTES > free) {
+    throw new ArchiveError('no-space', `the archive holds ${declaredBytes} bytes, more than the server has free disk space to unpack`);
+  }
 }
 
 /** Said of every manifest problem: a damaged export and a foreign tarball look alike from here. */

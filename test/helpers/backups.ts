@@ -17,6 +17,7 @@ import type { Config } from '../../src/config.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
 import type { ExtensionDeps, Extension } from '../../src/main.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
+import type { Runtime } from '../../src/runtimes/runtime.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs.js';
 import { S3BlobStore } from '../../src/storage/s3.js';
@@ -62,7 +63,7 @@ export interface BackupsParts {
 
 /** A serve() extension: local runtime + createLifecycle + createBackups, wired as data-plane.ts should. */
 export function backupsExtension(
-  options: { s3?: S3Target; settings?: BackupsSettings; downloadsUrl: string; downloadSecret: string },
+  options: { s3?: S3Target; settings?: BackupsSettings; downloadsUrl: string; downloadSecret: string; wrapRuntime?: (runtime: LocalRuntime) => Runtime },
   expose?: (parts: BackupsParts) => Promise<void> | void,
 ) {
   return async (deps: ExtensionDeps): Promise<Extension> => {
@@ -86,8 +87,9 @@ export function backupsExtension(
         })
       : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: options.downloadsUrl, downloadSecret: options.downloadSecret, clock: deps.clock });
     let wakeEngine = (): void => undefined;
-    const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, blobStore, wake: () => wakeEngine(), settings: options.settings });
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
+    const used = options.wrapRuntime ? options.wrapRuntime(runtime) : runtime;
+    const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, blobStore, wake: () => wakeEngine(), settings: options.settings });
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
     wakeEngine = () => lifecycle.engine.wake();
     await expose?.({ lifecycle, backups, runtime, blobStore });
     return {
@@ -103,7 +105,8 @@ export function backupsExtension(
   };
 }
 
-export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings } = {}): Promise<BackupsServer> {
+/** `wrapRuntime` puts a test's own layer between the control plane and the real local runtime (to inject a failure). */
+export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings; wrapRuntime?: (runtime: LocalRuntime) => Runtime } = {}): Promise<BackupsServer> {
   const downloadPort = await freePort();
   const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
   const downloadSecret = randomBytes(32).toString('hex');

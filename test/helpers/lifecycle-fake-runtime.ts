@@ -49,6 +49,10 @@ export class FakeRuntime implements Runtime {
   async empty() {}
   async backup() {}
   async restoreFiles() {}
+  async restoreReplacedFiles() {
+    return false;
+  }
+  async discardReplacedFiles() {}
   async counts() {
     return { nodes: 0, relationships: 0 };
   }

@@ -1,17 +1,20 @@
 // Operation kinds of the backups area — snapshot, export, restore, import — and the mechanics they share
 // with the lifecycle hooks (final snapshot, seeding a new database from a snapshot or a clone).
 // Every step works in `<workRoot>/<operationId>/`, which it clears first, so a re-run after a crash
-// starts over cleanly. Restore and import prepare and verify the incoming files completely while the
-// database keeps running; only then is the node stopped and its data swapped, so a bad archive never
-// touches the data.
-import { createReadStream } from 'node:fs';
+// starts over cleanly. Restore and import prepare and verify the incoming files completely (down to the
+// engine opening them) while the database keeps running; only then is the node stopped and its data
+// swapped, so a bad archive never touches the data. The old data stays aside until the new data has
+// started, and goes back if it does not or the operation fails.
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline as pipelinePromise } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import { DATABASE_FILE } from '../../graph-server/engine.js';
-import { CypherScriptError, inspectGrafeoFile, loadCypher } from '../../graph-server/cypher-dump.js';
-import { dumpCypherInWorker } from '../../graph-server/grafeo-files.js';
+import { CypherScriptError, inspectGrafeoFile } from '../../graph-server/cypher-dump.js';
+import { loadCypherIsolated } from '../../graph-server/cypher-import.js';
+import { dumpCypherInWorker, verifyGrafeoFile } from '../../graph-server/grafeo-files.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
 import { ArchiveError, detectImportFormat, extractArchive, writeArchive } from '../../storage/archive.js';
 import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
@@ -31,6 +34,8 @@ export interface BackupKindsDeps {
   importMaxBytes: number;
   /** Rules for `{url}` imports (hosts, https, resolver). */
   importFetch: Omit<SafeFetchOptions, 'maxBytes'>;
+  /** Memory cap and time bound of a Cypher-script import, which loads in a child process. */
+  cypherImport: { maxMemoryBytes: number; timeoutMs: number };
 }
 
 export const SNAPSHOT_KINDS = ['on-demand', 'scheduled', 'final', 'clone'] as const;
@@ -66,6 +71,12 @@ async function primarySpec(db: Db, deps: BackupKindsDeps, databaseId: string): P
   if (!primary) throw new OperationError(`database ${databaseId} has no node`);
   return primary;
 }
+
+/**
+ * Most bytes an import archive may unpack to: the import limit times 10. Real exports gzip 2.2:1
+ * (200k nodes) to 5.9:1 (1k nodes), so 10 leaves room; above it the archive is refused unread.
+ */
+export const IMPORT_MAX_EXPANSION = 10;
 
 /** Turns the refusals of archives, downloads, scripts and storage into messages for the user. */
 function explain(err: unknown, what: string): never {
@@ -113,36 +124,72 @@ export async function storeArchive(
  * Downloads and verifies an archive into `<work>/incoming` (node layout). The whole blob's sha256 must be
  * `expectedSha256` when given, and every file its manifest's checksum; nothing outside `work` is written.
  */
-export async function unpackArchive(deps: BackupKindsDeps, key: string, work: string, expectedSha256: string | null): Promise<string> {
+export async function unpackArchive(
+  deps: BackupKindsDeps,
+  key: string,
+  work: string,
+  expectedSha256: string | null,
+  options: { maxTotalBytes?: number; signal?: AbortSignal } = {},
+): Promise<string> {
   const target = join(work, 'incoming');
   await rm(target, { recursive: true, force: true });
   const source = await deps.blobStore.get(key);
   const counter = new HashingCounter();
   source.on('error', (err) => counter.destroy(err));
   source.pipe(counter);
-  await extractArchive(counter, target);
+  try {
+    await extractArchive(counter, target, options);
+  } finally {
+    // A refusal stops reading at once: the rest of the blob is never downloaded.
+    source.destroy();
+  }
   if (expectedSha256 && counter.sha256() !== expectedSha256) {
     await rm(target, { recursive: true, force: true });
     throw new ArchiveError('checksum-mismatch', 'the stored archive does not match the checksum recorded when it was taken: it was altered or damaged');
   }
   await assertNodeLayout(target);
+  // A file with the right checksum can still be no database: open it as the graph-server would, before
+  // it replaces anything (a 1,600-byte file of noise used to be swapped in and the old data deleted).
+  try {
+    await verifyGrafeoFile(join(target, DATABASE_FILE));
+  } catch (err) {
+    await rm(target, { recursive: true, force: true });
+    throw new ArchiveError('not-a-database', `the archive's ${DATABASE_FILE} is not a database this server can open (${(err as Error).message})`, { cause: err });
+  }
   return target;
 }
 
+/** A backup holds the engine's file and nothing else: any other file would land in the node's data dir. */
 async function assertNodeLayout(dir: string): Promise<void> {
+  const others = (await readdir(dir)).filter((name) => name !== DATABASE_FILE);
+  if (others.length > 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new ArchiveError('unlisted-file', `the archive holds '${others[0]}', which is not part of a database backup (only ${DATABASE_FILE} is)`);
+  }
   const info = await stat(join(dir, DATABASE_FILE)).catch(() => null);
   if (!info?.isFile()) throw new ArchiveError('missing-file', `the archive holds no ${DATABASE_FILE}; it is not a database backup`);
 }
 
-/** Stops the node, swaps its data for `incoming`, starts it again. Each part is idempotent. */
+/**
+ * Stops the node and swaps its data for `incoming`, keeping the old data aside until the new data has
+ * started (`keep-new-data` deletes it; a failure puts it back). Each part is idempotent.
+ */
 async function swapData(deps: BackupKindsDeps, ctx: StepContext, incoming: string): Promise<void> {
   const spec = await primarySpec(ctx.db, deps, ctx.operation.databaseId);
   await deps.runtime.stop(spec.stationId);
-  await deps.runtime.restoreFiles(spec.stationId, incoming);
+  await deps.runtime.restoreFiles(spec.stationId, incoming, { keepReplaced: true });
 }
 
 async function startNodes(deps: BackupKindsDeps, ctx: StepContext): Promise<void> {
   for (const spec of await nodeSpecsOf(ctx.db, ctx.operation.databaseId, deps.nodeHost)) await deps.runtime.start(spec);
+}
+
+/** Puts back the data a swap kept aside, stopping the node for it; false when there was none. */
+async function putOldDataBack(deps: BackupKindsDeps, ctx: StepContext): Promise<boolean> {
+  const spec = await primarySpec(ctx.db, deps, ctx.operation.databaseId);
+  const putBack = await deps.runtime.restoreReplacedFiles(spec.stationId);
+  if (putBack) ctx.logger.warn({ databaseId: ctx.operation.databaseId, operationId: ctx.operation.id }, 'the data from before the restore or import was put back');
+  return putBack;
 }
 
 /** A restore or import into a paused database leaves it paused: its node is not started. */
@@ -156,6 +203,8 @@ function staysPaused(ctx: StepContext): boolean {
  */
 async function settleRunning(deps: BackupKindsDeps, ctx: StepContext): Promise<'running' | 'paused' | 'failed'> {
   await rm(workDirOf(deps, ctx.operation.id), { recursive: true, force: true }).catch(() => undefined);
+  // A failed operation leaves the data as it was: whatever the swap kept aside goes back first.
+  await putOldDataBack(deps, ctx).catch((err: unknown) => ctx.logger.error({ err }, 'the data from before the restore or import could not be put back'));
   if (staysPaused(ctx)) return 'paused';
   try {
     await startNodes(deps, ctx);
@@ -220,7 +269,7 @@ export async function restoreSnapshotInto(deps: BackupKindsDeps, ctx: StepContex
   if (ready.status !== 'ready' || !ready.blob_key) throw new OperationError(`snapshot ${snapshotId} is ${ready.status}; only a ready snapshot can be restored`);
   const work = await freshDir(join(workDirOf(deps, ctx.operation.id), `restore-${snapshotId}`));
   try {
-    const incoming = await unpackArchive(deps, ready.blob_key, work, ready.sha256);
+    const incoming = await unpackArchive(deps, ready.blob_key, work, ready.sha256, { signal: ctx.signal });
     await deps.runtime.restoreFiles(stationId, incoming);
     return `restored snapshot ${snapshotId} (${ready.node_count ?? 0} nodes, ${ready.relationship_count ?? 0} relationships)`;
   } catch (err) {
@@ -341,10 +390,28 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
       name: 'start-node',
       async run(ctx) {
         if (staysPaused(ctx)) return 'the database was paused and stays paused; resume it to serve the new data';
-        await startNodes(deps, ctx);
+        try {
+          await startNodes(deps, ctx);
+        } catch (err) {
+          ctx.logger.error({ err, databaseId: ctx.operation.databaseId }, 'the node did not start with the new data');
+          if (!(await putOldDataBack(deps, ctx))) throw err;
+          try {
+            await startNodes(deps, ctx);
+          } catch (again) {
+            ctx.logger.error({ err: again }, 'the node did not start with its previous data either');
+            throw new OperationError("the database did not start with the new data, nor with its previous data, which was put back", { cause: again });
+          }
+          throw new OperationError("the database did not start with the new data; its previous data was put back and is served again", { cause: err });
+        }
       },
     },
-    cleanUp,
+    {
+      name: 'keep-new-data',
+      async run(ctx) {
+        const spec = await primarySpec(ctx.db, deps, ctx.operation.databaseId);
+        await deps.runtime.discardReplacedFiles(spec.stationId);
+      },
+    },
   ];
 
   const endings = {
@@ -371,7 +438,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
           if (!row || row.status !== 'ready' || !row.blob_key) throw new OperationError(`snapshot ${snapshotId} is not available any more; the database's data was not changed`);
           const work = await freshDir(workDirOf(deps, ctx.operation.id));
           try {
-            await unpackArchive(deps, row.blob_key, work, row.sha256);
+            await unpackArchive(deps, row.blob_key, work, row.sha256, { signal: ctx.signal });
           } catch (err) {
             explain(err, `snapshot ${snapshotId} was refused and the database's data was not changed`);
           }
@@ -379,6 +446,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
         },
       },
       ...swapSteps,
+      cleanUp,
     ],
     ...endings,
   };
@@ -409,11 +477,14 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
           try {
             const format = detectImportFormat(await firstBytes(await deps.blobStore.get(key), 8192));
             if (format === 'archive') {
-              await unpackArchive(deps, key, work, null);
+              await unpackArchive(deps, key, work, null, { maxTotalBytes: deps.importMaxBytes * IMPORT_MAX_EXPANSION, signal: ctx.signal });
               return 'archive verified';
             }
             if (format === 'cypher') {
-              const result = await loadCypher(await deps.blobStore.get(key), join(work, 'incoming'));
+              const script = join(work, 'script.cypher');
+              await pipelinePromise(await deps.blobStore.get(key), createWriteStream(script), { signal: ctx.signal });
+              const result = await loadCypherIsolated(script, join(work, 'incoming'), { ...deps.cypherImport, signal: ctx.signal });
+              await rm(script, { force: true });
               return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
             }
             throw new OperationError("the import is neither an Allotrope archive (gzipped tar) nor a Cypher script; the database's data was not changed");
@@ -423,6 +494,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
         },
       },
       ...swapSteps,
+      cleanUp,
       {
         name: 'delete-upload',
         async run(ctx) {

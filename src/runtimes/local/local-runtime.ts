@@ -779,7 +779,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       }
     },
 
-    async restoreFiles(stationId, sourceDir) {
+    async restoreFiles(stationId, sourceDir, restoreOptions = {}) {
       assertStationId(stationId);
       const node = stateOf(stationId);
       await withLock(stationId, async () => {
@@ -787,7 +787,9 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
           throw new RuntimeError('Conflict', `node ${stationId} must be stopped before its files are restored`);
         }
         await mkdir(node.paths.root, { recursive: true });
-        const { restoring, previous } = swapDirs(node.paths);
+        const { restoring, previous, replaced } = swapDirs(node.paths);
+        // Kept aside already: this is a re-run of the same swap, and the data dir holds the new data (or none).
+        const keepAside = restoreOptions.keepReplaced === true && !(await pathExists(replaced));
         await rm(restoring, { recursive: true, force: true });
         await rm(previous, { recursive: true, force: true });
         await copyPlainTree(path.resolve(sourceDir), restoring);
@@ -797,12 +799,37 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
           if (err.code !== 'ENOENT' && err.code !== 'EEXIST') throw err;
         });
         // Two renames; a crash between them is finished by recoverDataDir() at the next start.
-        await rename(node.paths.dataDir, previous).catch((err: NodeJS.ErrnoException) => {
+        await rename(node.paths.dataDir, keepAside ? replaced : previous).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
         });
         await rename(restoring, node.paths.dataDir);
         await rm(previous, { recursive: true, force: true });
       });
+    },
+
+    async restoreReplacedFiles(stationId) {
+      assertStationId(stationId);
+      const node = stateOf(stationId);
+      return withLock(stationId, async () => {
+        const { replaced, emptying } = swapDirs(node.paths);
+        if (!(await pathExists(replaced))) return false;
+        node.wanted = false;
+        await stopNode(node, stopGraceMs);
+        // A crash between the renames leaves `replaced` in place, and a re-run puts it back then.
+        await rm(emptying, { recursive: true, force: true });
+        await rename(node.paths.dataDir, emptying).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        await rename(replaced, node.paths.dataDir);
+        await rm(emptying, { recursive: true, force: true });
+        return true;
+      });
+    },
+
+    async discardReplacedFiles(stationId) {
+      assertStationId(stationId);
+      const node = stateOf(stationId);
+      await withLock(stationId, () => rm(swapDirs(node.paths).replaced, { recursive: true, force: true }));
     },
 
     async counts(stationId) {
@@ -919,8 +946,21 @@ export function nodeEnvironment(): NodeJS.ProcessEnv {
 }
 
 /** Side directories used to replace or wipe a data dir in two renames. */
-function swapDirs(paths: NodePaths): { restoring: string; previous: string; emptying: string } {
-  return { restoring: `${paths.dataDir}.restoring`, previous: `${paths.dataDir}.previous`, emptying: `${paths.dataDir}.emptying` };
+function swapDirs(paths: NodePaths): { restoring: string; previous: string; emptying: string; replaced: string } {
+  return {
+    restoring: `${paths.dataDir}.restoring`,
+    previous: `${paths.dataDir}.previous`,
+    emptying: `${paths.dataDir}.emptying`,
+    // Outlives restarts on purpose (recoverDataDir leaves it): the restore that made it decides its fate.
+    replaced: `${paths.dataDir}.replaced`,
+  };
+}
+
+function pathExists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

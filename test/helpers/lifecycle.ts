@@ -183,11 +183,12 @@ export type LifecycleServerProcess = ControlPlaneProcess;
  * Runs `allotrope serve` as a child process on `dataDir` (created when omitted; the caller removes it),
  * with a short health interval and the given operation lease.
  */
-export async function startLifecycleServerProcess(options: { dataDir?: string; dbPorts: string; leaseMs?: number }): Promise<LifecycleServerProcess> {
+export async function startLifecycleServerProcess(options: { dataDir?: string; dbPorts: string; leaseMs?: number; enginesDir?: string }): Promise<LifecycleServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'allotrope-lifecycle-'));
   return startControlPlaneProcess({
     dataDir,
     dbPorts: options.dbPorts,
+    ...(options.enginesDir ? { enginesDir: options.enginesDir } : {}),
     config: { operations: { leaseMs: options.leaseMs ?? 30_000 }, runtime: { healthIntervalMs: 300 } },
   });
 }

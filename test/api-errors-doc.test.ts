@@ -16,6 +16,7 @@ const SOURCES = [
   'src/domain/environments.ts',
   'src/domain/api-clients.ts',
   'src/domain/organizations.ts',
+  'src/domain/plain-text.ts',
   'src/auth/policy.ts',
   'src/auth/client-credentials.ts',
   'src/auth/bearer.ts',

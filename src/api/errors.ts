@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
+import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from '../domain/plain-text.js';
 
 /** Longest path parameter the router accepts (ids are 32 or 36 characters). */
 export const MAX_PATH_SEGMENT_CHARS = 100;
@@ -56,6 +57,9 @@ export function validationMessage(errors: AjvError[], context: string | undefine
       return `unknown ${part} '${join(String(e.params.additionalProperty))}'`;
     case 'enum':
       return `invalid ${part} '${base}': must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`;
+    case 'pattern':
+      if (e.params.pattern === PLAIN_TEXT_PATTERN) return `invalid ${part} '${base}': ${PLAIN_TEXT_RULE}`;
+      break;
   }
   if (!base) return context === 'body' || context === undefined ? `request body ${e.message ?? 'is invalid'}; send a JSON object or a form-encoded body` : `invalid ${part}s: ${e.message ?? 'invalid'}`;
   return `invalid ${part} '${base}': ${e.message ?? 'invalid value'}`;

@@ -15,6 +15,7 @@ import { findPlan, findRegion, findVersion, defaultVersion, type Region } from '
 import { getEnvironment, type Environment } from './environments.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
 import { allocatePortPair, type PortRange } from './ports.js';
+import { assertPlainText } from './plain-text.js';
 import type { Config } from '../config.js';
 
 export const DATABASE_STATES = [
@@ -133,6 +134,8 @@ const EXTRAS_KINDS = ['READ_REPLICA_C'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function checkName(name: unknown): string {
+  // Checked before trimming: a name that arrives with a newline is refused, not silently cleaned.
+  if (typeof name === 'string') assertPlainText('name', name);
   if (typeof name !== 'string' || !NAME.test(name.trim())) {
     throw invalid('name', 'name must be 1 to 63 characters: letters, digits, _ . - (starting with a letter or digit)');
   }

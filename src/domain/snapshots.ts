@@ -13,6 +13,7 @@ import type { DatabasesTable } from '../store/schema/lifecycle.js';
 import { findPlan } from './catalog.js';
 import { createDatabase, findDatabase, type CreatedDatabase, type DatabaseDeps } from './databases.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { assertPlainText } from './plain-text.js';
 
 export interface BackupsDomainDeps {
   db: Kysely<Tables>;
@@ -86,6 +87,7 @@ const VISIBLE_KINDS = ['on-demand', 'scheduled', 'final'];
 export async function createSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: { label?: string | null }): Promise<{ snapshot: SnapshotJson; operationId: string }> {
   const { row } = await findDatabase(deps, caller, databaseId, 'snapshot');
   assertSnapshotsAllowed(row);
+  if (typeof input.label === 'string') assertPlainText('label', input.label);
   const label = input.label === undefined || input.label === null ? null : String(input.label).trim();
   if (label !== null && label.length > LABEL_MAX) throw invalid('label', `label must be at most ${LABEL_MAX} characters`);
   const now = deps.clock.now();

@@ -82,14 +82,18 @@ export interface DatabaseDeps {
   nodeHost: string;
   /** Wakes the operations engine after an enqueue. */
   wake(): void;
-  /** Set by the backups area: whether `fromSnapshotId` can seed a new database. */
-  snapshotExists?(organizationId: string, snapshotId: string): Promise<boolean>;
+  /**
+   * Set by the backups area: whether `fromSnapshotId` can seed a new database for this caller (a ready
+   * snapshot of a database the caller may clone). Throws forbidden when its environment is visible but
+   * the caller's role or that environment type's scope does not allow cloning from it.
+   */
+  snapshotUsable?(caller: Caller, snapshotId: string): Promise<boolean>;
 }
 
 /** DatabaseDeps from the server's configuration (node processes listen on the API's host). */
 export function databaseDepsFrom(
   config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host'>,
-  parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotExists'>,
+  parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotUsable'>,
 ): DatabaseDeps {
   return { ...parts, publicHost: config.publicHost, dbPorts: config.dbPorts, regions: config.regions, nodeHost: config.host };
 }
@@ -229,9 +233,11 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
     }
   }
   if (input.fromSnapshotId !== undefined && input.fromSnapshotId !== '') {
+    // Another environment's snapshot copies that environment's data: the caller must be able to see it
+    // (else 404, the same answer as for an unknown id) and to clone from it.
     const snapshotId = normalizeId(input.fromSnapshotId);
-    if (!snapshotId || !deps.snapshotExists || !(await deps.snapshotExists(caller.organizationId, snapshotId))) {
-      throw invalid('fromSnapshotId', `snapshot '${input.fromSnapshotId}' does not exist`);
+    if (!snapshotId || !deps.snapshotUsable || !(await deps.snapshotUsable(caller, snapshotId))) {
+      throw notFound(`snapshot '${input.fromSnapshotId}' does not exist`);
     }
   }
 

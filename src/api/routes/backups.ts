@@ -65,7 +65,10 @@ const Schedule = Type.Object({
 const PutSchedule = Type.Partial(Schedule, { additionalProperties: false });
 
 const CreateSnapshot = Type.Object({ label: Type.Optional(Type.Union([PlainText(), Type.Null()])) }, { additionalProperties: false });
-const Restore = Type.Object({ targetDatabaseId: Type.Optional(Type.String()) }, { additionalProperties: false });
+const Restore = Type.Object(
+  { targetDatabaseId: Type.Optional(Type.String({ description: "Default: this database. Another one must be visible to the caller (404 otherwise) and allow 'restore'; this database's environment must then allow 'clone'" })) },
+  { additionalProperties: false },
+);
 const StartExport = Type.Object({ format: Type.Optional(StringEnum(['archive', 'cypher'] as const)) }, { additionalProperties: false });
 const Clone = Type.Object(
   { name: PlainText(), environmentId: Type.Optional(Type.String()), plan: Type.Optional(Type.String()), version: Type.Optional(Type.String()) },

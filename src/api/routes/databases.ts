@@ -86,7 +86,7 @@ const CreateDatabase = Type.Object(
     edition: Type.Optional(Type.String()),
     region: Type.Optional(Type.String({ description: "Must be the environment's region (the default)" })),
     enabledExtrasKinds: Type.Optional(Type.Array(Type.String())),
-    fromSnapshotId: Type.Optional(Type.String()),
+    fromSnapshotId: Type.Optional(Type.String({ description: "A ready snapshot to seed the database with. Its database's environment must be visible to the caller (404 otherwise, as for an unknown id) and allow 'clone' (403 otherwise)" })),
   },
   { additionalProperties: false },
 );

@@ -2,6 +2,7 @@
 // Prints one JSON line on stdout when ready, for the local runtime to parse; logs go to stderr.
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_AUTH_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS } from './bolt/server.js';
 import { DEFAULT_QUERY_CHECK_BUDGET_MS, runGraphServer } from './main.js';
 
 function budgetMs(value: string): number {
@@ -14,6 +15,14 @@ function exitAfterMs(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 86_400_000) throw new InvalidArgumentError('a number of milliseconds from 0 to 86400000 (0 never exits)');
   return n;
+}
+
+function boundedInteger(min: number, max: number, what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${what} from ${min} to ${max}`);
+    return n;
+  };
 }
 
 function port(value: string): number {
@@ -33,6 +42,9 @@ interface GraphServerFlags {
   queryCheck?: boolean;
   queryCheckBudgetMs: number;
   stuckQueryExitMs: number;
+  boltAuthTimeoutMs: number;
+  boltMaxConnections: number;
+  boltMaxUnauthenticated: number;
 }
 
 /** Exit status when the process ends itself over a stuck query (EX_TEMPFAIL): its supervisor starts it again. */
@@ -62,6 +74,24 @@ export function registerGraphServerCommand(program: Command): Command {
       exitAfterMs,
       DEFAULT_STUCK_QUERY_EXIT_MS,
     )
+    .option(
+      '--bolt-auth-timeout-ms <ms>',
+      'close a Bolt connection that has not authenticated (handshake + HELLO/LOGON) this long after it opened; after the handshake it gets a FAILURE first',
+      boundedInteger(100, 3_600_000, 'a number of milliseconds'),
+      DEFAULT_AUTH_TIMEOUT_MS,
+    )
+    .option(
+      '--bolt-max-connections <n>',
+      'most open Bolt sockets (WebSocket and discovery included); more are closed on accept, before the handshake',
+      boundedInteger(1, 1_000_000, 'a number of connections'),
+      DEFAULT_MAX_CONNECTIONS,
+    )
+    .option(
+      '--bolt-max-unauthenticated <n>',
+      'most Bolt sockets not yet authenticated; more are closed on accept, before the handshake',
+      boundedInteger(1, 1_000_000, 'a number of connections'),
+      DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS,
+    )
     // Kept so that earlier command lines still start: the check is on by default now.
     .option('--query-check', 'no effect: the query check is on unless --query-check-budget-ms is 0')
     .action(async (flags: GraphServerFlags) => {
@@ -76,6 +106,7 @@ export function registerGraphServerCommand(program: Command): Command {
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
           queryCheck: { budgetMs: flags.queryCheckBudgetMs },
+          bolt: { authTimeoutMs: flags.boltAuthTimeoutMs, maxConnections: flags.boltMaxConnections, maxUnauthenticatedConnections: flags.boltMaxUnauthenticated },
           ...(flags.stuckQueryExitMs > 0
             ? {
                 stuckQuery: {

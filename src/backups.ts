@@ -2,6 +2,7 @@
 // the lifecycle's engine, the lifecycle hooks (final snapshot on terminate, create from a snapshot or a
 // clone), the authenticated routes, the unauthenticated `/downloads/…` route of local storage, and the
 // scheduled-backup loop.
+import type { Caller } from './auth/caller.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { downloadRoutes } from './api/routes/downloads.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { databaseDepsFrom } from './domain/databases.js';
-import { newSnapshotRow, snapshotUsable, type BackupsDomainDeps } from './domain/snapshots.js';
+import { newSnapshotRow, snapshotUsableBy, type BackupsDomainDeps } from './domain/snapshots.js';
 import { newId } from './ids.js';
 import type { LifecycleOptions } from './lifecycle.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
@@ -91,8 +92,8 @@ export function createBackups(options: BackupsOptions): Backups {
     },
   };
 
-  const snapshotExists = (organizationId: string, snapshotId: string) => snapshotUsable(db, organizationId, snapshotId);
-  const databases = databaseDepsFrom(config, { db, clock, wake: () => options.wake(), snapshotExists });
+  const snapshotUsable = (caller: Caller, snapshotId: string) => snapshotUsableBy(db, caller, snapshotId);
+  const databases = databaseDepsFrom(config, { db, clock, wake: () => options.wake(), snapshotUsable });
   const domain: BackupsDomainDeps = {
     db,
     clock,
@@ -144,7 +145,7 @@ export function createBackups(options: BackupsOptions): Backups {
     hooks: {
       finalSnapshot,
       restoreSnapshot: (ctx, stationId, snapshotId) => restoreSnapshotInto(kindsDeps, ctx, stationId, snapshotId),
-      snapshotExists,
+      snapshotUsable,
     },
     scheduler,
     downloadsRoute: blobStore instanceof FsBlobStore ? downloadRoutes({ blobStore, clock }) : async () => undefined,

@@ -9,6 +9,7 @@
 //            start: () => lifecycle.start(), stop: async () => { await lifecycle.stop(); await runtime.close(); } };
 // stop() only stops the workers; whether database processes outlive the control plane is the runtime's
 // close() policy (`leaveRunning`), and reconcile adopts them at the next start either way.
+import type { Caller } from './auth/caller.js';
 import type { Logger } from 'pino';
 import type { RoutePlugin } from './api/app.js';
 import { databaseRoutes } from './api/routes/databases.js';
@@ -35,7 +36,7 @@ export interface LifecycleOptions {
   backups?: {
     finalSnapshot?(ctx: StepContext): Promise<string | void>;
     restoreSnapshot?(ctx: StepContext, stationId: string, snapshotId: string): Promise<string | void>;
-    snapshotExists?(organizationId: string, snapshotId: string): Promise<boolean>;
+    snapshotUsable?(caller: Caller, snapshotId: string): Promise<boolean>;
   };
   /** Operation kinds of other areas (snapshot, export, restore, import) run by the same engine. */
   extraKinds?: readonly OperationKind[];
@@ -77,7 +78,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     db,
     clock,
     wake: () => engine.wake(),
-    ...(options.backups?.snapshotExists ? { snapshotExists: options.backups.snapshotExists } : {}),
+    ...(options.backups?.snapshotUsable ? { snapshotUsable: options.backups.snapshotUsable } : {}),
   });
   const routes = databaseRoutes({
     db,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { FRAMEWORK_ERRORS, STATUS_BY_KIND } from '../src/api/errors.js';
+import { FRAMEWORK_ERRORS, PARSER_ERRORS, STATUS_BY_KIND } from '../src/api/errors.js';
 
 // The repository root, whether this runs from test/ (tsx) or from dist/test/ (compiled).
 const up = new URL('../', import.meta.url);
@@ -16,6 +16,7 @@ const SOURCES = [
   'src/domain/environments.ts',
   'src/domain/api-clients.ts',
   'src/domain/organizations.ts',
+  'src/domain/plain-text.ts',
   'src/auth/policy.ts',
   'src/auth/client-credentials.ts',
   'src/auth/bearer.ts',
@@ -39,6 +40,9 @@ test('every error kind is documented with its status', () => {
 
 test('every framework error message is documented', () => {
   for (const [code, [status, message]] of Object.entries(FRAMEWORK_ERRORS)) {
+    assert.ok(doc.includes(`\`${message}\` (${status})`), `${code}: ${message}`);
+  }
+  for (const [code, [status, message]] of Object.entries(PARSER_ERRORS)) {
     assert.ok(doc.includes(`\`${message}\` (${status})`), `${code}: ${message}`);
   }
 });

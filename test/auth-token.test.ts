@@ -1,11 +1,11 @@
 // The token endpoint and the bearer check, over real HTTP (api.md §2).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SignJWT, generateKeyPair, decodeJwt, decodeProtectedHeader } from 'jose';
-import { rotateSigningKey } from '../src/auth/signing-keys.js';
+import { SignJWT, generateKeyPair, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
+import { rotateSigningKey, signingKeysPath } from '../src/auth/signing-keys.js';
 import { ManualClock } from '../src/clock.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -138,6 +138,18 @@ describe('bearer check', () => {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const unsigned = `${b64({ alg: 'none', kid, typ: 'JWT' })}.${b64(decodeJwt(real))}.`;
     await expect401({ authorization: `Bearer ${unsigned}` });
+  });
+
+  test('a correctly signed token whose iat lies more than a minute ahead is refused', async () => {
+    const real = await server.token();
+    const { kid } = decodeProtectedHeader(real);
+    const stored = (JSON.parse(readFileSync(signingKeysPath(server.dataDir), 'utf8')) as { keys: { kid: string; privateJwk: object }[] }).keys.find((k) => k.kid === kid)!;
+    const key = await importJWK(stored.privateJwk, 'ES256');
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const signed = (iat: number) => new SignJWT({ ...decodeJwt(real), iat, exp: iat + 3600 }).setProtectedHeader({ alg: 'ES256', kid: kid!, typ: 'JWT' }).sign(key);
+    // Within the allowed clock skew: accepted (so the refusal below is about iat alone).
+    assert.equal((await server.request('GET', '/deployments/plans', { token: await signed(now + 30) })).status, 200);
+    await expect401({ authorization: `Bearer ${await signed(now + 3600)}` }, /issued in the future/);
   });
 
   test('a token whose payload was altered is refused', async () => {

@@ -123,8 +123,8 @@ describe('snapshots, restore and clone', () => {
     assert.deepEqual(await countsOf(seededDriver), { nodes: 50, relationships: 1 });
 
     const unknown = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'nope', plan: 'ds1', version: '5.26-grafeo', fromSnapshotId: 'f'.repeat(32) } });
-    assert.equal(unknown.status, 400);
-    assert.match(unknown.body.error, /fromSnapshotId|snapshot/);
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.error, /snapshot '.*' does not exist/);
   });
 
   it('clones a running database while it is being written to; the source keeps serving', async () => {

@@ -582,3 +582,71 @@ function encodeMsg(signature: number, fields: unknown[]): Buffer {
   for (const f of fields) p.pack(f as Value);
   return chunkMessage(p.bytes());
 }
+
+describe('authentication deadline and connection caps', () => {
+  const DEADLINE_MS = 400;
+  let timed: TestBoltServer;
+  before(async () => {
+    timed = await startBoltServer({ authTimeoutMs: DEADLINE_MS });
+  });
+  after(async () => timed.close());
+
+  // 5.7+ names the Neo4j code neo4j_code (GQL-shaped failure).
+  const failureOf = (r: Reply) => [r.signature, meta(r).code ?? meta(r).neo4j_code, meta(r).message];
+  const expired = [SIG.FAILURE, 'Neo.ClientError.Security.Unauthorized', `The client did not authenticate within ${DEADLINE_MS} ms.`];
+
+  it('closes a socket that never sends a byte once the deadline passes (before the 10 s sniff timeout)', async () => {
+    const c = await connect(timed);
+    const started = Date.now();
+    await c.waitClosed(5_000);
+    assert.ok(Date.now() - started >= DEADLINE_MS - 50, 'not before the deadline');
+  });
+
+  it('answers a FAILURE, then closes, when the handshake was done but no HELLO came', async () => {
+    const c = await connect(timed);
+    await c.handshake(V('00000805' + REST));
+    assert.deepEqual(failureOf(await c.next(5_000)), expired);
+    await c.waitClosed();
+  });
+
+  it('answers a FAILURE, then closes, when HELLO came but no LOGON (5.1+)', async () => {
+    const c = await connect(timed);
+    await c.handshake(V('00000805' + REST));
+    c.send(SIG.HELLO, { user_agent: 'raw-test/1.0' });
+    assert.equal((await c.next()).signature, SIG.SUCCESS);
+    assert.deepEqual(failureOf(await c.next(5_000)), expired);
+    await c.waitClosed();
+  });
+
+  it('leaves an authenticated session open past the deadline; a LOGOFF starts a new one', async () => {
+    const authed = await session('00000805', timed);
+    const idle = await connect(timed);
+    await idle.waitClosed(5_000); // the deadline has passed for both sockets
+    assert.deepEqual((await runAll(authed, 'RETURN 1 AS x')).records, [[1n]]);
+    authed.send(SIG.LOGOFF);
+    assert.equal((await authed.next()).signature, SIG.SUCCESS);
+    assert.deepEqual(failureOf(await authed.next(5_000)), expired);
+    await authed.waitClosed();
+  });
+
+  it('refuses sockets beyond maxUnauthenticatedConnections on accept; authenticated ones free their slot', async () => {
+    const s = await startBoltServer({ maxUnauthenticatedConnections: 2 });
+    try {
+      const a = await connect(s);
+      const b = await connect(s);
+      await waitFor(() => s.server.unauthenticatedConnections === 2, { timeoutMs: 5_000, what: 'two unauthenticated sockets' });
+      const third = await connect(s);
+      await third.waitClosed();
+      // Authenticating one of the two frees a slot for a newcomer, which may authenticate too.
+      await a.handshake(V('00000805' + REST));
+      assert.equal((await a.hello()).signature, SIG.SUCCESS);
+      assert.equal(s.server.unauthenticatedConnections, 1);
+      const fourth = await session('00000805', s);
+      assert.deepEqual((await runAll(fourth, 'RETURN 2 AS x')).records, [[2n]]);
+      assert.equal(s.server.openConnections, 3);
+      b.destroy();
+    } finally {
+      await s.close();
+    }
+  });
+});

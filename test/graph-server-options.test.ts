@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import neo4j6 from 'neo4j-driver';
 import { waitFor } from './helpers/wait-for.js';
+import { RawBoltClient } from './helpers/bolt-test-server.js';
 import { startServer, stopServer, writeUsers, type Running } from './helpers/graph-server-process.js';
 
 
@@ -54,6 +55,48 @@ describe('graph-server --query-check', () => {
     } finally {
       await d?.close();
       if (server) await stopServer(server);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('graph-server --bolt-auth-timeout-ms and --bolt-max-unauthenticated', () => {
+  test('an idle socket is closed at the deadline; one beyond the cap is closed unanswered; drivers still connect', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'graph-server-bolt-limits-'));
+    const usersFile = join(dir, 'users.json');
+    await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
+    let server: Running | undefined;
+    let d: ReturnType<typeof neo4j6.driver> | undefined;
+    const raw: RawBoltClient[] = [];
+    try {
+      server = await startServer(join(dir, 'data'), usersFile, ['--bolt-auth-timeout-ms', '1500', '--bolt-max-unauthenticated', '1']);
+      const port = server.ready.boltPort;
+      const idle = await RawBoltClient.connect(port);
+      raw.push(idle);
+      // The one unauthenticated slot is taken: a second socket is closed before it can even negotiate.
+      const extra = await RawBoltClient.connect(port);
+      raw.push(extra);
+      await assert.rejects(extra.handshake(), /connection closed/);
+      // The idle one goes at the deadline, well before the 10 s a silent socket used to get.
+      await idle.waitClosed(8_000);
+      d = neo4j6.driver(`bolt://127.0.0.1:${port}`, neo4j6.auth.basic('admin', 'pw'), { maxConnectionPoolSize: 1 });
+      const { records } = await d.executeQuery('RETURN 1 AS one');
+      assert.equal(records[0]!.get('one').toNumber(), 1);
+    } finally {
+      for (const c of raw) c.destroy();
+      await d?.close();
+      if (server) await stopServer(server);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses a deadline outside 100 ms to 1 h at start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'graph-server-bolt-flag-'));
+    const usersFile = join(dir, 'users.json');
+    await writeUsers(usersFile, [{ username: 'admin', password: 'pw' }]);
+    try {
+      await assert.rejects(startServer(join(dir, 'data'), usersFile, ['--bolt-auth-timeout-ms', '5']), /from 100 to 3600000/);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -143,6 +143,51 @@ describe('operations engine', () => {
     assert.equal((await operation(databaseId, id)).error, 'the snapshot is gone; pick another one');
   });
 
+  it('keeps server paths out of stored failure and step messages (the log gets them)', async () => {
+    const dataDir = '/var/lib/allotrope/data';
+    let failedWith = '';
+    const kind: OperationKind = {
+      type: 'leaks-paths',
+      steps: [
+        { name: 'note', run: async () => `wrote ${dataDir}/runtime/abc/graph.grafeo; see GET /deployments/plans or https://example.com/a/b` },
+        {
+          name: 'open',
+          run: async () => {
+            throw Object.assign(new Error(`ENOENT: no such file or directory, open '${dataDir}/blobs/snapshots/x.tar' (copied from /tmp/allotrope-x/y)`), { code: 'ENOENT' });
+          },
+        },
+      ],
+      onFailure: async (_trx, _ctx, error) => {
+        failedWith = error.message;
+      },
+    };
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const databaseId = await insertDatabaseRow(temp.store);
+    const id = await enqueue(databaseId, 'leaks-paths');
+    await engine([kind], { logger }).runOnce();
+    const op = await operation(databaseId, id);
+    assert.equal(op.status, 'failed');
+    assert.doesNotMatch(JSON.stringify(op), /\/var\/lib|\/tmp\//);
+    assert.equal(op.error, "step 'open' failed unexpectedly: ENOENT: no such file or directory, open '<server path>' (copied from <server path>); retry the action, and see the server log if it fails again");
+    assert.equal(failedWith, op.error);
+    assert.equal(op.steps[0]!.message, 'wrote <server path>; see GET /deployments/plans or https://example.com/a/b');
+    // The log keeps the full error, path included, for the operator.
+    assert.ok(lines.some((l) => l.includes('operation failed') && l.includes(`${dataDir}/blobs/snapshots/x.tar`)));
+  });
+
+  it('passes user-facing errors with a path through with the path hidden', async () => {
+    const kind: OperationKind = {
+      type: 'user-error-path',
+      steps: [{ name: 'check', run: async () => { throw new OperationError('the archive /srv/allotrope/imports/u1.tar is not a graph-server archive'); } }],
+    };
+    const databaseId = await insertDatabaseRow(temp.store);
+    const id = await enqueue(databaseId, 'user-error-path');
+    await engine([kind]).runOnce();
+    assert.equal((await operation(databaseId, id)).error, 'the archive <server path> is not a graph-server archive');
+  });
+
   it('refuses a second exclusive operation on the same database with 409 naming the first', async () => {
     const databaseId = await insertDatabaseRow(temp.store);
     const first = await enqueue(databaseId, 'nothing');

@@ -12,10 +12,10 @@ import { authenticateBearer, InvalidTokenError } from '../auth/bearer.js';
 import { loadSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { unauthorized } from '../domain/errors.js';
+import { DomainError, unauthorized } from '../domain/errors.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/db.js';
-import { sendError } from './errors.js';
+import { answerClientError, MAX_PATH_SEGMENT_CHARS, sendError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
@@ -23,7 +23,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { environmentRoutes } from './routes/environments.js';
 import { organizationRoutes } from './routes/organization.js';
 import { serviceRoutes } from './routes/service.js';
-import { parseFormBody, validatorCompiler } from './validation.js';
+import { parseFormBody, refuseCharset, validatorCompiler } from './validation.js';
 
 /** The TypeBox-typed Fastify instance every route plugin receives. */
 export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -84,7 +84,13 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
     },
     ajv: { customOptions: { removeAdditional: false } },
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_SEGMENT_CHARS },
+    // The router's and Node's parser's own refusals (bad or long URL, huge headers) get the contract's body too.
+    frameworkErrors: (err, request, reply) => {
+      reply.header('X-Request-Id', request.id);
+      return sendError(err, request, reply);
+    },
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as ApiInstance;
 
   app.setValidatorCompiler(validatorCompiler);
@@ -99,14 +105,27 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   // An empty JSON body (curl -H 'Content-Type: application/json' -X POST …/secret) means no body, not an error.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // Bodies are decoded as UTF-8, so a body declared in another charset is refused instead of misread.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if ((body as string).trim() === '') done(null, undefined);
+    const refused = refuseCharset(request.headers['content-type']);
+    if (refused) done(refused, undefined);
+    else if ((body as string).trim() === '') done(null, undefined);
     else parseJson(request, body as string, done);
   });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, parseFormBody(body as string));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
+    const refused = refuseCharset(request.headers['content-type']);
+    if (refused) done(refused, undefined);
+    else done(null, parseFormBody(body as string));
   });
   await app.register(multipart, { limits: { fileSize: config.uploadLimitBytes, files: 1, fields: 20 } });
+
+  // @fastify/multipart accepts multipart on every route; only routes that list it in `consumes` read it.
+  app.addHook('preValidation', async (request) => {
+    const consumes = (request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes;
+    if (request.isMultipart() && !consumes?.includes('multipart/form-data')) {
+      throw new DomainError('unsupported-media-type', `this route does not take multipart/form-data; send application/json or application/x-www-form-urlencoded`);
+    }
+  });
 
   const metrics = createApiMetrics();
   app.decorate('apiMetrics', metrics);
@@ -131,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
         title: 'Allotrope management API',
         version: '1',
         description:
-          'GrapheneDB-compatible management API of a self-hosted Allotrope install. Get a token at POST /organizations/oauth/token, then send `Authorization: Bearer <token>`. Errors are `{"error": "..."}`. Dates are RFC 7231. Collections take `?limit=` (max 1000) and `?after=<id>` and link the next page in a `Link` header. POST/PUT/PATCH accept JSON or form-encoded bodies (a list field as repeated keys) and an `Idempotency-Key` header.',
+          'GrapheneDB-compatible management API of a self-hosted Allotrope install. Get a token at POST /organizations/oauth/token, then send `Authorization: Bearer <token>`. Errors are `{"error": "..."}`. Dates are RFC 7231. Collections take `?limit=` (max 1000) and `?after=<id>` and link the next page in a `Link` header. POST/PUT/PATCH accept JSON or form-encoded bodies in UTF-8 (a list field as repeated keys; another charset, or multipart outside the import route, is 415) and an `Idempotency-Key` header. The request line and headers may be 16 KiB (a longer URL is 414, larger headers 431); a path segment 100 characters (414). Ids of other entities in a body (fromSnapshotId, targetDatabaseId) are authorized like the entity: one the caller cannot see is 404. Tokens whose iat is more than 60 s ahead are refused (401).',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearerAuth: [] }],

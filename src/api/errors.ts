@@ -1,8 +1,16 @@
 // The one place that turns errors into the contract's `{"error": "..."}` bodies: domain errors by kind,
 // Fastify's own errors (validation, content type, body size, malformed JSON) by code, and anything else
 // as a 500 that names only the request id (the stack goes to the log).
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
+import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from '../domain/plain-text.js';
+
+/** Longest path parameter the router accepts (ids are 32 or 36 characters). */
+export const MAX_PATH_SEGMENT_CHARS = 100;
+/** Largest request line plus headers Node's HTTP parser accepts (its default). */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   invalid: 400,
@@ -49,6 +57,9 @@ export function validationMessage(errors: AjvError[], context: string | undefine
       return `unknown ${part} '${join(String(e.params.additionalProperty))}'`;
     case 'enum':
       return `invalid ${part} '${base}': must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`;
+    case 'pattern':
+      if (e.params.pattern === PLAIN_TEXT_PATTERN) return `invalid ${part} '${base}': ${PLAIN_TEXT_RULE}`;
+      break;
   }
   if (!base) return context === 'body' || context === undefined ? `request body ${e.message ?? 'is invalid'}; send a JSON object or a form-encoded body` : `invalid ${part}s: ${e.message ?? 'invalid'}`;
   return `invalid ${part} '${base}': ${e.message ?? 'invalid value'}`;
@@ -63,6 +74,8 @@ export const FRAMEWORK_ERRORS: Readonly<Record<string, [number, string]>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'request body is empty but the content type says JSON'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'request body is not valid JSON'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'Content-Length does not match the body'],
+  FST_ERR_BAD_URL: [400, 'the URL has a malformed path segment'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, `a path segment of the URL is longer than ${MAX_PATH_SEGMENT_CHARS} characters`],
   FST_INVALID_MULTIPART_CONTENT_TYPE: [415, 'expected multipart/form-data'],
   FST_PARTS_LIMIT: [413, 'too many parts in the multipart body'],
   FST_FILES_LIMIT: [413, 'too many files in the multipart body'],
@@ -103,4 +116,34 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   if (answer.internal) request.log.error({ err }, 'request failed');
   if (answer.retryAfterSeconds !== undefined) reply.header('Retry-After', String(answer.retryAfterSeconds));
   return reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
+}
+
+/** Answers of Node's HTTP parser, which fail before any request exists (written raw on the socket). */
+export const PARSER_ERRORS = {
+  uriTooLong: [414, `the URL is longer than the request line and headers may be (${MAX_HEADER_BYTES} bytes)`],
+  headersTooLarge: [431, `the request line and headers are larger than ${MAX_HEADER_BYTES} bytes`],
+  timeout: [408, 'the request took too long to arrive'],
+  malformed: [400, 'malformed HTTP request'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+/**
+ * Node's `clientError`: the parser refused the request before Fastify saw it, so the contract's body is
+ * written by hand. An overflow whose request line is not complete (or alone most of the limit) is the URL's fault: 414.
+ */
+export function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let answer: readonly [number, string] = PARSER_ERRORS.malformed;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answer = PARSER_ERRORS.timeout;
+  else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.toString('latin1') : '';
+    const lineEnd = head.indexOf('\r\n');
+    const longLine = /^[A-Z]+ /.test(head) && (lineEnd === -1 || lineEnd > MAX_HEADER_BYTES / 2);
+    answer = longLine ? PARSER_ERRORS.uriTooLong : PARSER_ERRORS.headersTooLarge;
+  }
+  const [status, message] = answer;
+  const body = JSON.stringify({ error: message });
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  // end() lets the answer out before the socket goes; a peer that never closes its side is cut off.
+  setTimeout(() => socket.destroy(), 2_000).unref();
 }

@@ -5,6 +5,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { DomainError } from '../domain/errors.js';
 
 /** Marks a body parsed from `application/x-www-form-urlencoded`, so it gets the coercing validator. */
 export const FORM_BODY = Symbol('allotrope.formBody');
@@ -45,4 +46,11 @@ export function parseFormBody(text: string): Record<string, unknown> {
   }
   Object.defineProperty(result, FORM_BODY, { value: true, enumerable: false });
   return result;
+}
+
+/** A 415 for a `charset` other than UTF-8 in a Content-Type header, or null when it is UTF-8 or absent. */
+export function refuseCharset(contentType: string | undefined): DomainError | null {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  if (!m || /^utf-?8$/i.test(m[1]!)) return null;
+  return new DomainError('unsupported-media-type', `unsupported charset '${m[1]}'; send the body in UTF-8`);
 }

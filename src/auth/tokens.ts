@@ -8,6 +8,8 @@ import type { Role } from './caller.js';
 import { TOKEN_ALG, type SigningKeys } from './signing-keys.js';
 
 export const TOKEN_ISSUER = 'allotrope';
+/** How far in the future a token's `iat` may lie: clocks of several instances drift a little, never a minute. */
+export const MAX_CLOCK_SKEW_SECONDS = 60;
 
 export interface AccessTokenClaims {
   /** The client's public `client_id`. */
@@ -62,6 +64,10 @@ export async function verifyAccessToken(keys: SigningKeys, clock: Clock, token: 
     if (err instanceof InvalidTokenError) throw err;
     if (err instanceof joseErrors.JWTExpired) throw new InvalidTokenError('token expired');
     throw new InvalidTokenError('token is not valid');
+  }
+  // jose checks `iat` only against a maximum age; a token dated ahead would outlive its stated lifetime.
+  if (typeof payload.iat !== 'number' || payload.iat > clock.now().getTime() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+    throw new InvalidTokenError('token issued in the future');
   }
   const { org, role, env, gen } = payload as Record<string, unknown>;
   if (typeof org !== 'string' || typeof role !== 'string' || !Array.isArray(env) || typeof gen !== 'number') {

@@ -9,6 +9,7 @@ import { newId, normalizeId } from '../ids.js';
 import type { Tables } from '../store/schema/index.js';
 import type { ApiClientRow } from '../store/schema/identity.js';
 import { invalid, notFound } from './errors.js';
+import { assertPlainText } from './plain-text.js';
 
 export const ROLES: readonly Role[] = ['owner', 'admin', 'operator', 'read-operator', 'billing'];
 /** Roles an API client may be given through the API (owners and billing come from the CLI). */
@@ -54,6 +55,7 @@ function toApiClient(row: ApiClientRow, environmentIds: string[]): ApiClient {
 }
 
 function checkName(name: string): string {
+  assertPlainText('name', name);
   const trimmed = name.trim();
   if (trimmed === '' || trimmed.length > 100) throw invalid('name', 'name must be 1 to 100 characters');
   return trimmed;

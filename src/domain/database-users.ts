@@ -11,6 +11,7 @@ import type { Runtime } from '../runtimes/runtime.js';
 import type { Tables } from '../store/schema/index.js';
 import type { DatabaseUsersTable } from '../store/schema/lifecycle.js';
 import { CONFIGURE_SCOPE, findDatabase, newPassword } from './databases.js';
+import { assertPlainText } from './plain-text.js';
 import { conflict, invalid, notFound } from './errors.js';
 
 export interface UsersDeps {
@@ -88,6 +89,7 @@ export async function createDatabaseUser(deps: UsersDeps, caller: Caller, databa
   const now = deps.clock.now();
   const username = input.username === undefined || input.username === '' ? `user_${newId().slice(0, 8)}` : input.username;
   if (!USERNAME.test(username)) throw invalid('username', 'username must be 1 to 64 characters: letters, digits, _ . - (starting with a letter)');
+  if (input.description !== undefined) assertPlainText('description', input.description);
   if (input.description !== undefined && input.description.length > 500) throw invalid('description', 'description must be at most 500 characters');
   const expireAt = parseExpiry(input.expireAt, now);
   const password = newPassword();

@@ -15,6 +15,7 @@ import { catalogVersions, defaultVersion, findPlan, findRegion, findVersion, GRA
 import { getEnvironment, type Environment } from './environments.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
 import { allocatePortPair, type PortRange } from './ports.js';
+import { assertPlainText } from './plain-text.js';
 import type { Config } from '../config.js';
 
 export const DATABASE_STATES = [
@@ -85,14 +86,18 @@ export interface DatabaseDeps {
   nodeHost: string;
   /** Wakes the operations engine after an enqueue. */
   wake(): void;
-  /** Set by the backups area: whether `fromSnapshotId` can seed a new database. */
-  snapshotExists?(organizationId: string, snapshotId: string): Promise<boolean>;
+  /**
+   * Set by the backups area: whether `fromSnapshotId` can seed a new database for this caller (a ready
+   * snapshot of a database the caller may clone). Throws forbidden when its environment is visible but
+   * the caller's role or that environment type's scope does not allow cloning from it.
+   */
+  snapshotUsable?(caller: Caller, snapshotId: string): Promise<boolean>;
 }
 
 /** DatabaseDeps from the server's configuration (node processes listen on the API's host). */
 export function databaseDepsFrom(
   config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines'>,
-  parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotExists'>,
+  parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotUsable'>,
 ): DatabaseDeps {
   return {
     ...parts,
@@ -144,6 +149,8 @@ const EXTRAS_KINDS = ['READ_REPLICA_C'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function checkName(name: unknown): string {
+  // Checked before trimming: a name that arrives with a newline is refused, not silently cleaned.
+  if (typeof name === 'string') assertPlainText('name', name);
   if (typeof name !== 'string' || !NAME.test(name.trim())) {
     throw invalid('name', 'name must be 1 to 63 characters: letters, digits, _ . - (starting with a letter or digit)');
   }
@@ -243,9 +250,11 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
     }
   }
   if (input.fromSnapshotId !== undefined && input.fromSnapshotId !== '') {
+    // Another environment's snapshot copies that environment's data: the caller must be able to see it
+    // (else 404, the same answer as for an unknown id) and to clone from it.
     const snapshotId = normalizeId(input.fromSnapshotId);
-    if (!snapshotId || !deps.snapshotExists || !(await deps.snapshotExists(caller.organizationId, snapshotId))) {
-      throw invalid('fromSnapshotId', `snapshot '${input.fromSnapshotId}' does not exist`);
+    if (!snapshotId || !deps.snapshotUsable || !(await deps.snapshotUsable(caller, snapshotId))) {
+      throw notFound(`snapshot '${input.fromSnapshotId}' does not exist`);
     }
   }
 

@@ -11,6 +11,7 @@ import type { Tables } from '../store/schema/index.js';
 import type { EnvironmentRow, NetworkRuleRow } from '../store/schema/identity.js';
 import { findRegion, type Region } from './catalog.js';
 import { conflict, invalid, notFound } from './errors.js';
+import { assertPlainText } from './plain-text.js';
 
 export type EnvironmentColor = 'green' | 'yellow' | 'red';
 export const ENVIRONMENT_COLORS: Readonly<Record<EnvironmentType, EnvironmentColor>> = {
@@ -115,6 +116,7 @@ function checkType(type: string): EnvironmentType {
 }
 
 function checkLabel(label: string): string {
+  assertPlainText('label', label);
   const trimmed = label.trim();
   if (trimmed === '' || trimmed.length > 100) throw invalid('label', 'label must be 1 to 100 characters');
   return trimmed;
@@ -188,6 +190,7 @@ export async function listNetworkRules(db: Db, caller: Caller, environmentId: st
 export async function addNetworkRule(db: Db, caller: Caller, environmentId: string, input: { label: string; ipRange: string }, clock: Clock): Promise<NetworkRule> {
   requireOrganizationAdmin(caller, 'change network rules');
   const env = await findVisibleRow(db, caller, environmentId);
+  assertPlainText('label', input.label);
   const label = input.label.trim();
   if (label === '' || label.length > 100) throw invalid('label', 'label must be 1 to 100 characters');
   const ipRange = canonicalCidr(input.ipRange);

@@ -10,6 +10,7 @@ import { insertApiClient, type ApiClient } from './api-clients.js';
 import type { Region } from './catalog.js';
 import { ENVIRONMENT_COLORS, insertEnvironment, type Environment, type EnvironmentColor } from './environments.js';
 import { conflict, invalid, notFound } from './errors.js';
+import { assertPlainText } from './plain-text.js';
 
 type Db = Kysely<Tables>;
 
@@ -21,6 +22,7 @@ export interface Organization {
 
 export async function createOrganization(db: Db, name: string, clock: Clock): Promise<Organization> {
   const trimmed = name.trim();
+  assertPlainText('name', name);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,99}$/.test(trimmed)) throw invalid('name', `organization name '${name}' must be 1 to 100 letters, digits, spaces, '.', '_' or '-'`);
   const existing = await db.selectFrom('organizations').select('id').where('name', '=', trimmed).executeTakeFirst();
   if (existing) throw conflict(`organization '${trimmed}' already exists`);

@@ -12,7 +12,8 @@ import type { SnapshotsTable } from '../store/schema/backups.js';
 import type { DatabasesTable } from '../store/schema/lifecycle.js';
 import { findPlan } from './catalog.js';
 import { createDatabase, findDatabase, type CreatedDatabase, type DatabaseDeps } from './databases.js';
-import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
+import { assertPlainText } from './plain-text.js';
 
 export interface BackupsDomainDeps {
   db: Kysely<Tables>;
@@ -96,6 +97,7 @@ const VISIBLE_KINDS = ['on-demand', 'scheduled', 'final'];
 export async function createSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: { label?: string | null }): Promise<{ snapshot: SnapshotJson; operationId: string }> {
   const { row } = await findDatabase(deps, caller, databaseId, 'snapshot');
   assertSnapshotsAllowed(row);
+  if (typeof input.label === 'string') assertPlainText('label', input.label);
   const label = input.label === undefined || input.label === null ? null : String(input.label).trim();
   if (label !== null && label.length > LABEL_MAX) throw invalid('label', `label must be at most ${LABEL_MAX} characters`);
   const now = deps.clock.now();
@@ -220,13 +222,12 @@ export async function restoreSnapshot(deps: BackupsDomainDeps, caller: Caller, d
   const snapshot = await findSnapshot(deps, source, snapshotId);
   if (snapshot.status !== 'ready') throw conflict(`snapshot '${snapshot.id}' is ${snapshot.status}; only a ready snapshot can be restored`);
   let target = source;
-  if (input.targetDatabaseId !== undefined && input.targetDatabaseId !== '') {
-    try {
-      target = (await findDatabase(deps, caller, input.targetDatabaseId, 'restore')).row;
-    } catch (err) {
-      if ((err as { kind?: string }).kind === 'not-found') throw invalid('targetDatabaseId', `database '${input.targetDatabaseId}' does not exist`);
-      throw err;
-    }
+  const targetId = input.targetDatabaseId === undefined || input.targetDatabaseId === '' ? source.id : (normalizeId(input.targetDatabaseId) ?? input.targetDatabaseId);
+  if (targetId !== source.id) {
+    // The target must be visible to the caller (404 otherwise, as for an unknown id) and restorable in its
+    // environment; copying the source's data elsewhere is a clone as far as the source's scope is concerned.
+    target = (await findDatabase(deps, caller, targetId, 'restore')).row;
+    await findDatabase(deps, caller, source.id, 'clone');
   } else {
     await findDatabase(deps, caller, databaseId, 'restore');
   }
@@ -280,7 +281,8 @@ export async function cloneDatabase(deps: BackupsDomainDeps, caller: Caller, dat
   await deps.db.insertInto('snapshots').values(newSnapshotRow(snapshotId, row, 'clone', `clone of ${row.name}`, null, now, new Date(now.getTime() + 24 * 3600_000), null)).execute();
   try {
     return await createDatabase(
-      { ...deps.databases, snapshotExists: async (org, id) => org === row.organization_id && id === snapshotId },
+      // The source was authorized for 'clone' above; the seed is the one row just written.
+      { ...deps.databases, snapshotUsable: async (_caller, id) => id === snapshotId },
       caller,
       {
         environmentId: input.environmentId ?? row.environment_id,
@@ -296,8 +298,24 @@ export async function cloneDatabase(deps: BackupsDomainDeps, caller: Caller, dat
   }
 }
 
-/** For `fromSnapshotId` on create: a ready snapshot of the organization (clone seeds included). */
-export async function snapshotUsable(db: Kysely<Tables>, organizationId: string, snapshotId: string): Promise<boolean> {
-  const row = await db.selectFrom('snapshots').select(['status', 'kind']).where('id', '=', snapshotId).where('organization_id', '=', organizationId).executeTakeFirst();
-  return row !== undefined && (row.status === 'ready' || (row.kind === 'clone' && row.status === 'pending'));
+/**
+ * For `fromSnapshotId` on create: a ready snapshot (clone seeds included) of a database the caller may
+ * clone. A snapshot of an environment the caller cannot see is false (404, as for an unknown id); one
+ * whose environment type does not let the caller clone throws forbidden.
+ */
+export async function snapshotUsableBy(db: Kysely<Tables>, caller: Caller, snapshotId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('snapshots')
+    .select(['status', 'kind', 'database_id'])
+    .where('id', '=', snapshotId)
+    .where('organization_id', '=', caller.organizationId)
+    .executeTakeFirst();
+  if (!row || !(row.status === 'ready' || (row.kind === 'clone' && row.status === 'pending'))) return false;
+  try {
+    await findDatabase({ db }, caller, row.database_id, 'clone');
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'not-found') return false;
+    throw err;
+  }
+  return true;
 }

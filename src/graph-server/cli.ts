@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { DEFAULT_AUTH_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS } from './bolt/server.js';
 import { DEFAULT_QUERY_CHECK_BUDGET_MS, runGraphServer } from './main.js';
 
 function budgetMs(value: string): number {
@@ -17,6 +18,14 @@ function exitAfterMs(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 86_400_000) throw new InvalidArgumentError('a number of milliseconds from 0 to 86400000 (0 never exits)');
   return n;
+}
+
+function boundedInteger(min: number, max: number, what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${what} from ${min} to ${max}`);
+    return n;
+  };
 }
 
 function port(value: string): number {
@@ -37,6 +46,9 @@ interface GraphServerFlags {
   queryCheck?: boolean;
   queryCheckBudgetMs: number;
   stuckQueryExitMs: number;
+  boltAuthTimeoutMs: number;
+  boltMaxConnections: number;
+  boltMaxUnauthenticated: number;
   engine: 'grafeo' | 'neo4j';
   neo4jInstall?: string;
   java: string;
@@ -93,6 +105,24 @@ export function registerGraphServerCommand(program: Command): Command {
     .option('--java <command>', 'with --engine neo4j: the java command', 'java')
     .option('--memory-mb <mib>', "with --engine neo4j: the node's memory, split between Neo4j's heap (half) and page cache (a quarter)", megabytes)
     .option('--neo4j-setting <key=value>', 'with --engine neo4j: a neo4j.conf setting (repeatable)', neo4jSetting, [])
+    .option(
+      '--bolt-auth-timeout-ms <ms>',
+      'close a Bolt connection that has not authenticated (handshake + HELLO/LOGON) this long after it opened; after the handshake it gets a FAILURE first',
+      boundedInteger(100, 3_600_000, 'a number of milliseconds'),
+      DEFAULT_AUTH_TIMEOUT_MS,
+    )
+    .option(
+      '--bolt-max-connections <n>',
+      'most open Bolt sockets (WebSocket and discovery included); more are closed on accept, before the handshake',
+      boundedInteger(1, 1_000_000, 'a number of connections'),
+      DEFAULT_MAX_CONNECTIONS,
+    )
+    .option(
+      '--bolt-max-unauthenticated <n>',
+      'most Bolt sockets not yet authenticated; more are closed on accept, before the handshake',
+      boundedInteger(1, 1_000_000, 'a number of connections'),
+      DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS,
+    )
     // Kept so that earlier command lines still start: the check is on by default now.
     .option('--query-check', 'no effect: the query check is on unless --query-check-budget-ms is 0')
     .action(async (flags: GraphServerFlags) => {
@@ -109,6 +139,7 @@ export function registerGraphServerCommand(program: Command): Command {
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
           queryCheck: { budgetMs: flags.queryCheckBudgetMs },
+          bolt: { authTimeoutMs: flags.boltAuthTimeoutMs, maxConnections: flags.boltMaxConnections, maxUnauthenticatedConnections: flags.boltMaxUnauthenticated },
           ...(flags.stuckQueryExitMs > 0
             ? {
                 stuckQuery: {

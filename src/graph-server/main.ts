@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { startAdminServer, type AdminServer, type QueryCheckAdminStats } from './admin.js';
-import { createBoltServer, NEO4J_VERSION, type BoltServer } from './bolt/server.js';
+import { createBoltServer, NEO4J_VERSION, type BoltServer, type BoltServerOptions } from './bolt/server.js';
 import { openGrafeoEngine, type GrafeoEngine, type QueryCheck, type StuckQueryPolicy } from './engine.js';
 import { createHttpServer } from './http/server.js';
 import type { QueryChecker, QueryCheckerOptions } from './query-check/index.js';
@@ -37,6 +37,8 @@ export interface GraphServerOptions {
   usersPollIntervalMs?: number;
   /** What to do about a query still running long after its timeout (see StuckQueryPolicy). */
   stuckQuery?: StuckQueryPolicy;
+  /** Bolt limits: authentication deadline and connection caps (defaults in bolt/server.ts). */
+  bolt?: Pick<BoltServerOptions, 'authTimeoutMs' | 'maxConnections' | 'maxUnauthenticatedConnections'>;
 }
 
 /** The `graph-server` command's default time budget of a new query's check. */
@@ -134,6 +136,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     advertisedAddress: () => `${advertisedHost}:${boltPort}`,
     logger,
     allowConnection: (address) => users.allows(address),
+    ...opts.bolt,
   });
   const http = createHttpServer({
     engine,

@@ -15,6 +15,7 @@ import { RuntimeError } from '../runtimes/runtime.js';
 import type { Tables } from '../store/schema/index.js';
 import type { OperationsTable } from '../store/schema/lifecycle.js';
 import { OperationError, toRecord, type OperationKind, type StepContext } from './kind.js';
+import { hideServerPaths } from './server-paths.js';
 import {
   advanceStep,
   claimOperation,
@@ -236,7 +237,7 @@ export class OperationsEngine {
         }
         if (leaseLost) return;
         // Keep both: the user should see that the step was re-run, and what it did.
-        const note = resumedNote && message ? `${message} (${resumedNote})` : (message ?? resumedNote);
+        const note = resumedNote && message ? `${hideServerPaths(message)} (${resumedNote})` : message ? hideServerPaths(message) : resumedNote;
         await recordStepEnd(db, row.id, position, 'finished', clock.now(), note);
         if (!(await advanceStep(db, row.id, this.workerId, position + 1))) return;
         if (this.stopping && position + 1 < kind.steps.length) {
@@ -314,9 +315,15 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number, stepName: str
   }
 }
 
+/** The error as stored on the operation (and its snapshot or export): a message to act on, without server paths. */
 function userFacing(err: unknown, stepName: string | undefined): OperationError {
-  if (err instanceof OperationError) return err;
-  if (err instanceof RuntimeError || err instanceof DomainError) return new OperationError(err.message, { cause: err });
-  const detail = err instanceof Error ? err.message : String(err);
-  return new OperationError(`step '${stepName ?? 'unknown'}' failed unexpectedly: ${detail}; retry the action, and see the server log if it fails again`, { cause: err });
+  let message: string;
+  if (err instanceof OperationError || err instanceof RuntimeError || err instanceof DomainError) message = err.message;
+  else {
+    const detail = err instanceof Error ? err.message : String(err);
+    message = `step '${stepName ?? 'unknown'}' failed unexpectedly: ${detail}; retry the action, and see the server log if it fails again`;
+  }
+  const shown = hideServerPaths(message);
+  if (err instanceof OperationError && shown === message) return err;
+  return new OperationError(shown, { cause: err });
 }

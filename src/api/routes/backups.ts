@@ -17,7 +17,7 @@ import { authorizeImport, newUploadKey, startImport } from '../../domain/imports
 import { DomainError, invalid } from '../../domain/errors.js';
 import { BlobTooLargeError } from '../../storage/blob-store.js';
 import type { ApiInstance, RoutePlugin } from '../app.js';
-import { HttpDate, Id, StringEnum, errorResponses } from '../schemas/common.js';
+import { HttpDate, Id, PlainText, StringEnum, errorResponses } from '../schemas/common.js';
 
 const VENDOR = 'graphneo';
 const BASE = '/deployments/databases/:vendor/:id';
@@ -64,11 +64,14 @@ const Schedule = Type.Object({
 });
 const PutSchedule = Type.Partial(Schedule, { additionalProperties: false });
 
-const CreateSnapshot = Type.Object({ label: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: false });
-const Restore = Type.Object({ targetDatabaseId: Type.Optional(Type.String()) }, { additionalProperties: false });
+const CreateSnapshot = Type.Object({ label: Type.Optional(Type.Union([PlainText(), Type.Null()])) }, { additionalProperties: false });
+const Restore = Type.Object(
+  { targetDatabaseId: Type.Optional(Type.String({ description: "Default: this database. Another one must be visible to the caller (404 otherwise) and allow 'restore'; this database's environment must then allow 'clone'" })) },
+  { additionalProperties: false },
+);
 const StartExport = Type.Object({ format: Type.Optional(StringEnum(['archive', 'cypher'] as const)) }, { additionalProperties: false });
 const Clone = Type.Object(
-  { name: Type.String(), environmentId: Type.Optional(Type.String()), plan: Type.Optional(Type.String()), version: Type.Optional(Type.String()) },
+  { name: PlainText(), environmentId: Type.Optional(Type.String()), plan: Type.Optional(Type.String()), version: Type.Optional(Type.String()) },
   { additionalProperties: false },
 );
 const OperationAccepted = Type.Object({ operationId: Id });

@@ -29,7 +29,7 @@ import { getOperation, listOperations } from '../../operations/operation-json.js
 import type { Tables } from '../../store/schema/index.js';
 import type { ApiInstance, RoutePlugin } from '../app.js';
 import { PageQuery, pageRequest, sendPage } from '../pagination.js';
-import { HttpDate, Id, StringEnum, errorResponses } from '../schemas/common.js';
+import { HttpDate, Id, PlainText, StringEnum, errorResponses } from '../schemas/common.js';
 
 export interface DatabaseRouteDeps {
   db: Kysely<Tables>;
@@ -80,13 +80,13 @@ const Database = Type.Object({
 const CreateDatabase = Type.Object(
   {
     environmentId: Type.String(),
-    name: Type.String(),
+    name: PlainText(),
     plan: Type.String({ description: 'Plan id, e.g. ds1 (see GET /deployments/plans)' }),
     version: Type.Optional(Type.String({ description: 'Version id or number (see GET /deployments/versions); default: the default version' })),
     edition: Type.Optional(Type.String()),
     region: Type.Optional(Type.String({ description: "Must be the environment's region (the default)" })),
     enabledExtrasKinds: Type.Optional(Type.Array(Type.String())),
-    fromSnapshotId: Type.Optional(Type.String()),
+    fromSnapshotId: Type.Optional(Type.String({ description: "A ready snapshot to seed the database with. Its database's environment must be visible to the caller (404 otherwise, as for an unknown id) and allow 'clone' (403 otherwise)" })),
   },
   { additionalProperties: false },
 );
@@ -128,8 +128,8 @@ const DatabaseUser = Type.Object({
 const DatabaseUserWithPassword = Type.Composite([DatabaseUser, Type.Object({ password: Type.String({ description: 'Shown only in this answer' }) })]);
 const CreateDatabaseUser = Type.Object(
   {
-    username: Type.Optional(Type.String()),
-    description: Type.Optional(Type.String()),
+    username: Type.Optional(PlainText()),
+    description: Type.Optional(PlainText()),
     expireAt: Type.Optional(Type.String({ description: "RFC 7231 date or 'never'" })),
     readOnly: Type.Optional(Type.Boolean()),
   },
@@ -169,7 +169,7 @@ const Restart = Type.Object(
 const PlanChange = Type.Object({ targetPlanName: Type.String() }, { additionalProperties: false });
 const Patch = Type.Object(
   {
-    name: Type.Optional(Type.String()),
+    name: Type.Optional(PlainText()),
     autoPause: Type.Optional(
       Type.Union(
         [

@@ -1,5 +1,6 @@
 // Shapes shared by every route: the error body, ids, dates, string enums.
-import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type StringOptions, type TSchema, type TString, type TUnsafe } from '@sinclair/typebox';
+import { PLAIN_TEXT_PATTERN } from '../../domain/plain-text.js';
 
 /** Every 4xx/5xx body (api.md §1). */
 export const ErrorBody = Type.Object({ error: Type.String({ description: 'Human-readable cause naming the field or state at fault.' }) });
@@ -19,4 +20,10 @@ export function errorResponses(...codes: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
   for (const code of [400, 401, ...codes]) out[code] = ErrorBody;
   return out;
+}
+
+/** A name, label or description: no control characters, no bidirectional overrides or isolates (400 names the field). */
+export function PlainText(options: StringOptions = {}): TString {
+  const rule = 'No control characters (C0/C1, incl. NUL, CR, LF, TAB) and no bidi overrides or isolates (U+202A–U+202E, U+2066–U+2069).';
+  return Type.String({ ...options, pattern: PLAIN_TEXT_PATTERN, description: options.description ? `${options.description} ${rule}` : rule });
 }

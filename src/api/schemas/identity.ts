@@ -1,7 +1,7 @@
 // Wire shapes of tokens, environments, network rules, environment-type scopes and API clients.
 import { Type } from '@sinclair/typebox';
 import { DEPLOYMENT_ACTIONS, ENVIRONMENT_TYPES } from '../../auth/policy.js';
-import { HttpDate, Id, StringEnum } from './common.js';
+import { HttpDate, Id, PlainText, StringEnum } from './common.js';
 
 export const TokenRequest = Type.Object(
   {
@@ -38,7 +38,7 @@ export const Environment = Type.Object({
 
 export const CreateEnvironment = Type.Object(
   {
-    label: Type.String({ minLength: 1, maxLength: 100 }),
+    label: PlainText({ minLength: 1, maxLength: 100 }),
     type: EnvironmentType,
     region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Region id; the default region when omitted.' })),
     cidr: Type.Optional(Type.String({ maxLength: 64, description: 'Private network range of the environment (CIDR).' })),
@@ -47,12 +47,12 @@ export const CreateEnvironment = Type.Object(
 );
 
 export const UpdateEnvironment = Type.Object(
-  { label: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), type: Type.Optional(EnvironmentType) },
+  { label: Type.Optional(PlainText({ minLength: 1, maxLength: 100 })), type: Type.Optional(EnvironmentType) },
   { additionalProperties: false, description: 'The region is fixed once created.' },
 );
 
 export const CreateNetworkRule = Type.Object(
-  { label: Type.String({ minLength: 1, maxLength: 100 }), ipRange: Type.String({ minLength: 1, maxLength: 64, description: 'CIDR, IPv4 or IPv6; a bare address is a single host.' }) },
+  { label: PlainText({ minLength: 1, maxLength: 100 }), ipRange: Type.String({ minLength: 1, maxLength: 64, description: 'CIDR, IPv4 or IPv6; a bare address is a single host.' }) },
   { additionalProperties: false },
 );
 
@@ -77,7 +77,7 @@ export const ApiClientWithSecret = Type.Composite([ApiClient, Type.Object({ clie
 
 export const CreateApiClient = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: PlainText({ minLength: 1, maxLength: 100 }),
     role: Type.Optional(StringEnum(['operator', 'read-operator', 'admin'] as const, { default: 'operator' })),
     environmentIds: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }),
   },
@@ -85,7 +85,7 @@ export const CreateApiClient = Type.Object(
 );
 
 export const UpdateApiClient = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), environmentIds: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 })) },
+  { name: Type.Optional(PlainText({ minLength: 1, maxLength: 100 })), environmentIds: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 })) },
   { additionalProperties: false },
 );
 

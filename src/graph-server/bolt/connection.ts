@@ -116,6 +116,10 @@ export interface ConnectionOptions {
   maxMessageBytes?: number;
   /** Offer Manifest v1 when the client proposes it (default true). */
   manifest?: boolean;
+  /** A user authenticated (HELLO, or LOGON on 5.1+). */
+  onAuthenticated?: () => void;
+  /** LOGOFF: the session has no user until the next LOGON. */
+  onLoggedOff?: () => void;
 }
 
 interface Stream {
@@ -247,6 +251,18 @@ export class BoltConnection {
     this.state = 'DEFUNCT';
     this.queue.length = 0;
     this.channel.end();
+  }
+
+  /**
+   * The server's authentication deadline passed without a user. After the handshake the client gets a
+   * FAILURE saying so (drivers show it as an authentication error); before it no message can be framed.
+   */
+  authenticationExpired(timeoutMs: number): void {
+    if (this.state === 'DEFUNCT' || this.user) return;
+    if (this.state !== 'HANDSHAKE' && this.state !== 'MANIFEST') {
+      this.failure(new BoltFailure('Neo.ClientError.Security.Unauthorized', `The client did not authenticate within ${timeoutMs} ms.`, '42NFF', true));
+    }
+    this.close();
   }
 
   /** The transport is gone: stop answering and roll back what is open (after any call in flight). */
@@ -407,6 +423,7 @@ export class BoltConnection {
         if (k in extra) token[k] = extra[k] as Value;
       }
       await this.authenticate(token);
+      if (this.state === 'DEFUNCT') return; // the deadline passed while the authenticator ran
       await this.openRelay();
       this.success(meta);
       this.state = this.relaySession ? 'RELAY' : 'READY';
@@ -419,6 +436,7 @@ export class BoltConnection {
   private async logon(fields: Unpacked[]): Promise<void> {
     const token = dictField(fields, 0, 1, 'LOGON');
     await this.authenticate(token);
+    if (this.state === 'DEFUNCT') return; // the deadline passed while the authenticator ran
     await this.openRelay();
     this.success({});
     this.state = this.relaySession ? 'RELAY' : 'READY';
@@ -491,7 +509,10 @@ export class BoltConnection {
     } finally {
       gate?.leave();
     }
-    if (signature === SIG.LOGOFF && answer === SIG.SUCCESS) this.user = null;
+    if (signature === SIG.LOGOFF && answer === SIG.SUCCESS) {
+      this.user = null;
+      this.options.onLoggedOff?.();
+    }
     if (signature === SIG.BEGIN && answer === SIG.SUCCESS) this.relayTx(true);
     if (signature === SIG.COMMIT || signature === SIG.ROLLBACK || signature === SIG.RESET) this.relayTx(false);
   }
@@ -514,6 +535,7 @@ export class BoltConnection {
     this.user = null;
     this.success({});
     this.state = 'AUTHENTICATION';
+    this.options.onLoggedOff?.();
   }
 
   private async authenticate(token: ValueMap): Promise<void> {
@@ -528,7 +550,9 @@ export class BoltConnection {
       this.options.logger?.info({ connectionId: this.id, principal: typeof token.principal === 'string' ? token.principal : undefined }, 'bolt authentication refused');
       throw new BoltFailure('Neo.ClientError.Security.Unauthorized', 'The client is unauthorized due to authentication failure.', '42NFF', true);
     }
+    if (this.state === 'DEFUNCT') return;
     this.user = user;
+    this.options.onAuthenticated?.();
   }
 
   // ---- queries -------------------------------------------------------------------------------

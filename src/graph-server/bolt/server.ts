@@ -16,7 +16,18 @@ export interface BoltServerOptions {
   /** "host:port" that clients should use: the ROUTE answer and the discovery document. */
   advertisedAddress: () => string;
   logger?: Logger;
+  /**
+   * Open sockets this server (one database) holds at most (default 1000); more are closed on accept,
+   * before the handshake, which drivers see as an unavailable server and retry.
+   */
   maxConnections?: number;
+  /** Of those, sockets not yet authenticated (handshake, HELLO/LOGON pending) at most (default 250); more are closed on accept. */
+  maxUnauthenticatedConnections?: number;
+  /**
+   * Time from accept to an authenticated session (handshake + HELLO, and LOGON on 5.1+) before the socket
+   * is closed (default 10 s); after the handshake it first gets a FAILURE. Runs again after a LOGOFF.
+   */
+  authTimeoutMs?: number;
   /** Largest reassembled Bolt message accepted (default 64 MiB); larger ones get FAILURE + close. */
   maxMessageBytes?: number;
   /** Offer Manifest v1 negotiation to clients that propose it (default true). */
@@ -30,19 +41,54 @@ export interface BoltServer extends net.Server {
   destroyConnections(): void;
   /** Number of open client sockets. */
   readonly openConnections: number;
+  /** Of those, the ones without an authenticated Bolt session yet. */
+  readonly unauthenticatedConnections: number;
 }
 
 export const NEO4J_VERSION = '5.26.0';
-// A client that sends nothing recognisable in this time is dropped; so is one stuck in the handshake.
+// A client that sends nothing recognisable in this time is dropped.
 const SNIFF_TIMEOUT_MS = 10_000;
-const HANDSHAKE_TIMEOUT_MS = 30_000;
+// A driver authenticates in milliseconds; a socket idle before authenticating only holds a slot.
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+// Per database (one graph-server each). Drivers pool 100 connections each by default; 1000 leaves room for
+// ten application instances, and an unauthenticated flood is capped well below it so real clients still get in.
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+export const DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS = 250;
 // A graceful end() is followed by destroy() if the peer never closes its side.
 const END_GRACE_MS = 2_000;
 
 export function createBoltServer(options: BoltServerOptions): BoltServer {
   const sockets = new Set<net.Socket>();
+  // Sockets without an authenticated Bolt session (discovery and WebSocket upgrades included).
+  const unauthenticated = new Set<net.Socket>();
+  const connections = new WeakMap<net.Socket, BoltConnection>();
+  const deadlines = new WeakMap<net.Socket, NodeJS.Timeout>();
   let connectionCount = 0;
   const logger = options.logger;
+  const authTimeoutMs = options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const maxUnauthenticated = options.maxUnauthenticatedConnections ?? DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS;
+
+  /** Closes the socket unless it authenticates within authTimeoutMs (a FAILURE first once a version was agreed). */
+  const armAuthDeadline = (socket: net.Socket) => {
+    unauthenticated.add(socket);
+    const timer = setTimeout(() => {
+      if (!unauthenticated.has(socket) || socket.destroyed) return;
+      logger?.info({ remoteAddress: socket.remoteAddress, authTimeoutMs }, 'closing a Bolt connection that did not authenticate in time');
+      const conn = connections.get(socket);
+      if (conn) conn.authenticationExpired(authTimeoutMs);
+      else socket.destroy();
+      setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
+    }, authTimeoutMs);
+    timer.unref();
+    clearTimeout(deadlines.get(socket));
+    deadlines.set(socket, timer);
+  };
+
+  const authenticated = (socket: net.Socket) => {
+    unauthenticated.delete(socket);
+    clearTimeout(deadlines.get(socket));
+  };
 
   const startBolt = (channel: ByteChannel, socket: net.Socket): BoltConnection => {
     const conn = new BoltConnection(channel, {
@@ -54,12 +100,11 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       manifest: options.manifest,
       ...(options.relay ? { relay: options.relay } : {}),
+      onAuthenticated: () => authenticated(socket),
+      // LOGOFF leaves an open socket without a user: it gets a new deadline to LOGON again.
+      onLoggedOff: () => armAuthDeadline(socket),
     });
-    const timer = setTimeout(() => {
-      if (!conn.negotiatedVersion) socket.destroy();
-    }, HANDSHAKE_TIMEOUT_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
+    connections.set(socket, conn);
     return conn;
   };
 
@@ -156,8 +201,20 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
       socket.destroy();
       return;
     }
+    if (sockets.size >= maxConnections || unauthenticated.size >= maxUnauthenticated) {
+      logger?.warn(
+        { remoteAddress: socket.remoteAddress, open: sockets.size, unauthenticated: unauthenticated.size, maxConnections, maxUnauthenticated },
+        'bolt connection refused: too many connections',
+      );
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    armAuthDeadline(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      authenticated(socket);
+    });
     socket.on('error', (err) => logger?.info({ err: err.message }, 'bolt socket error'));
     socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
     let head: Buffer = Buffer.alloc(0);
@@ -182,8 +239,6 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
     socket.on('data', sniff);
   }) as BoltServer;
 
-  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
-
   const destroyConnections = () => {
     for (const socket of sockets) socket.destroy();
   };
@@ -195,5 +250,6 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
   };
   Object.defineProperty(server, 'destroyConnections', { value: destroyConnections });
   Object.defineProperty(server, 'openConnections', { get: () => sockets.size });
+  Object.defineProperty(server, 'unauthenticatedConnections', { get: () => unauthenticated.size });
   return server;
 }

@@ -90,6 +90,7 @@ export function createBackups(options: BackupsOptions): Backups {
       maxMemoryBytes: settings.cypherImportMaxMemoryBytes ?? config.backups.cypherImportMaxMemoryBytes,
       timeoutMs: settings.cypherImportTimeoutMs ?? config.backups.cypherImportTimeoutMs,
     },
+    neo4jVersion: config.engines.neo4j?.version ?? null,
   };
 
   const snapshotUsable = (caller: Caller, snapshotId: string) => snapshotUsableBy(db, caller, snapshotId);

@@ -38,19 +38,24 @@ export interface ManifestFile {
 
 export interface Manifest {
   formatVersion: 1;
-  engine: { name: 'grafeo'; version: string };
+  /** The engine whose files these are: an archive restores only into a database of the same engine. */
+  engine: { name: ArchiveEngine; version: string };
   database: { id: string; name: string };
   /** RFC 7231 date, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`. */
   createdAt: string;
-  counts: { nodes: number; relationships: number };
+  /** Null when they could not be counted (a Neo4j database backed up while paused). */
+  counts: { nodes: number; relationships: number } | null;
   files: ManifestFile[];
 }
 
+export type ArchiveEngine = 'grafeo' | 'neo4j';
+
 export interface ManifestFields {
+  engineName?: ArchiveEngine;
   engineVersion: string;
   database: { id: string; name: string };
   createdAt: Date;
-  counts: { nodes: number; relationships: number };
+  counts: { nodes: number; relationships: number } | null;
 }
 
 export type ArchiveErrorCode =
@@ -70,6 +75,7 @@ export type ArchiveErrorCode =
   | 'no-space'
   | 'aborted'
   | 'not-a-database'
+  | 'wrong-engine'
   | 'target-exists'
   | 'unsupported-source'
   | 'source-changed';
@@ -177,10 +183,10 @@ async function* tarBlocks(root: string, fields: ManifestFields): AsyncGenerator<
   const tree = await scanSource(root);
   const manifest: Manifest = {
     formatVersion: ARCHIVE_FORMAT_VERSION,
-    engine: { name: 'grafeo', version: fields.engineVersion },
+    engine: { name: fields.engineName ?? 'grafeo', version: fields.engineVersion },
     database: { id: fields.database.id, name: fields.database.name },
     createdAt: fields.createdAt.toUTCString(),
-    counts: { nodes: fields.counts.nodes, relationships: fields.counts.relationships },
+    counts: fields.counts ? { nodes: fields.counts.nodes, relationships: fields.counts.relationships } : null,
     files: tree.files.map(({ path, sizeBytes, sha256 }) => ({ path, sizeBytes, sha256 })),
   };
   const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
@@ -472,10 +478,10 @@ function validateManifest(text: string): Manifest {
     throw new ArchiveError('unsupported-version', `unsupported archive format version ${JSON.stringify(raw.formatVersion)}; this server reads version ${ARCHIVE_FORMAT_VERSION}`);
   }
   const { engine, database, counts, files, createdAt } = raw;
-  if (!isObject(engine) || engine.name !== 'grafeo' || typeof engine.version !== 'string') return bad('engine must be {"name":"grafeo","version":…}');
+  if (!isObject(engine) || (engine.name !== 'grafeo' && engine.name !== 'neo4j') || typeof engine.version !== 'string') return bad('engine must be {"name":"grafeo"|"neo4j","version":…}');
   if (!isObject(database) || typeof database.id !== 'string' || typeof database.name !== 'string') return bad('database must be {id, name}');
   if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) return bad('createdAt must be a date');
-  if (!isObject(counts) || !isCount(counts.nodes) || !isCount(counts.relationships)) return bad('counts must hold nodes and relationships');
+  if (counts !== null && (!isObject(counts) || !isCount(counts.nodes) || !isCount(counts.relationships))) return bad('counts must hold nodes and relationships');
   if (!Array.isArray(files)) return bad('files must be a list');
   const paths = new Set<string>();
   const checked: ManifestFile[] = files.map((f: unknown) => {
@@ -490,10 +496,10 @@ function validateManifest(text: string): Manifest {
   });
   return {
     formatVersion: ARCHIVE_FORMAT_VERSION,
-    engine: { name: 'grafeo', version: engine.version },
+    engine: { name: engine.name, version: engine.version },
     database: { id: database.id, name: database.name },
     createdAt,
-    counts: { nodes: counts.nodes, relationships: counts.relationships },
+    counts: counts === null ? null : { nodes: (counts as { nodes: number }).nodes, relationships: (counts as { relationships: number }).relationships },
     files: checked,
   };
 }

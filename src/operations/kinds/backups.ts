@@ -16,7 +16,7 @@ import { CypherScriptError, inspectGrafeoFile } from '../../graph-server/cypher-
 import { loadCypherIsolated } from '../../graph-server/cypher-import.js';
 import { dumpCypherInWorker, verifyGrafeoFile } from '../../graph-server/grafeo-files.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
-import { ArchiveError, detectImportFormat, extractArchive, writeArchive } from '../../storage/archive.js';
+import { ArchiveError, detectImportFormat, extractArchive, writeArchive, type ArchiveEngine, type Manifest } from '../../storage/archive.js';
 import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
 import { FetchRefusedError, safeFetch, type SafeFetchOptions } from '../../storage/safe-fetch.js';
 import type { Tables } from '../../store/schema/index.js';
@@ -36,6 +36,8 @@ export interface BackupKindsDeps {
   importFetch: Omit<SafeFetchOptions, 'maxBytes'>;
   /** Memory cap and time bound of a Cypher-script import, which loads in a child process. */
   cypherImport: { maxMemoryBytes: number; timeoutMs: number };
+  /** The installed Neo4j engine's version (written into Neo4j archives), or null. */
+  neo4jVersion?: string | null;
 }
 
 export const SNAPSHOT_KINDS = ['on-demand', 'scheduled', 'final', 'clone'] as const;
@@ -88,24 +90,37 @@ function explain(err: unknown, what: string): never {
 }
 
 export interface PackedBackup {
-  /** Directory holding the database's files in node layout (`graph.grafeo`). */
+  /** Directory holding the database's files in node layout (`graph.grafeo`, or `neo4j/data/…` for Neo4j). */
   dataDir: string;
-  counts: { nodes: number; relationships: number };
+  /** Null when they could not be counted (a paused Neo4j database). */
+  counts: { nodes: number; relationships: number } | null;
+  engine: ArchiveEngine;
   engineVersion: string;
 }
+
+/** Where a Neo4j node keeps the files a backup holds, relative to its data dir (engines/neo4j/jvm.ts). */
+const NEO4J_DIRS = ['neo4j/data/databases/neo4j', 'neo4j/data/transactions/neo4j'];
 
 /** Online backup of a running node into `<work>/data` in node layout; the node keeps serving. */
 export async function backupNode(deps: BackupKindsDeps, stationId: string, work: string): Promise<PackedBackup> {
   const raw = await freshDir(join(work, 'raw'));
   await deps.runtime.backup(stationId, raw);
   const files = await readdir(raw);
+  if (files.includes('neo4j')) {
+    // A Neo4j node copies its store and transaction logs (after a checkpoint, commits held back) in node layout.
+    const dataDir = await freshDir(join(work, 'data'));
+    await rename(join(raw, 'neo4j'), join(dataDir, 'neo4j'));
+    await rm(raw, { recursive: true, force: true });
+    const counts = await deps.runtime.counts(stationId).catch(() => null);
+    return { dataDir, counts, engine: 'neo4j', engineVersion: deps.neo4jVersion ?? 'unknown' };
+  }
   const full = files.filter((f) => /^backup_full_\d+\.grafeo$/.test(f)).sort().pop();
   if (!full) throw new OperationError('the online backup produced no database file; retry the action');
   const dataDir = await freshDir(join(work, 'data'));
   await rename(join(raw, full), join(dataDir, DATABASE_FILE));
   await rm(raw, { recursive: true, force: true });
   const info = await inspectGrafeoFile(join(dataDir, DATABASE_FILE));
-  return { dataDir, counts: { nodes: info.nodes, relationships: info.relationships }, engineVersion: info.engineVersion };
+  return { dataDir, counts: { nodes: info.nodes, relationships: info.relationships }, engine: 'grafeo', engineVersion: info.engineVersion };
 }
 
 /** Packs a node-layout directory as our archive and stores it under `key`. */
@@ -116,7 +131,7 @@ export async function storeArchive(
   database: { id: string; name: string },
   createdAt: Date,
 ): Promise<{ sizeBytes: number; sha256: string }> {
-  const stream = writeArchive(packed.dataDir, { engineVersion: packed.engineVersion, database, createdAt, counts: packed.counts });
+  const stream = writeArchive(packed.dataDir, { engineName: packed.engine, engineVersion: packed.engineVersion, database, createdAt, counts: packed.counts });
   return deps.blobStore.put(key, stream, { contentType: 'application/gzip' });
 }
 
@@ -129,7 +144,7 @@ export async function unpackArchive(
   key: string,
   work: string,
   expectedSha256: string | null,
-  options: { maxTotalBytes?: number; signal?: AbortSignal } = {},
+  options: { maxTotalBytes?: number; signal?: AbortSignal; engine: ArchiveEngine },
 ): Promise<string> {
   const target = join(work, 'incoming');
   await rm(target, { recursive: true, force: true });
@@ -137,8 +152,9 @@ export async function unpackArchive(
   const counter = new HashingCounter();
   source.on('error', (err) => counter.destroy(err));
   source.pipe(counter);
+  let manifest: Manifest;
   try {
-    await extractArchive(counter, target, options);
+    manifest = await extractArchive(counter, target, options);
   } finally {
     // A refusal stops reading at once: the rest of the blob is never downloaded.
     source.destroy();
@@ -146,6 +162,19 @@ export async function unpackArchive(
   if (expectedSha256 && counter.sha256() !== expectedSha256) {
     await rm(target, { recursive: true, force: true });
     throw new ArchiveError('checksum-mismatch', 'the stored archive does not match the checksum recorded when it was taken: it was altered or damaged');
+  }
+  if (manifest.engine.name !== options.engine) {
+    await rm(target, { recursive: true, force: true });
+    throw new ArchiveError(
+      'wrong-engine',
+      `the archive holds a ${manifest.engine.name} database and this database runs on ${options.engine}; to move data between engines, export it as a Cypher script and import that`,
+    );
+  }
+  if (manifest.engine.name === 'neo4j') {
+    // Opening a Neo4j store takes a JVM; its start after the swap is the check, and the old data is kept
+    // aside until then (and put back if it does not start).
+    await assertNeo4jLayout(target);
+    return target;
   }
   await assertNodeLayout(target);
   // A file with the right checksum can still be no database: open it as the graph-server would, before
@@ -157,6 +186,26 @@ export async function unpackArchive(
     throw new ArchiveError('not-a-database', `the archive's ${DATABASE_FILE} is not a database this server can open (${(err as Error).message})`, { cause: err });
   }
   return target;
+}
+
+/** A Neo4j backup holds the store and transaction logs of database `neo4j` and nothing else. */
+async function assertNeo4jLayout(dir: string): Promise<void> {
+  const stray = async (rel: string): Promise<string | null> => {
+    if (NEO4J_DIRS.some((d) => rel === d || rel.startsWith(`${d}/`))) return null;
+    if (!NEO4J_DIRS.some((d) => d.startsWith(`${rel}/`)) && rel !== '') return rel;
+    for (const name of await readdir(rel === '' ? dir : join(dir, rel))) {
+      const found = await stray(rel === '' ? name : `${rel}/${name}`);
+      if (found) return found;
+    }
+    return null;
+  };
+  const found = await stray('');
+  if (found) {
+    await rm(dir, { recursive: true, force: true });
+    throw new ArchiveError('unlisted-file', `the archive holds '${found}', which is not part of a Neo4j database backup`);
+  }
+  const store = await stat(join(dir, NEO4J_DIRS[0]!)).catch(() => null);
+  if (!store?.isDirectory()) throw new ArchiveError('missing-file', 'the archive holds no Neo4j store; it is not a database backup');
 }
 
 /** A backup holds the engine's file and nothing else: any other file would land in the node's data dir. */
@@ -220,6 +269,11 @@ async function setDatabaseState(trx: Transaction<Tables>, databaseId: string, st
   await trx.updateTable('databases').set({ state, ...extra }).where('id', '=', databaseId).execute();
 }
 
+async function engineOf(db: Db, databaseId: string): Promise<ArchiveEngine> {
+  const row = await db.selectFrom('databases').select('engine').where('id', '=', databaseId).executeTakeFirst();
+  return row?.engine === 'neo4j' ? 'neo4j' : 'grafeo';
+}
+
 async function databaseName(db: Db, databaseId: string): Promise<string> {
   const row = await db.selectFrom('databases').select('name').where('id', '=', databaseId).executeTakeFirst();
   return row?.name ?? databaseId;
@@ -248,10 +302,10 @@ export async function takeSnapshot(deps: BackupKindsDeps, ctx: StepContext, snap
     const stored = await storeArchive(deps, packed, key, { id: sourceDatabaseId, name }, new Date(row.created_at));
     await ctx.db
       .updateTable('snapshots')
-      .set({ status: 'ready', blob_key: key, size_bytes: stored.sizeBytes, sha256: stored.sha256, node_count: packed.counts.nodes, relationship_count: packed.counts.relationships, error: null })
+      .set({ status: 'ready', blob_key: key, size_bytes: stored.sizeBytes, sha256: stored.sha256, node_count: packed.counts?.nodes ?? null, relationship_count: packed.counts?.relationships ?? null, error: null })
       .where('id', '=', snapshotId)
       .execute();
-    return `${packed.counts.nodes} nodes, ${packed.counts.relationships} relationships, ${stored.sizeBytes} bytes`;
+    return packed.counts ? `${packed.counts.nodes} nodes, ${packed.counts.relationships} relationships, ${stored.sizeBytes} bytes` : `${stored.sizeBytes} bytes`;
   } catch (err) {
     explain(err, 'the snapshot could not be taken');
   } finally {
@@ -269,7 +323,7 @@ export async function restoreSnapshotInto(deps: BackupKindsDeps, ctx: StepContex
   if (ready.status !== 'ready' || !ready.blob_key) throw new OperationError(`snapshot ${snapshotId} is ${ready.status}; only a ready snapshot can be restored`);
   const work = await freshDir(join(workDirOf(deps, ctx.operation.id), `restore-${snapshotId}`));
   try {
-    const incoming = await unpackArchive(deps, ready.blob_key, work, ready.sha256, { signal: ctx.signal });
+    const incoming = await unpackArchive(deps, ready.blob_key, work, ready.sha256, { signal: ctx.signal, engine: await engineOf(ctx.db, ctx.operation.databaseId) });
     await deps.runtime.restoreFiles(stationId, incoming);
     return `restored snapshot ${snapshotId} (${ready.node_count ?? 0} nodes, ${ready.relationship_count ?? 0} relationships)`;
   } catch (err) {
@@ -353,6 +407,9 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
             const packed = await backupNode(deps, spec.stationId, work);
             const key = exportKey(row.organization_id, row.id, row.file_name);
             let stored: { sizeBytes: number; sha256: string };
+            if (row.format === 'cypher' && packed.engine === 'neo4j') {
+              throw new OperationError('a Cypher export of a Neo4j database is not supported yet; export it as an archive (format "archive")');
+            }
             if (row.format === 'cypher') {
               const script = join(work, 'export.cypher');
               await dumpCypherInWorker(join(packed.dataDir, DATABASE_FILE), script).catch((err: Error) => {
@@ -363,7 +420,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
               stored = await storeArchive(deps, packed, key, { id: row.database_id, name: await databaseName(ctx.db, row.database_id) }, new Date(row.created_at));
             }
             await ctx.db.updateTable('exports').set({ status: 'ready', blob_key: key, size_bytes: stored.sizeBytes, sha256: stored.sha256, error: null }).where('id', '=', exportId).execute();
-            return `${row.format} export of ${packed.counts.nodes} nodes, ${packed.counts.relationships} relationships, ${stored.sizeBytes} bytes`;
+            return `${row.format} export of ${packed.counts ? `${packed.counts.nodes} nodes, ${packed.counts.relationships} relationships, ` : ''}${stored.sizeBytes} bytes`;
           } catch (err) {
             explain(err, 'the export could not be written');
           } finally {
@@ -438,7 +495,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
           if (!row || row.status !== 'ready' || !row.blob_key) throw new OperationError(`snapshot ${snapshotId} is not available any more; the database's data was not changed`);
           const work = await freshDir(workDirOf(deps, ctx.operation.id));
           try {
-            await unpackArchive(deps, row.blob_key, work, row.sha256, { signal: ctx.signal });
+            await unpackArchive(deps, row.blob_key, work, row.sha256, { signal: ctx.signal, engine: await engineOf(ctx.db, ctx.operation.databaseId) });
           } catch (err) {
             explain(err, `snapshot ${snapshotId} was refused and the database's data was not changed`);
           }
@@ -476,9 +533,13 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
           const work = await freshDir(workDirOf(deps, ctx.operation.id));
           try {
             const format = detectImportFormat(await firstBytes(await deps.blobStore.get(key), 8192));
+            const engine = await engineOf(ctx.db, ctx.operation.databaseId);
             if (format === 'archive') {
-              await unpackArchive(deps, key, work, null, { maxTotalBytes: deps.importMaxBytes * IMPORT_MAX_EXPANSION, signal: ctx.signal });
+              await unpackArchive(deps, key, work, null, { maxTotalBytes: deps.importMaxBytes * IMPORT_MAX_EXPANSION, signal: ctx.signal, engine });
               return 'archive verified';
+            }
+            if (format === 'cypher' && engine === 'neo4j') {
+              throw new OperationError("importing a Cypher script into a Neo4j database is not supported yet; import an Allotrope archive of a Neo4j database. The database's data was not changed");
             }
             if (format === 'cypher') {
               const script = join(work, 'script.cypher');

@@ -4,20 +4,33 @@
 // version defaults to the one pinned in engines/neo4j/pom.xml; cache-dir defaults to
 // ${XDG_CACHE_HOME:-~/.cache}/allotrope/engines/neo4j/<version>. The result is
 //   <cache>/lib/*.jar            every runtime jar plus allotrope-neo4j-launcher.jar
-//   <cache>/manifest.json        version, jar count and size, the launcher's main class
+//   <cache>/launcher.jsa         an AppCDS archive of the classes a start loads (skip with --no-cds)
+//   <cache>/manifest.json        version, jar count and size, the launcher's main class, JVM flags
 // Idempotent: a cache whose manifest matches this version and launcher source is left alone.
 // Neo4j Community is GPLv3: it is resolved here at install time, never shipped with Allotrope.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const engineDir = resolve(dirname(fileURLToPath(import.meta.url)), '../engines/neo4j');
 const pom = join(engineDir, 'pom.xml');
 const launcherSource = join(engineDir, 'src/main/java/dev/allotrope/neo4j/Launcher.java');
-export const MAIN_CLASS = 'dev.allotrope.neo4j.Launcher';
+const MAIN_CLASS = 'dev.allotrope.neo4j.Launcher';
+/** Flags every launcher JVM gets; the heap size is the caller's choice (-Xms64m -Xmx256m measured). */
+const JVM_FLAGS = [
+  '-XX:+UseSerialGC',
+  '-XX:TieredStopAtLevel=1',
+  '-Xshare:auto',
+  // What Neo4j's own start script opens: without java.nio the page cache falls back to slower buffers.
+  '--add-opens=java.base/java.nio=ALL-UNNAMED',
+  '--add-opens=java.base/java.io=ALL-UNNAMED',
+  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang=ALL-UNNAMED',
+  '-Dio.netty.tryReflectionSetAccessible=true',
+];
 
 function say(line) {
   console.log(`install-neo4j: ${line}`);
@@ -42,10 +55,12 @@ function requireTool(command, args, what) {
   return `${result.stdout}${result.stderr}`;
 }
 
-const version = process.argv[2] ?? pinnedVersion();
+const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const withCds = !process.argv.includes('--no-cds');
+const version = positional[0] ?? pinnedVersion();
 if (!/^\d+\.\d+\.\d+$/.test(version)) fail(`not a Neo4j version: ${version}`);
 const cacheRoot = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-const cache = resolve(process.argv[3] ?? join(cacheRoot, 'allotrope/engines/neo4j', version));
+const cache = resolve(positional[1] ?? join(cacheRoot, 'allotrope/engines/neo4j', version));
 const lib = join(cache, 'lib');
 const manifestPath = join(cache, 'manifest.json');
 const sourceHash = createHash('sha256').update(readFileSync(pom)).update(readFileSync(launcherSource)).digest('hex').slice(0, 16);
@@ -53,7 +68,7 @@ const sourceHash = createHash('sha256').update(readFileSync(pom)).update(readFil
 if (existsSync(manifestPath)) {
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    if (manifest.version === version && manifest.sourceHash === sourceHash && existsSync(lib)) {
+    if (manifest.version === version && manifest.sourceHash === sourceHash && existsSync(lib) && (!withCds || manifest.cdsArchive)) {
       say(`Neo4j ${version} already in ${cache} (${manifest.jars} jars, ${(manifest.bytes / 1048576).toFixed(1)} MiB)`);
       process.exit(0);
     }
@@ -92,8 +107,42 @@ const bytes = jars.reduce((sum, name) => sum + statSync(join(staging, name)).siz
 rmSync(lib, { recursive: true, force: true });
 renameSync(staging, lib);
 rmSync(build, { recursive: true, force: true });
+const cdsArchive = withCds ? await dumpCdsArchive() : undefined;
 writeFileSync(
   manifestPath,
-  `${JSON.stringify({ version, sourceHash, mainClass: MAIN_CLASS, classpath: 'lib/*', jars: jars.length, bytes }, null, 2)}\n`,
+  `${JSON.stringify({ version, sourceHash, mainClass: MAIN_CLASS, classpath: 'lib/*', jvmFlags: JVM_FLAGS, cdsArchive, jars: jars.length, bytes }, null, 2)}\n`,
 );
 say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${jars.length} jars, ${(bytes / 1048576).toFixed(1)} MiB in ${lib}`);
+
+/**
+ * Starts the launcher once on a throwaway database with -XX:ArchiveClassesAtExit (Java 17 has no
+ * -XX:+AutoCreateSharedArchive), so later starts map the classes a start loads instead of parsing
+ * them: about a third less CPU to READY. The archive fits only this JVM build and this lib/;
+ * -Xshare:auto ignores it otherwise. Returns its file name, or undefined when it could not be made.
+ */
+async function dumpCdsArchive() {
+  const archive = join(cache, 'launcher.jsa');
+  const scratch = mkdtempSync(join(tmpdir(), 'allotrope-neo4j-cds-'));
+  rmSync(archive, { force: true });
+  say('starting Neo4j once to write the class-data sharing archive');
+  writeFileSync(join(scratch, 'password'), 'cds-archive-run', { mode: 0o600 });
+  const child = spawn(
+    'java',
+    ['-Xmx256m', ...JVM_FLAGS, `-XX:ArchiveClassesAtExit=${archive}`, '-cp', join(lib, '*'), MAIN_CLASS,
+      '--home', join(scratch, 'home'), '--bolt-port', '0', '--password-file', join(scratch, 'password')],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+    if (out.includes('READY ')) child.stdin.end(); // end of input: clean shutdown, then the JVM writes the archive
+  });
+  const code = await new Promise((done) => child.on('exit', (status) => done(status)));
+  rmSync(scratch, { recursive: true, force: true });
+  if (code !== 0 || !existsSync(archive)) {
+    say(`no class-data sharing archive (the run exited ${code}); starts will work, only slower`);
+    return undefined;
+  }
+  say(`class-data sharing archive: ${(statSync(archive).size / 1048576).toFixed(1)} MiB`);
+  return 'launcher.jsa';
+}

@@ -2,7 +2,7 @@
 // JVM on a free loopback port, the official driver over Bolt, a SIGKILL and a restart, a snapshot,
 // a SIGTERM. Needs `node scripts/install-neo4j.mjs` first; without its cache (or java) it skips and
 // says why. Timings and memory are printed as diagnostics: docs/neo4j-engine.md quotes them.
-// ALLOTROPE_NEO4J_CACHE names another cache; ALLOTROPE_NEO4J_JVM_FLAGS replaces the JVM flags.
+// ALLOTROPE_NEO4J_CACHE names another cache; ALLOTROPE_NEO4J_JVM_FLAGS replaces the JVM flags (heap included).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,26 +20,24 @@ const cache =
   join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'allotrope/engines/neo4j', pinned);
 const launcherJar = join(cache, 'lib/allotrope-neo4j-launcher.jar');
 
-/** The JVM flags a database node runs with: a small heap, one GC thread, C1 only. */
+interface Manifest {
+  jvmFlags: string[];
+  cdsArchive?: string;
+}
+const manifest: Manifest | undefined = existsSync(join(cache, 'manifest.json'))
+  ? (JSON.parse(readFileSync(join(cache, 'manifest.json'), 'utf8')) as Manifest)
+  : undefined;
+/** A database node's JVM: a small heap, and what install-neo4j.mjs recorded (serial GC, C1 only, add-opens, its AppCDS archive). */
 const JVM_FLAGS = process.env.ALLOTROPE_NEO4J_JVM_FLAGS?.split(/\s+/).filter(Boolean) ?? [
   '-Xms64m',
   '-Xmx256m',
-  '-XX:+UseSerialGC',
-  '-XX:TieredStopAtLevel=1',
-  '-Xshare:auto',
-];
-/** What Neo4j's own start script passes: without them the page cache falls back to slower buffers. */
-const JVM_OPENS = [
-  '--add-opens=java.base/java.nio=ALL-UNNAMED',
-  '--add-opens=java.base/java.io=ALL-UNNAMED',
-  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
-  '--add-opens=java.base/java.lang=ALL-UNNAMED',
-  '-Dio.netty.tryReflectionSetAccessible=true',
+  ...(manifest?.jvmFlags ?? []),
+  ...(manifest?.cdsArchive ? [`-XX:SharedArchiveFile=${join(cache, manifest.cdsArchive)}`] : []),
 ];
 const PASSWORD = 'internal-' + Math.random().toString(36).slice(2);
 
 function skipReason(): string | undefined {
-  if (!existsSync(launcherJar)) return `Neo4j engine not installed: no ${launcherJar} (run: node scripts/install-neo4j.mjs)`;
+  if (!existsSync(launcherJar) || !manifest) return `Neo4j engine not installed: no ${launcherJar} (run: node scripts/install-neo4j.mjs)`;
   if (spawnSync('java', ['-version']).error) return 'java is not on PATH';
   return undefined;
 }
@@ -53,6 +51,10 @@ async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+function diskMiB(dir: string): number {
+  return Math.round(Number(spawnSync('du', ['-sk', dir], { encoding: 'utf8' }).stdout.split('\t')[0]) / 1024);
 }
 
 function rssMiB(pid: number): number {
@@ -82,7 +84,7 @@ async function launch(home: string, passwordFile: string): Promise<Launched> {
   const started = performance.now();
   const child = spawn(
     'java',
-    [...JVM_FLAGS, ...JVM_OPENS, '-cp', join(cache, 'lib/*'), 'dev.allotrope.neo4j.Launcher',
+    [...JVM_FLAGS, '-cp', join(cache, 'lib/*'), 'dev.allotrope.neo4j.Launcher',
       '--home', home, '--bolt-port', String(port), '--pagecache', '16m', '--password-file', passwordFile],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -226,6 +228,8 @@ test('Neo4j launcher: Bolt, exact temporal and spatial values, crash recovery, s
     node.child.stdin!.write(`snapshot ${snapshot}\n`);
     assert.equal(await node.nextAnswer(), `OK snapshot ${snapshot}`);
     figures.onlineSnapshotMs = Math.round(performance.now() - t0);
+    figures.dataDirAfter100kNodesMiB = diskMiB(join(home, 'data'));
+    figures.snapshotMiB = diskMiB(snapshot);
 
     const copyHome = join(root, 'copy');
     mkdirSync(copyHome);

@@ -77,6 +77,10 @@ public final class Launcher {
                 .setConfig(GraphDatabaseSettings.load_csv_file_url_root, importDir)
                 .setConfig(GraphDatabaseSettings.allow_file_urls, true)
                 .setConfig(GraphDatabaseSettings.udc_enabled, false)
+                // Transaction logs are preallocated to the rotation size (256 MiB by default), real disk
+                // on ext4 even for an empty database, and kept two days: small files, two of them.
+                .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, 16L * 1024 * 1024)
+                .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
                 // Bolt otherwise waits 5 s for its worker pool and 5 s more for idle connections when
                 // shutting down; the store is already closed by then, so there is nothing to wait for.
                 .setConfig(BoltConnectorInternalSettings.thread_pool_shutdown_wait_time, Duration.ofMillis(100))

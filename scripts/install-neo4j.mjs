@@ -124,20 +124,13 @@ async function dumpCdsArchive() {
   const archive = join(cache, 'launcher.jsa');
   const scratch = mkdtempSync(join(tmpdir(), 'allotrope-neo4j-cds-'));
   rmSync(archive, { force: true });
-  say('starting Neo4j once to write the class-data sharing archive');
+  say('starting Neo4j twice to write the class-data sharing archive');
   writeFileSync(join(scratch, 'password'), 'cds-archive-run', { mode: 0o600 });
-  const child = spawn(
-    'java',
-    ['-Xmx256m', ...JVM_FLAGS, `-XX:ArchiveClassesAtExit=${archive}`, '-cp', join(lib, '*'), MAIN_CLASS,
-      '--home', join(scratch, 'home'), '--bolt-port', '0', '--password-file', join(scratch, 'password')],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk) => {
-    out += chunk;
-    if (out.includes('READY ')) child.stdin.end(); // end of input: clean shutdown, then the JVM writes the archive
-  });
-  const code = await new Promise((done) => child.on('exit', (status) => done(status)));
+  // The first start creates the store; the second, the one archived, also plans Cypher (the
+  // password is set through the system database on every start but the first), so the archive
+  // holds the query planner's classes too.
+  let code = await runUntilReady(scratch, []);
+  if (code === 0) code = await runUntilReady(scratch, [`-XX:ArchiveClassesAtExit=${archive}`]);
   rmSync(scratch, { recursive: true, force: true });
   if (code !== 0 || !existsSync(archive)) {
     say(`no class-data sharing archive (the run exited ${code}); starts will work, only slower`);
@@ -145,4 +138,20 @@ async function dumpCdsArchive() {
   }
   say(`class-data sharing archive: ${(statSync(archive).size / 1048576).toFixed(1)} MiB`);
   return 'launcher.jsa';
+}
+
+/** Starts the launcher on scratch/home and stops it by closing its stdin once it is READY; resolves with its exit status. */
+async function runUntilReady(scratch, extraFlags) {
+  const child = spawn(
+    'java',
+    ['-Xmx256m', ...JVM_FLAGS, ...extraFlags, '-cp', join(lib, '*'), MAIN_CLASS,
+      '--home', join(scratch, 'home'), '--bolt-port', '0', '--password-file', join(scratch, 'password')],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+    if (out.includes('READY ')) child.stdin.end(); // end of input: clean shutdown (and the archive written)
+  });
+  return new Promise((done) => child.on('exit', (status) => done(status)));
 }

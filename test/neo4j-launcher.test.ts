@@ -145,8 +145,9 @@ test('Neo4j launcher: Bolt, exact temporal and spatial values, crash recovery, s
   figures.firstQueryAfterReadyMs = Math.round(performance.now() - t0);
   figures.loadAverage1m = loadavg()[0]!.toFixed(1);
 
-  await t.test('auth is on: a wrong password is refused', async () => {
-    const wrong = connect(node.port, 'not-the-password');
+  await t.test('auth is on: the default password is refused and the initial-password file is gone', async () => {
+    assert.ok(!existsSync(join(home, 'data/dbms/auth.ini')));
+    const wrong = connect(node.port, 'neo4j');
     await assert.rejects(wrong.verifyAuthentication().then((ok) => (ok ? undefined : Promise.reject(new Error('refused')))));
     await wrong.close();
   });

@@ -12,6 +12,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import org.neo4j.cli.AdminTool;
+import org.neo4j.cli.ExecutionContext;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.SettingValueParsers;
 import org.neo4j.configuration.connectors.BoltConnector;
@@ -22,6 +24,7 @@ import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.io.fs.DefaultFileSystemAbstraction;
 import org.neo4j.kernel.impl.transaction.log.checkpoint.CheckPointer;
 import org.neo4j.kernel.impl.transaction.log.checkpoint.SimpleTriggerInfo;
 import org.neo4j.kernel.internal.GraphDatabaseAPI;
@@ -45,8 +48,8 @@ import org.neo4j.kernel.internal.Version;
  * env     ALLOTROPE_NEO4J_PASSWORD   the internal password, when --password-file is not given
  * </pre>
  *
- * The user "neo4j" gets the internal password at every start (auth stays on), so the supervisor can
- * rotate it by rewriting the file and restarting. Everything else Neo4j writes stays under --home.
+ * Auth stays on; the user "neo4j" gets the internal password before Bolt first listens, and again at
+ * every later start, so the supervisor can rotate it by rewriting the file and restarting. Everything else Neo4j writes stays under --home.
  */
 public final class Launcher {
     private static final String DATABASE = GraphDatabaseSettings.DEFAULT_DATABASE_NAME;
@@ -62,6 +65,11 @@ public final class Launcher {
         Path importDir = Path.of(args.getOrDefault("import-dir", home.resolve("import").toString())).toAbsolutePath();
         String password = readPassword(args.get("password-file"));
         Files.createDirectories(importDir);
+
+        // First start: the password goes into data/dbms/auth.ini, which the new system database takes
+        // its initial user from, so "neo4j"/"neo4j" is never valid while Bolt listens.
+        boolean firstStart = !Files.exists(home.resolve("data/databases/system"));
+        if (firstStart) setInitialPassword(password);
 
         DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home);
         if (args.containsKey("conf")) builder.loadPropertiesFromFile(Path.of(args.get("conf")));
@@ -89,7 +97,8 @@ public final class Launcher {
         dbms = builder.build();
         Runtime.getRuntime().addShutdownHook(new Thread(Launcher::shutdown, "allotrope-shutdown"));
 
-        setPassword(password);
+        if (firstStart) Files.deleteIfExists(home.resolve("data/dbms/auth.ini")); // consumed: the hash need not stay on disk
+        else setPassword(password);
         GraphDatabaseService db = dbms.database(DATABASE);
         if (!db.isAvailable(60_000)) throw new IllegalStateException("database " + DATABASE + " did not become available");
         System.out.println("READY bolt=" + boltAddress + ":" + boltPort + " version=" + Version.getNeo4jVersion());
@@ -99,7 +108,14 @@ public final class Launcher {
         System.exit(0); // runs the shutdown hook
     }
 
-    /** The only user is "neo4j"; its password is whatever the supervisor handed over. */
+    /** What `neo4j-admin dbms set-initial-password` does; its report goes to stderr, stdout is the protocol. */
+    private static void setInitialPassword(String password) {
+        int status = AdminTool.execute(new ExecutionContext(home, home.resolve("conf"), System.err, System.err, new DefaultFileSystemAbstraction()),
+                "dbms", "set-initial-password", password);
+        if (status != 0) throw new IllegalStateException("set-initial-password exited " + status);
+    }
+
+    /** Later starts: the password is whatever the supervisor handed over, so rotating it is a rewrite and a restart. */
     private static void setPassword(String password) {
         try {
             dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(

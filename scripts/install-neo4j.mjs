@@ -2,7 +2,8 @@
 // Resolves the Neo4j Community engine from Maven Central into a cache directory outside the repo:
 //   node scripts/install-neo4j.mjs [version] [cache-dir]
 // version defaults to the one pinned in engines/neo4j/pom.xml; cache-dir defaults to
-// ${XDG_CACHE_HOME:-~/.cache}/allotrope/engines/neo4j/<version>. The result is
+// $ALLOTROPE_ENGINES_DIR/neo4j/<version>, where that defaults to /var/cache/allotrope/engines for root and to
+// ${XDG_CACHE_HOME:-~/.cache}/allotrope/engines otherwise. The result is
 //   <cache>/lib/*.jar            every runtime jar plus allotrope-neo4j-launcher.jar
 //   <cache>/launcher.jsa         an AppCDS archive of the classes a start loads (skip with --no-cds)
 //   <cache>/manifest.json        version, jar count and size, the launcher's main class, JVM flags
@@ -59,8 +60,11 @@ const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const withCds = !process.argv.includes('--no-cds');
 const version = positional[0] ?? pinnedVersion();
 if (!/^\d+\.\d+\.\d+$/.test(version)) fail(`not a Neo4j version: ${version}`);
-const cacheRoot = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-const cache = resolve(positional[1] ?? join(cacheRoot, 'allotrope/engines/neo4j', version));
+// The same default as `allotrope serve` looks in (src/engines/neo4j-install.ts): root installs where node
+// users (their own unprivileged users) can read the jars.
+const isRoot = process.getuid?.() === 0;
+const enginesDir = process.env.ALLOTROPE_ENGINES_DIR || (isRoot ? '/var/cache/allotrope/engines' : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'allotrope/engines'));
+const cache = resolve(positional[1] ?? join(enginesDir, 'neo4j', version));
 const lib = join(cache, 'lib');
 const manifestPath = join(cache, 'manifest.json');
 const sourceHash = createHash('sha256').update(readFileSync(pom)).update(readFileSync(launcherSource)).digest('hex').slice(0, 16);

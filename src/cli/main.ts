@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { registerGraphServerCommand } from '../graph-server/cli.js';
 import { registerAdminCommands } from './admin.js';
+import { registerEnginesCommands } from './engines.js';
 import { CliError } from './errors.js';
 import { registerServeCommand } from './serve.js';
 
@@ -15,6 +16,7 @@ const program = new Command('allotrope')
 registerServeCommand(program);
 registerAdminCommands(program);
 registerGraphServerCommand(program);
+registerEnginesCommands(program);
 
 try {
   await program.parseAsync(process.argv);

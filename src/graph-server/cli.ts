@@ -2,7 +2,7 @@
 // Prints one JSON line on stdout when ready, for the local runtime to parse; logs go to stderr.
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULT_AUTH_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED_CONNECTIONS } from './bolt/server.js';
@@ -190,12 +190,15 @@ export function registerGraphServerCommand(program: Command): Command {
 async function startNeo4j(flags: GraphServerFlags) {
   if (!flags.neo4jInstall) throw new Error('--engine neo4j needs --neo4j-install <dir>');
   const installDir = resolve(flags.neo4jInstall);
-  let mainClass: string;
+  let manifest: { mainClass?: unknown; jvmFlags?: unknown; cdsArchive?: unknown };
   try {
-    mainClass = String(JSON.parse(readFileSync(join(installDir, 'manifest.json'), 'utf8')).mainClass);
+    manifest = JSON.parse(readFileSync(join(installDir, 'manifest.json'), 'utf8'));
   } catch (err) {
     throw new Error(`no Neo4j engine install in ${installDir}: ${(err as Error).message}`);
   }
+  const mainClass = String(manifest.mainClass);
+  const jvmFlags = Array.isArray(manifest.jvmFlags) ? manifest.jvmFlags.filter((f): f is string => typeof f === 'string' && f.startsWith('-')) : undefined;
+  const cdsArchive = typeof manifest.cdsArchive === 'string' && existsSync(join(installDir, manifest.cdsArchive)) ? join(installDir, manifest.cdsArchive) : null;
   const { runNeo4jGraphServer } = await import('./engines/neo4j/server.js');
   const settings = Object.fromEntries(flags.neo4jSetting.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   if (flags.readOnly) settings['server.databases.default_to_read_only'] = 'true';
@@ -209,7 +212,7 @@ async function startNeo4j(flags: GraphServerFlags) {
     advertisedHost: flags.advertisedHost ?? (flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host),
     readOnly: flags.readOnly ?? false,
     ...(flags.memoryMb ? { memoryMb: flags.memoryMb } : {}),
-    engine: { installDir, mainClass, java: flags.java },
+    engine: { installDir, mainClass, java: flags.java, ...(jvmFlags ? { jvmFlags } : {}), cdsArchive },
     settings,
     logger: pino({ name: 'graph-server' }, pino.destination(2)),
   });

@@ -17,7 +17,7 @@
 // behind the caller. `close()` stops every node by default, so a clean shutdown leaves nothing running.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, copyFile, cp, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
@@ -754,7 +754,8 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
           throw new RuntimeError('Conflict', `node ${stationId} is restarting after its process stopped; try again once it runs`);
         }
         try {
-          await backupStoppedDatabase(stopped.paths.dataDir, dir);
+          if (await exists(path.join(stopped.paths.dataDir, 'neo4j'))) await backupStoppedNeo4j(stopped.paths.dataDir, dir);
+          else await backupStoppedDatabase(stopped.paths.dataDir, dir);
         } catch (err) {
           throw new RuntimeError('Failed', `backup of stopped node ${stationId} failed: ${(err as Error).message}`, { cause: err });
         }
@@ -945,6 +946,25 @@ export function nodeEnvironment(): NodeJS.ProcessEnv {
   return env;
 }
 
+function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * A stopped Neo4j node's store and transaction logs (what a backup holds, see engines/neo4j/jvm.ts), copied as
+ * they are: Neo4j stopped cleanly or not, its start after a restore recovers from the logs.
+ */
+async function backupStoppedNeo4j(dataDir: string, targetDir: string): Promise<void> {
+  for (const rel of ['neo4j/data/databases/neo4j', 'neo4j/data/transactions/neo4j']) {
+    const from = path.join(dataDir, rel);
+    if (!(await exists(from))) continue;
+    await cp(from, path.join(targetDir, rel), { recursive: true, filter: (src) => path.basename(src) !== 'database_lock' });
+  }
+}
+
 /** Side directories used to replace or wipe a data dir in two renames. */
 function swapDirs(paths: NodePaths): { restoring: string; previous: string; emptying: string; replaced: string } {
   return {
@@ -970,7 +990,6 @@ function pathExists(p: string): Promise<boolean> {
  */
 async function recoverDataDir(paths: NodePaths): Promise<void> {
   const { restoring, previous, emptying } = swapDirs(paths);
-  const exists = (p: string) => stat(p).then(() => true, () => false);
   if (!(await exists(paths.dataDir))) {
     if ((await exists(previous)) && (await exists(restoring))) await rename(restoring, paths.dataDir);
     else if (await exists(previous)) await rename(previous, paths.dataDir);

@@ -1,5 +1,6 @@
 // `Value`s as the Neo4j Query API writes and reads them: plain JSON (temporal as ISO-8601 text,
 // points as WKT, bytes as base64) and typed JSON (`{"$type": T, "_value": v}`).
+import { civilFromDays, daysFromCivil, splitDay } from '../calendar.js';
 import {
   CypherDate,
   CypherDateTime,
@@ -17,7 +18,6 @@ import {
 } from '../values.js';
 
 const NS = 1_000_000_000n;
-const MS_PER_DAY = 86_400_000;
 
 function pad(n: bigint, width: number): string {
   return String(n < 0n ? -n : n).padStart(width, '0');
@@ -39,13 +39,16 @@ function offsetText(offset: bigint): string {
   return `${offset < 0n ? '-' : '+'}${pad(abs / 3600n, 2)}:${pad((abs / 60n) % 60n, 2)}${sec ? ':' + pad(sec, 2) : ''}`;
 }
 
+/** As Java's ISO_LOCAL_DATE writes it, over Cypher's ±999,999,999 years: `+10000-01-01`, `-0001-01-01`. */
 function dateText(days: bigint): string {
-  return new Date(Number(days) * MS_PER_DAY).toISOString().slice(0, 10);
+  const { year, month, day } = civilFromDays(days);
+  const y = year < 0n ? `-${pad(year, 4)}` : year > 9999n ? `+${year}` : pad(year, 4);
+  return `${y}-${pad(month, 2)}-${pad(day, 2)}`;
 }
 
 function localDateTimeText(seconds: bigint, nanoseconds: bigint): string {
-  const iso = new Date(Number(seconds) * 1000).toISOString(); // yyyy-mm-ddThh:mm:ss.000Z
-  return iso.slice(0, 19) + fraction(nanoseconds);
+  const { days, secondOfDay } = splitDay(seconds);
+  return `${dateText(days)}T${timeText(secondOfDay * NS + nanoseconds)}`;
 }
 
 /** Neo4j's text for a duration: zero parts left out, `PT0S` for none (e.g. `P1Y2M3DT4H5M6.5S`). */
@@ -72,12 +75,41 @@ function durationText(d: CypherDuration): string {
   return `P${date}${time ? 'T' + time : ''}`;
 }
 
-function pointText(p: CypherPoint): string {
-  return p.z === null ? `SRID=${p.srid};POINT(${p.x} ${p.y})` : `SRID=${p.srid};POINT Z(${p.x} ${p.y} ${p.z})`;
+/** A coordinate as JavaScript writes it, but keeping the sign of -0.0 so that it reads back the same. */
+function coordinate(n: number): string {
+  return Object.is(n, -0) ? '-0' : String(n);
 }
 
+function pointText(p: CypherPoint): string {
+  const [x, y] = [coordinate(p.x), coordinate(p.y)];
+  return p.z === null ? `SRID=${p.srid};POINT(${x} ${y})` : `SRID=${p.srid};POINT Z(${x} ${y} ${coordinate(p.z)})`;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The offset of an IANA zone at an instant, from Intl; null where Intl has no answer (e.g. beyond ±275,760 years). */
+function zoneOffset(zoneId: string, seconds: bigint): bigint | null {
+  const ms = Number(seconds) * 1000;
+  if (!(Math.abs(ms) <= 8.64e15)) return null;
+  try {
+    let f = zoneFormats.get(zoneId);
+    if (!f) {
+      f = new Intl.DateTimeFormat('en-US', { timeZone: zoneId, hourCycle: 'h23', era: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+      zoneFormats.set(zoneId, f);
+    }
+    const parts = Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, p.value]));
+    const year = parts.era === 'BC' || parts.era === 'B' ? 1n - BigInt(parts.year!) : BigInt(parts.year!);
+    const local = daysFromCivil(year, BigInt(parts.month!), BigInt(parts.day!)) * 86_400n + BigInt(parts.hour!) * 3600n + BigInt(parts.minute!) * 60n + BigInt(parts.second!);
+    const floorSeconds = BigInt(Math.floor(ms / 1000));
+    return local - floorSeconds;
+  } catch {
+    return null;
+  }
+}
+
+/** With a zone, shown at the zone's offset at that instant as Neo4j does (`…T10:00+01:00[Europe/London]`). */
 function dateTimeText(v: CypherDateTime): string {
-  const offset = v.offsetSeconds ?? 0n;
+  const offset = v.offsetSeconds ?? (v.zoneId ? zoneOffset(v.zoneId, v.seconds) : null) ?? 0n;
   const local = localDateTimeText(v.seconds + offset, v.nanoseconds);
   return local + offsetText(offset) + (v.zoneId ? `[${v.zoneId}]` : '');
 }
@@ -148,6 +180,7 @@ function typed(type: string, value: Json): Json {
 /** A Float as Neo4j writes it: always with a fraction or exponent, so `2.0`, never `2`. */
 function floatText(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
+  if (Object.is(v, -0)) return '-0.0';
   if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
   const s = String(v);
   return /[.eE]/.test(s) ? s : `${s}.0`;
@@ -220,9 +253,9 @@ function parseTime(text: string): { ns: bigint; offset: string | undefined } {
 }
 
 function parseDateDays(text: string): bigint {
-  const m = /^(-?\d{4,})-(\d{2})-(\d{2})$/.exec(text);
+  const m = /^([+-]?\d{4,})-(\d{2})-(\d{2})$/.exec(text);
   if (!m) throw new ParameterFormatError(`bad date '${text}'`);
-  return BigInt(Math.floor(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / MS_PER_DAY));
+  return daysFromCivil(BigInt(m[1]!), BigInt(m[2]!), BigInt(m[3]!));
 }
 
 function parseDateTime(text: string): { seconds: bigint; ns: bigint; offset: string | undefined; zone: string | undefined } {

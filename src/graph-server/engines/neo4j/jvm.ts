@@ -57,11 +57,13 @@ async function internalPassword(dataDir: string): Promise<string> {
   const file = join(dataDir, PASSWORD_FILE);
   try {
     const text = (await readFile(file, 'utf8')).trim();
-    if (text.length >= 32) return text;
+    // One starting with '-' never got set (see below), so it is made again.
+    if (text.length >= 32 && !text.startsWith('-')) return text;
   } catch {
     // made below
   }
-  const password = randomBytes(32).toString('base64url');
+  // Hex, not base64url: neo4j-admin set-initial-password takes it as an argument and reads a leading '-' as an option.
+  const password = randomBytes(32).toString('hex');
   await writeFile(file, `${password}\n`, { mode: 0o600 });
   return password;
 }

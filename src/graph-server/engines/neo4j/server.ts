@@ -13,11 +13,12 @@ import type { Relay, RelaySession } from '../../bolt/connection.js';
 import { BOLT_MAGIC } from '../../bolt/handshake.js';
 import { createBoltServer, type BoltServer } from '../../bolt/server.js';
 import { databaseUuid } from '../../engine.js';
-import { CypherError, type GraphEngine } from '../../engine-api.js';
+import { CypherError } from '../../engine-api.js';
 import { createHttpServer } from '../../http/server.js';
 import { UsersFile } from '../../users.js';
 import { BoltUpstream, type UpstreamTarget } from './bolt-upstream.js';
 import { NEO4J_HOME, Neo4jJvm, type Neo4jEngineFiles } from './jvm.js';
+import { createNeo4jQueryEngine } from './query-engine.js';
 
 export interface Neo4jGraphServerOptions {
   dataDir: string;
@@ -119,12 +120,6 @@ function closeServer(server: net.Server): Promise<void> {
   });
 }
 
-/** Until the Query API is answered from Neo4j through the driver, HTTP queries say so (Bolt is the way in). */
-const unavailableQueryApi: GraphEngine = {
-  run: () => Promise.reject(new CypherError('Neo.ClientError.Statement.FeatureNotSupported', 'this Neo4j database answers queries over Bolt; the Query API is not available on it yet')),
-  begin: () => Promise.reject(new CypherError('Neo.ClientError.Statement.FeatureNotSupported', 'this Neo4j database answers queries over Bolt; the Query API is not available on it yet')),
-};
-
 export async function runNeo4jGraphServer(opts: Neo4jGraphServerOptions) {
   const started = Date.now();
   const { logger, host } = opts;
@@ -170,9 +165,20 @@ export async function runNeo4jGraphServer(opts: Neo4jGraphServerOptions) {
     txClosed: () => void open--,
     gate,
   };
+  // The Query API: answered by Neo4j through the driver, counted and gated like the relay's sessions.
+  const queryApi = createNeo4jQueryEngine({
+    target: () => {
+      if (!jvm) throw new CypherError('Neo.TransientError.General.DatabaseUnavailable', 'The Neo4j engine is starting; retry.', '08N07');
+      return { port: jvm.boltPort, password: jvm.password };
+    },
+    began: relay.began,
+    txOpened: relay.txOpened,
+    txClosed: relay.txClosed,
+    gate,
+  });
 
   const bolt = createBoltServer({
-    engine: unavailableQueryApi,
+    engine: queryApi,
     relay,
     authenticator: users,
     advertisedAddress: () => `${opts.advertisedHost}:${boltPort}`,
@@ -180,7 +186,7 @@ export async function runNeo4jGraphServer(opts: Neo4jGraphServerOptions) {
     allowConnection: (address) => users.allows(address),
   });
   const http = createHttpServer({
-    engine: unavailableQueryApi,
+    engine: queryApi,
     authenticator: users,
     boltAddress: () => `${opts.advertisedHost}:${boltPort}`,
     get neo4jVersion() {
@@ -210,6 +216,7 @@ export async function runNeo4jGraphServer(opts: Neo4jGraphServerOptions) {
   const closeAll = async () => {
     await Promise.all([closeServer(bolt), closeServer(http), admin?.close()]);
     await countsDriver?.close().catch(() => undefined);
+    await queryApi.close().catch(() => undefined);
     users.close();
     await jvm?.stop();
   };

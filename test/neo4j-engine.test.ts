@@ -118,9 +118,18 @@ describe('databases on the Neo4j engine', { skip: 'skip' in engines ? engines.sk
     const reader = driver(port, 'reporting', user.body.password);
     await waitFor(async () => (await count(reader).catch(() => -1)) === 1, { timeoutMs: 20_000, what: 'the new user to log in' });
     await assert.rejects(reader.executeQuery('CREATE (:Mark {i: 99})'), (e: { code?: string }) => e.code === 'Neo.ClientError.Statement.AccessMode');
-    await assert.rejects(reader.executeQuery("CREATE USER eve SET PASSWORD 'secret-secret'", {}, { database: 'system' }), (e: { code?: string }) => e.code === 'Neo.ClientError.Statement.AccessMode');
-    // Even the owner cannot touch Neo4j's own users through the system database.
-    await assert.rejects(d6.executeQuery("ALTER USER neo4j SET PASSWORD 'taken-over-123'", {}, { database: 'system' }), (e: { code?: string }) => e.code === 'Neo.ClientError.Statement.AccessMode');
+    await assert.rejects(reader.executeQuery("CREATE USER eve SET PASSWORD 'secret-secret'", {}, { database: 'system' }), (e: { code?: string }) => e.code === 'Neo.ClientError.Security.Forbidden');
+    // Even the owner cannot touch Neo4j's own users: administration commands are refused on any database.
+    for (const [query, database] of [
+      ["ALTER USER neo4j SET PASSWORD 'taken-over-123'", 'system'],
+      ["ALTER USER neo4j SET PASSWORD 'taken-over-123'", 'neo4j'],
+      ["CREATE USER eve SET PASSWORD 'secret-secret'", 'neo4j'],
+      ["/* x */ CYPHER 5 create user eve set password 'secret-secret'", 'neo4j'],
+      ['GRANT ROLE admin TO eve', 'neo4j'],
+    ] as const) {
+      await assert.rejects(d6.executeQuery(query, {}, { database }), (e: { code?: string }) => e.code === 'Neo.ClientError.Security.Forbidden' || e.code === 'Neo.ClientError.Statement.AccessMode', query);
+    }
+    assert.equal(await count(d6), 1, 'the session works after a refused command');
 
     // Snapshot (online: commits held back while Neo4j copies its store), write, restore: back to the snapshot.
     const snap = await server.request('POST', `${DB}/${id}/snapshots`, { token, body: { label: 'one mark' } });

@@ -18,6 +18,7 @@ import { failureMetadata, readFilter, summaryMetadata, type NotificationFilter }
 import { Packer, Structure, unpackMessage, type Message, type Unpacked } from './packstream.js';
 import { ProtocolError } from './protocol-error.js';
 import { editMapField, mapFieldString, packString, signatureOf } from '../engines/neo4j/bolt-message.js';
+import { ADMINISTRATION_REFUSED, isAdministrationCommand } from '../engines/neo4j/admin-commands.js';
 
 export const SERVER_AGENT = 'Neo4j/5.26.0';
 export const DEFAULT_DATABASE = 'neo4j';
@@ -200,6 +201,8 @@ export class BoltConnection {
   private helloRaw: Buffer | null = null;
   private relaySession: RelaySession | null = null;
   private relayInTx = false;
+  /** A request refused here (not by the engine): IGNORED until RESET, as after any FAILURE. */
+  private relayFailed = false;
   /** An auto-commit RUN whose result may still be pulled: Neo4j commits it when the result is consumed. */
   private relayAutoPending = false;
 
@@ -476,8 +479,20 @@ export class BoltConnection {
     }
     // Our own replies (the HELLO/LOGON success) go out before the engine's.
     this.flush();
+    if (this.relayFailed) {
+      if (signature !== SIG.RESET) return this.ignored();
+      this.relayFailed = false;
+    }
     let message = raw;
     try {
+      if (signature === SIG.RUN) {
+        const query = unpackMessage(raw, { structs: 'raw' }).fields[0];
+        if (typeof query === 'string' && isAdministrationCommand(query)) {
+          this.failure(new BoltFailure('Neo.ClientError.Security.Forbidden', ADMINISTRATION_REFUSED, '42NFF'));
+          this.relayFailed = true;
+          return;
+        }
+      }
       if (signature === SIG.LOGON) {
         const token = dictField(unpackMessage(raw, { structs: 'values' }).fields, 0, 1, 'LOGON');
         await this.authenticate(token);

@@ -3,7 +3,12 @@
 import neo4j, { Neo4jError, type Driver, type QueryResult as DriverResult, type Result, type Session, type Transaction } from 'neo4j-driver';
 import { CypherError, type EngineTransaction, type GraphEngine, type Notification, type QueryOptions, type QueryResult, type QueryType, type StatKey } from '../../engine-api.js';
 import type { Value } from '../../values.js';
+import { ADMINISTRATION_REFUSED, isAdministrationCommand } from './admin-commands.js';
 import { fromDriver, toDriverMap } from './driver-values.js';
+
+function refuseAdministration(query: string): void {
+  if (isAdministrationCommand(query)) throw new CypherError('Neo.ClientError.Security.Forbidden', ADMINISTRATION_REFUSED, '42NFF');
+}
 
 const DATABASE = 'neo4j';
 
@@ -104,6 +109,7 @@ export function createNeo4jQueryEngine(options: Neo4jQueryEngineOptions): Neo4jQ
 
   return {
     async run(query, params, o) {
+      refuseAdministration(query);
       options.began();
       const s = session(o);
       await options.gate.enter();
@@ -138,6 +144,7 @@ export function createNeo4jQueryEngine(options: Neo4jQueryEngineOptions): Neo4jQ
       };
       return {
         async run(query, params) {
+          refuseAdministration(query);
           try {
             return await collect(tx.run(query, toDriverMap(params)));
           } catch (err) {

@@ -12,7 +12,7 @@ import { authenticateBearer, InvalidTokenError } from '../auth/bearer.js';
 import { loadSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { unauthorized } from '../domain/errors.js';
+import { invalid, unauthorized } from '../domain/errors.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/db.js';
 import { sendError } from './errors.js';
@@ -23,7 +23,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { environmentRoutes } from './routes/environments.js';
 import { organizationRoutes } from './routes/organization.js';
 import { serviceRoutes } from './routes/service.js';
-import { parseFormBody, validatorCompiler } from './validation.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan, parseFormBody, validatorCompiler } from './validation.js';
 
 /** The TypeBox-typed Fastify instance every route plugin receives. */
 export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -85,6 +85,9 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     },
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true },
+    // The router's own refusals (a malformed %-escape, a path segment over maxParamLength) go through the
+    // one error mapper too; without this Fastify writes its own {"error","code","message","statusCode"}.
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as ApiInstance;
 
   app.setValidatorCompiler(validatorCompiler);
@@ -100,8 +103,12 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if ((body as string).trim() === '') done(null, undefined);
-    else parseJson(request, body as string, done);
+    if ((body as string).trim() === '') return done(null, undefined);
+    parseJson(request, body as string, (err, value) => {
+      if (err) return done(err);
+      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(invalid('body', `request body is nested more than ${MAX_JSON_DEPTH} levels deep`));
+      done(null, value);
+    });
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, parseFormBody(body as string));

@@ -63,6 +63,8 @@ export const FRAMEWORK_ERRORS: Readonly<Record<string, [number, string]>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'request body is empty but the content type says JSON'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'request body is not valid JSON'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'Content-Length does not match the body'],
+  FST_ERR_BAD_URL: [400, 'the request path holds a malformed percent-encoding'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'a path segment is longer than 100 characters'],
   FST_INVALID_MULTIPART_CONTENT_TYPE: [415, 'expected multipart/form-data'],
   FST_PARTS_LIMIT: [413, 'too many parts in the multipart body'],
   FST_FILES_LIMIT: [413, 'too many files in the multipart body'],

@@ -103,7 +103,7 @@ export function backupsExtension(
   };
 }
 
-export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings } = {}): Promise<BackupsServer> {
+export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings; /** ALLOTROPE_DB_PORTS (default: a claimed test range of 40). */ dbPorts?: string } = {}): Promise<BackupsServer> {
   const downloadPort = await freePort();
   const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
   const downloadSecret = randomBytes(32).toString('hex');
@@ -117,7 +117,7 @@ export async function startBackupsServer(options: { s3?: S3Target; settings?: Ba
   });
 
   const server = await startServer({
-    env: { ALLOTROPE_DB_PORTS: testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
+    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
     extend: [extension],
   });
   try {

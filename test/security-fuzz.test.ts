@@ -67,26 +67,28 @@ const anyValue = fc.oneof(
   nastyString,
 );
 
-function valueFor(schema: Schema | undefined, ids: string[], depth = 0): fc.Arbitrary<unknown> {
+/** A value for `schema`: `strict` keeps to its types (to get past validation), else any value may stand in. */
+function valueFor(schema: Schema | undefined, ids: string[], depth = 0, strict = false): fc.Arbitrary<unknown> {
   if (!schema || depth > 3) return anyValue;
-  const options: fc.Arbitrary<unknown>[] = [anyValue];
+  const options: fc.Arbitrary<unknown>[] = strict ? [] : [anyValue];
   const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
   if (schema.enum) options.push(fc.constantFrom(...schema.enum));
-  for (const sub of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) options.push(valueFor(sub, ids, depth + 1));
+  for (const sub of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) options.push(valueFor(sub, ids, depth + 1, strict));
   for (const type of types) {
-    if (type === 'string') options.push(nastyString, fc.constantFrom(...ids));
-    if (type === 'integer' || type === 'number') options.push(fc.integer({ min: (schema.minimum ?? 0) - 2, max: (schema.maximum ?? 1000) + 2 }), fc.double());
+    if (type === 'string' && !schema.enum) options.push(strict ? fc.oneof(fc.constantFrom(...ids), fc.string({ minLength: 1, maxLength: 30 })) : nastyString, fc.constantFrom(...ids));
+    if (type === 'integer' || type === 'number') options.push(strict ? fc.integer({ min: schema.minimum ?? 0, max: Math.min(schema.maximum ?? 1000, 1000) }) : fc.oneof(fc.integer({ min: (schema.minimum ?? 0) - 2, max: (schema.maximum ?? 1000) + 2 }), fc.double()));
     if (type === 'boolean') options.push(fc.boolean());
-    if (type === 'array') options.push(fc.array(valueFor(schema.items, ids, depth + 1), { maxLength: 5 }), fc.array(fc.constantFrom(...ids), { maxLength: 3 }));
-    if (type === 'object') options.push(objectFor(schema, ids, depth + 1));
+    if (type === 'array') options.push(fc.array(valueFor(schema.items, ids, depth + 1, strict), { maxLength: 3 }));
+    if (type === 'object') options.push(objectFor(schema, ids, depth + 1, strict));
   }
-  return fc.oneof(...options);
+  return options.length ? fc.oneof(...options) : anyValue;
 }
 
 /** An object shaped like the schema: some fields present, each well or badly typed, now and then an unknown one. */
-function objectFor(schema: Schema, ids: string[], depth = 0): fc.Arbitrary<Record<string, unknown>> {
+function objectFor(schema: Schema, ids: string[], depth = 0, strict = false): fc.Arbitrary<Record<string, unknown>> {
   const props = schema.properties ?? {};
-  const model = Object.fromEntries(Object.entries(props).map(([k, s]) => [k, valueFor(s, ids, depth)]));
+  const model = Object.fromEntries(Object.entries(props).map(([k, s]) => [k, valueFor(s, ids, depth, strict)]));
+  if (strict) return fc.record(model, { requiredKeys: (schema.required ?? []).filter((k) => k in props) });
   return fc
     .tuple(fc.record(model, { requiredKeys: [] }), fc.option(fc.dictionary(printable(12), anyValue, { maxKeys: 2 }), { freq: 4 }))
     .map(([known, extra]) => ({ ...known, ...(extra ?? {}) }));
@@ -137,9 +139,11 @@ function requestArbitrary(ops: Operation[], idsFor: (param: string) => string[],
   return fc.constantFrom(...ops).chain((op) => {
     const pathParams = op.params.filter((p) => p.in === 'path');
     const queryParams = op.params.filter((p) => p.in === 'query');
-    const pathValue = (name: string) =>
+    // The vendor segment is almost always right, so the fuzzer gets past it into the database routes.
+    const pathValue = (name: string): fc.Arbitrary<string> =>
+      name === 'vendor' ? fc.oneof({ weight: 12, arbitrary: fc.constant('graphneo') }, { weight: 1, arbitrary: fc.constantFrom(...idsFor(name), '%ff', 'x'.repeat(300)) }) :
       fc.oneof(
-        { weight: 4, arbitrary: fc.constantFrom(...idsFor(name)) },
+        { weight: 8, arbitrary: fc.constantFrom(...idsFor(name)) },
         { weight: 2, arbitrary: fc.uuid().map((u) => u.replaceAll('-', '')) },
         { weight: 1, arbitrary: fc.uuid() },
         { weight: 2, arbitrary: nastyString.filter((s) => s.length < 3000 && s.length > 0).map(encode) },
@@ -147,13 +151,17 @@ function requestArbitrary(ops: Operation[], idsFor: (param: string) => string[],
       );
     const query = fc.array(
       fc.tuple(fc.oneof(fc.constantFrom(...(queryParams.length ? queryParams.map((p) => p.name) : ['x'])), printable(10)), fc.oneof(nastyString.filter((s) => s.length < 2000), fc.constantFrom(...allIds), fc.integer().map(String))),
-      { maxLength: 4 },
+      { maxLength: 3 },
     );
     const bodyCapable = !['GET', 'HEAD', 'DELETE'].includes(op.method) || false;
     const schemaBody = op.bodySchema ? objectFor(op.bodySchema, allIds) : fc.dictionary(printable(12), anyValue, { maxKeys: 3 });
+    // Well-typed bodies with real ids get past validation into the handlers (and start real operations).
+    const validBody = op.bodySchema ? objectFor(op.bodySchema, allIds, 0, true) : fc.constant({});
     const body: fc.Arbitrary<{ kind: string; body?: string | Uint8Array; type?: string }> = bodyCapable
       ? fc.oneof(
           { weight: 6, arbitrary: schemaBody.map((v) => ({ kind: 'schema-json', body: JSON.stringify(v), type: 'application/json' })) },
+          { weight: 4, arbitrary: validBody.map((v) => ({ kind: 'typed-json', body: JSON.stringify(v), type: 'application/json' })) },
+          { weight: 1, arbitrary: validBody.map((v) => ({ kind: 'typed-form', body: formEncode(v), type: 'application/x-www-form-urlencoded' })) },
           { weight: 3, arbitrary: schemaBody.map((v) => ({ kind: 'schema-form', body: formEncode(v), type: 'application/x-www-form-urlencoded' })) },
           { weight: 2, arbitrary: fc.jsonValue().map((v) => ({ kind: 'random-json', body: JSON.stringify(v) ?? 'null', type: 'application/json' })) },
           { weight: 1, arbitrary: fc.constantFrom('array', 'object').chain((k) => fc.integer({ min: 100, max: 20_000 }).map((d) => ({ kind: 'deep-json', body: deepNesting(d, k as 'array' | 'object'), type: 'application/json' }))) },
@@ -166,7 +174,7 @@ function requestArbitrary(ops: Operation[], idsFor: (param: string) => string[],
     const extraHeaders = fc.record(
       {
         'content-type': fc.oneof(fc.constantFrom(...CONTENT_TYPES), printable(40)),
-        'idempotency-key': printable(80),
+        'idempotency-key': fc.oneof(fc.uuid(), printable(80)),
         'x-request-id': printable(100),
         accept: fc.constantFrom('application/json', 'text/html', '*/*', 'application/xml', ''),
         'accept-charset': fc.constantFrom('utf-16', 'latin1', '*'),
@@ -174,7 +182,8 @@ function requestArbitrary(ops: Operation[], idsFor: (param: string) => string[],
       },
       { requiredKeys: [] },
     );
-    return fc.record({ values: fc.tuple(...pathParams.map((p) => pathValue(p.name))), query, body, extraHeaders, keepType: fc.boolean() }).map(({ values, query: q, body: b, extraHeaders: h, keepType }) => {
+    const keepType = fc.integer({ min: 0, max: 4 }).map((n) => n > 0);
+    return fc.record({ values: fc.tuple(...pathParams.map((p) => pathValue(p.name))), query, body, extraHeaders: fc.option(extraHeaders, { freq: 2 }).map((h) => h ?? {}), keepType }).map(({ values, query: q, body: b, extraHeaders: h, keepType }) => {
       let path = op.path;
       pathParams.forEach((p, i) => (path = path.replace(`{${p.name}}`, String(values[i]))));
       if (q.length) path += '?' + q.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&');
@@ -191,12 +200,13 @@ describe('OpenAPI-driven request fuzzing', () => {
   let server: BackupsServer;
   let ops: Operation[];
   const ids: Record<string, string[]> = {};
+  let fixtureId: string;
 
   before(async () => {
     server = await startBackupsServer({ dbPorts: testPortRange(2) });
     const token = server.adminToken;
     const fixture = await createDatabase(server, token, { environmentId: server.environmentId, name: 'fuzz-fixture', plan: 'ds2' });
-    const dbId = fixture.database.id as string;
+    const dbId = (fixtureId = fixture.database.id as string);
     const snap = await server.request('POST', `${DB}/${dbId}/snapshots`, { token, body: { label: 'fuzz' } });
     await operationFinished(server, token, dbId, snap.body.operationId);
     const user = await server.request('POST', `${DB}/${dbId}/users`, { token, body: { username: 'fuzz' } });
@@ -231,9 +241,13 @@ describe('OpenAPI-driven request fuzzing', () => {
 
   after(async () => server?.stop());
 
-  test('findings of earlier runs stay fixed: a malformed %-escape, an overlong path segment, deep JSON with an Idempotency-Key', async () => {
+  test('findings of earlier runs stay fixed: a malformed %-escape, an overlong path segment, deep JSON with an Idempotency-Key, malformed multipart', async () => {
     const token = server.adminToken;
+    const part = '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n';
     const cases: [string, string, RequestInit, number, RegExp][] = [
+      ['PUT', `${DB}/${fixtureId}/import`, { headers: { 'content-type': 'multipart/form-data' }, body: 'garbage' }, 400, /multipart body is malformed/],
+      ['PUT', `${DB}/${fixtureId}/import`, { headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: 'garbage' }, 400, /multipart body is malformed/],
+      ['PUT', `${DB}/${fixtureId}/import`, { headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: part + 'z'.repeat(70_000) }, 400, /multipart body is malformed/],
       ['GET', `${DB}/%zz`, {}, 400, /malformed percent-encoding/],
       ['GET', `${DB}/${'x'.repeat(300)}`, {}, 414, /longer than 100 characters/],
       ['PUT', `${DB}/${'a'.repeat(32)}/resume`, { headers: { 'content-type': 'application/json', 'idempotency-key': randomBytes(8).toString('hex') }, body: '['.repeat(5000) + ']'.repeat(5000) }, 400, /nested more than 64 levels/],

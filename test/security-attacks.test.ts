@@ -298,6 +298,9 @@ describe('security attacks', () => {
       assert.ok(res.status === 404 || res.status === 400, `${method} ${path} ${JSON.stringify(body)}: ${res.status} ${res.text}`);
       assert.equal(res.status, unknown.status, `${method} ${path}: a foreign id answers ${res.status} ${res.text}, an unknown id ${unknown.status} ${unknown.text}`);
       assert.doesNotMatch(res.body.error, /not allowed|forbidden|permission|another/i, res.text);
+      // Same words too, once the ids are blanked out.
+      const blank = (text: string) => text.replace(/[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}/g, '<id>');
+      assert.equal(blank(res.body.error), blank(unknown.body.error), `${method} ${path}: the message differs from an unknown id's`);
       if (res.status === 400) assert.match(res.body.error, /does not exist|not found|unknown/i, res.text);
     }
 

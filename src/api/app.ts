@@ -12,7 +12,7 @@ import { authenticateBearer, InvalidTokenError } from '../auth/bearer.js';
 import { loadSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { DomainError, unauthorized } from '../domain/errors.js';
+import { DomainError, invalid, unauthorized } from '../domain/errors.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/db.js';
 import { answerClientError, MAX_PATH_SEGMENT_CHARS, sendError } from './errors.js';
@@ -23,7 +23,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { environmentRoutes } from './routes/environments.js';
 import { organizationRoutes } from './routes/organization.js';
 import { serviceRoutes } from './routes/service.js';
-import { parseFormBody, refuseCharset, validatorCompiler } from './validation.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan, parseFormBody, refuseCharset, validatorCompiler } from './validation.js';
 
 /** The TypeBox-typed Fastify instance every route plugin receives. */
 export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -108,9 +108,13 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   // Bodies are decoded as UTF-8, so a body declared in another charset is refused instead of misread.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const refused = refuseCharset(request.headers['content-type']);
-    if (refused) done(refused, undefined);
-    else if ((body as string).trim() === '') done(null, undefined);
-    else parseJson(request, body as string, done);
+    if (refused) return done(refused, undefined);
+    if ((body as string).trim() === '') return done(null, undefined);
+    parseJson(request, body as string, (err, value) => {
+      if (err) return done(err);
+      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(invalid('body', `request body is nested more than ${MAX_JSON_DEPTH} levels deep`));
+      done(null, value);
+    });
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
     const refused = refuseCharset(request.headers['content-type']);

@@ -35,6 +35,21 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   return validate;
 };
 
+/** Deepest nesting a JSON body may have; the API's shapes need 4, and recursive code (JSON.stringify in the idempotency hash) overflows the stack somewhere past a few thousand. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether a parsed JSON value nests arrays/objects deeper than `max` (iterative: the value may be deep). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Parses a form-encoded body: repeated keys become lists. */
 export function parseFormBody(text: string): Record<string, unknown> {
   const result: Record<string, unknown> = {};

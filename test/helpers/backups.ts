@@ -106,7 +106,9 @@ export function backupsExtension(
 }
 
 /** `wrapRuntime` puts a test's own layer between the control plane and the real local runtime (to inject a failure). */
-export async function startBackupsServer(options: { s3?: S3Target; settings?: BackupsSettings; wrapRuntime?: (runtime: LocalRuntime) => Runtime } = {}): Promise<BackupsServer> {
+export async function startBackupsServer(
+  options: { s3?: S3Target; settings?: BackupsSettings; wrapRuntime?: (runtime: LocalRuntime) => Runtime; /** ALLOTROPE_DB_PORTS (default: a claimed test range of 40). */ dbPorts?: string } = {},
+): Promise<BackupsServer> {
   const downloadPort = await freePort();
   const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
   const downloadSecret = randomBytes(32).toString('hex');
@@ -120,7 +122,7 @@ export async function startBackupsServer(options: { s3?: S3Target; settings?: Ba
   });
 
   const server = await startServer({
-    env: { ALLOTROPE_DB_PORTS: testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
+    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
     extend: [extension],
   });
   try {

@@ -62,6 +62,7 @@ describe('databases API', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ plan: 'ds9' }, /plan 'ds9' does not exist/],
       [{ version: '4.0' }, /version '4.0' does not exist/],
+      [{ version: '5.26' }, /version '5.26' runs on Neo4j, which is not installed on this server \(run 'allotrope engines install neo4j'/],
       [{ region: 'mars' }, /region 'mars' does not exist/],
       [{ environmentId: '0'.repeat(32) }, new RegExp(`environment '${'0'.repeat(32)}' does not exist`)],
       [{ name: 'bad name!' }, /name must be/],

@@ -229,7 +229,7 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
   const version = input.version === undefined || input.version === '' ? defaultVersion(deps.versions) : findVersion(String(input.version), deps.versions);
   if (!version) {
     const wanted = String(input.version);
-    if (!deps.versions.some((v) => v.engine === 'neo4j') && /^[45]\.\d+(\.\d+)?$/.test(wanted.trim())) {
+    if (!deps.versions.some((v) => v.engine === 'neo4j') && /^5\.26(\.\d+)?$/.test(wanted.trim())) {
       throw invalid('version', `version '${wanted}' runs on Neo4j, which is not installed on this server (run 'allotrope engines install neo4j'; it needs Java 17+ and Maven); version '${GRAFEO_VERSION.id}' runs on the embedded Grafeo engine; see GET /deployments/versions`);
     }
     throw invalid('version', `version '${wanted}' does not exist; see GET /deployments/versions`);

@@ -99,7 +99,7 @@ describe('chaos: SIGKILLs of the control plane and of graph-server nodes during 
     }
 
     async function create(name: string): Promise<void> {
-      const res = await api('POST', DB, { environmentId: envId, name, plan: 'ds2', version: '5.26' });
+      const res = await api('POST', DB, { environmentId: envId, name, plan: 'ds2', version: '5.26-grafeo' });
       if (res.status !== 202) {
         counts.operationsRefused++;
         return;

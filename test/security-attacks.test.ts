@@ -365,10 +365,10 @@ describe('security attacks', () => {
 
     test('body ids: fromSnapshotId, clone targets, restore targets, environment ids', async (t) => {
       const cases: [string, string, string, string, (id: string) => unknown, string][] = [
-        ['org B admin: create with fromSnapshotId of org A', orgBToken, 'POST', DB, (id) => ({ environmentId: orgBEnv, name: 'b-from-a', plan: 'ds2', version: '5.26', fromSnapshotId: id }), snapA],
-        ['env2 operator: create with fromSnapshotId from env1', opToken, 'POST', DB, (id) => ({ environmentId: env2, name: 'op-from-a', plan: 'ds2', version: '5.26', fromSnapshotId: id }), snapA],
-        ['org B admin: create in an environment of org A', orgBToken, 'POST', DB, (id) => ({ environmentId: id, name: 'b-in-a', plan: 'ds1', version: '5.26' }), env1],
-        ['env2 operator: create in env1', opToken, 'POST', DB, (id) => ({ environmentId: id, name: 'op-in-env1', plan: 'ds1', version: '5.26' }), env1],
+        ['org B admin: create with fromSnapshotId of org A', orgBToken, 'POST', DB, (id) => ({ environmentId: orgBEnv, name: 'b-from-a', plan: 'ds2', version: '5.26-grafeo', fromSnapshotId: id }), snapA],
+        ['env2 operator: create with fromSnapshotId from env1', opToken, 'POST', DB, (id) => ({ environmentId: env2, name: 'op-from-a', plan: 'ds2', version: '5.26-grafeo', fromSnapshotId: id }), snapA],
+        ['org B admin: create in an environment of org A', orgBToken, 'POST', DB, (id) => ({ environmentId: id, name: 'b-in-a', plan: 'ds1', version: '5.26-grafeo' }), env1],
+        ['env2 operator: create in env1', opToken, 'POST', DB, (id) => ({ environmentId: id, name: 'op-in-env1', plan: 'ds1', version: '5.26-grafeo' }), env1],
         ['env2 operator: clone own database into env1', opToken, 'POST', `${DB}/${dbOp.database.id}/clone`, (id) => ({ name: 'escape', environmentId: id }), env1],
         ['env2 operator: restore own snapshot into database A', opToken, 'POST', `${DB}/${dbOp.database.id}/snapshots/${snapOp}/restore`, (id) => ({ targetDatabaseId: id }), dbA.database.id],
         ['org B admin: an API client for an environment of org A', orgBToken, 'POST', '/organizations/api-clients', (id) => ({ name: 'thief', role: 'operator', environmentIds: [id] }), env1],

@@ -248,7 +248,7 @@ describe('OpenAPI-driven request fuzzing', () => {
       ['PUT', `${DB}/${fixtureId}/import`, { headers: { 'content-type': 'multipart/form-data' }, body: 'garbage' }, 400, /multipart body is malformed/],
       ['PUT', `${DB}/${fixtureId}/import`, { headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: 'garbage' }, 400, /multipart body is malformed/],
       ['PUT', `${DB}/${fixtureId}/import`, { headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: part + 'z'.repeat(70_000) }, 400, /multipart body is malformed/],
-      ['GET', `${DB}/%zz`, {}, 400, /malformed percent-encoding/],
+      ['GET', `${DB}/%zz`, {}, 400, /malformed path segment/],
       ['GET', `${DB}/${'x'.repeat(300)}`, {}, 414, /longer than 100 characters/],
       ['PUT', `${DB}/${'a'.repeat(32)}/resume`, { headers: { 'content-type': 'application/json', 'idempotency-key': randomBytes(8).toString('hex') }, body: '['.repeat(5000) + ']'.repeat(5000) }, 400, /nested more than 64 levels/],
     ];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CypherError } from '../src/graph-server/engine-api.js';
-import { classifyQuery, openGrafeoEngine, rewriteElementIds, type GrafeoEngine } from '../src/graph-server/engine.js';
+import { classifyQuery, openGrafeoEngine, rewriteElementIds, type GrafeoEngine } from '../src/graph-server/engines/grafeo/engine.js';
 import { hashPassword, parseAccess, parseUsers, UsersFile, verifyPassword } from '../src/graph-server/users.js';
 import { adminSocketPath } from '../src/graph-server/admin.js';
 import {

@@ -24,7 +24,7 @@ import {
   isValueMap,
   type Value,
   type ValueMap,
-} from './values.js';
+} from '../../values.js';
 import {
   CypherError,
   type EngineTransaction,
@@ -35,9 +35,9 @@ import {
   type QuerySummary,
   type QueryType,
   type StatKey,
-} from './engine-api.js';
+} from '../../engine-api.js';
 import type * as GrafeoModule from '@grafeo-db/js';
-import { DATABASE_FILE, DATABASE_ID_FILE, grafeo } from './grafeo-files.js';
+import { DATABASE_FILE, DATABASE_ID_FILE, grafeo } from './database-files.js';
 import { assertPlanReadsOnly, confineLoadCsv, withUserUrls, type ConfinedQuery } from './load-csv.js';
 
 const MS_PER_DAY = 86_400_000;

@@ -9,7 +9,8 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { DATABASE_FILE, openGrafeoEngine, type GrafeoEngine } from './engine.js';
+import { DATABASE_FILE } from './database-files.js';
+import { openGrafeoEngine, type GrafeoEngine } from './engine.js';
 import { toPlainJson } from '../../http/json-values.js';
 import {
   CypherDate,

@@ -13,8 +13,6 @@ import type { DumpCounts } from './cypher-dump.js';
 
 /** The engine's file in a graph-server data directory. */
 export const DATABASE_FILE = 'graph.grafeo';
-/** The database's UUID in a graph-server data directory (element ids carry it). */
-export const DATABASE_ID_FILE = 'database-id';
 
 export interface GrafeoFileInfo {
   nodes: number;

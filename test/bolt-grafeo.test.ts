@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import neo4j from 'neo4j-driver';
-import { openGrafeoEngine, type GrafeoEngine } from '../src/graph-server/engine.js';
+import { openGrafeoEngine, type GrafeoEngine } from '../src/graph-server/engines/grafeo/engine.js';
 import { startBoltServer, type TestBoltServer } from './helpers/bolt-test-server.js';
 
 describe('Bolt over the real Grafeo engine', () => {

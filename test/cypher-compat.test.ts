@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { repoRoot } from './helpers/cli.js';
 import { join } from 'node:path';
 import grafeo from '@grafeo-db/js';
-import { ENGINE_RESERVED_WORDS, quoteName } from '../src/graph-server/cypher-dump.js';
+import { ENGINE_RESERVED_WORDS, quoteName } from '../src/graph-server/engines/grafeo/cypher-dump.js';
 
 const { GrafeoDB } = grafeo;
 type Db = InstanceType<typeof GrafeoDB>;

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { CypherScriptError, cypherLiteral, dumpCypherToFile, inspectGrafeoFile, loadCypher, quoteName, splitStatements } from '../src/graph-server/cypher-dump.js';
+import { CypherScriptError, cypherLiteral, dumpCypherToFile, inspectGrafeoFile, loadCypher, quoteName, splitStatements } from '../src/graph-server/engines/grafeo/cypher-dump.js';
 import { CypherDate, CypherDuration, CypherLocalTime } from '../src/graph-server/values.js';
 
 const { GrafeoDB } = createRequire(import.meta.url)('@grafeo-db/js') as typeof import('@grafeo-db/js');

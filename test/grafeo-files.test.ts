@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATABASE_FILE, backupStoppedDatabase, dumpCypherInWorker, inspectGrafeoFile } from '../src/graph-server/grafeo-files.js';
+import { DATABASE_FILE, backupStoppedDatabase, dumpCypherInWorker, inspectGrafeoFile } from '../src/graph-server/engines/grafeo/database-files.js';
 
 const requireCjs = createRequire(import.meta.url);
 const grafeoPath = requireCjs.resolve('@grafeo-db/js');

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CypherError } from '../src/graph-server/engine-api.js';
-import { classifyQuery, openGrafeoEngine, rewriteElementIds, type GrafeoEngine } from '../src/graph-server/engine.js';
+import { classifyQuery } from '../src/graph-server/engines/grafeo/classification.js';
+import { rewriteElementIds } from '../src/graph-server/engines/grafeo/element-ids.js';
+import { openGrafeoEngine, type GrafeoEngine } from '../src/graph-server/engines/grafeo/engine.js';
 import { hashPassword, parseAccess, parseUsers, UsersFile, verifyPassword } from '../src/graph-server/users.js';
 import { adminSocketPath } from '../src/graph-server/admin.js';
 import {

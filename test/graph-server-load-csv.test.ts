@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { confineLoadCsv, resolveLoadCsvUrl } from '../src/graph-server/load-csv.js';
+import { confineLoadCsv, resolveLoadCsvUrl } from '../src/graph-server/engines/grafeo/load-csv.js';
 import { startServer, stopServer, writeUsers, type Running } from './helpers/graph-server-process.js';
 
 const SECRET = 'top-secret-signing-key-material';

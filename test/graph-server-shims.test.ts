@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import neo4j from 'neo4j-driver';
 import { pino } from 'pino';
-import { answerToolShim, rewriteToolQuery, type ShimContext } from '../src/graph-server/engine.js';
+import { answerToolShim, rewriteToolQuery, type ShimContext } from '../src/graph-server/engines/grafeo/tool-shims.js';
 import { runGraphServer, type GraphServerHandle } from '../src/graph-server/main.js';
 import { hashPassword } from '../src/graph-server/users.js';
 

@@ -12,7 +12,7 @@ import neo4j6 from 'neo4j-driver';
 import neo4j5 from 'neo4j-driver-5';
 import { adminRequest } from '../src/graph-server/admin.js';
 import { registerGraphServerCommand } from '../src/graph-server/cli.js';
-import { openGrafeoEngine } from '../src/graph-server/engine.js';
+import { openGrafeoEngine } from '../src/graph-server/engines/grafeo/engine.js';
 import { CypherError } from '../src/graph-server/engine-api.js';
 import { runGraphServer } from '../src/graph-server/main.js';
 import { buildLaunch } from '../src/runtimes/local/command.js';

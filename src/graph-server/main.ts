@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { startAdminServer, type AdminServer, type QueryCheckAdminStats } from './admin.js';
 import { createBoltServer, NEO4J_VERSION, type BoltServer, type BoltServerOptions } from './bolt/server.js';
-import { openGrafeoEngine, type GrafeoEngine, type QueryCheck, type StuckQueryPolicy } from './engine.js';
+import { openGrafeoEngine, type GrafeoEngine, type QueryCheck, type StuckQueryPolicy } from './engines/grafeo/engine.js';
 import { createHttpServer } from './http/server.js';
 import type { QueryChecker, QueryCheckerOptions } from './query-check/index.js';
 import { UsersFile } from './users.js';

@@ -52,7 +52,8 @@ import {
   type PidRecord,
 } from './node-files.js';
 import { LogTail, capChildLog, openChildLog } from './node-log.js';
-import { DATABASE_ID_FILE, backupStoppedDatabase } from '../../graph-server/grafeo-files.js';
+import { DATABASE_ID_FILE } from '../../graph-server/database-id.js';
+import { backupStoppedDatabase } from '../../graph-server/engines/grafeo/database-files.js';
 import { LOCAL_RUNTIME_SETTINGS } from './settings.js';
 import { findProcessesWithArg, isSameProcess, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
 

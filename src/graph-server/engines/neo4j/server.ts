@@ -12,7 +12,7 @@ import type { BoltVersion } from '../../bolt/handshake.js';
 import type { Relay, RelaySession } from '../../bolt/connection.js';
 import { BOLT_MAGIC } from '../../bolt/handshake.js';
 import { createBoltServer, type BoltServer } from '../../bolt/server.js';
-import { databaseUuid } from '../../engine.js';
+import { databaseUuid } from '../../database-id.js';
 import { CypherError } from '../../engine-api.js';
 import { createHttpServer } from '../../http/server.js';
 import { UsersFile } from '../../users.js';

@@ -5,7 +5,7 @@
 // loop untouched and can be killed at once, whatever native call it is in.
 import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { siblingProcess } from '../sibling-process.js';
+import { siblingProcess } from '../../../sibling-process.js';
 import { CypherScriptError, type LoadResult } from './cypher-dump.js';
 
 export interface CypherImportLimits {

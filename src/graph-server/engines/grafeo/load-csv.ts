@@ -16,7 +16,7 @@
 // (`grafeo.procedures()`, `grafeo.search.*`), and `save`/`backup`/`importCsv` are host API, not Cypher.
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { CypherError } from './engine-api.js';
+import { CypherError } from '../../engine-api.js';
 
 const CODE = 'Neo.ClientError.Statement.ExternalResourceFailed';
 

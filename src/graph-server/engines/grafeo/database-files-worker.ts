@@ -1,9 +1,9 @@
-// Worker thread for grafeo-files.ts: takes one job, answers it, and is terminated by its owner.
+// Worker thread for database-files.ts: takes one job, answers it, and is terminated by its owner.
 import { parentPort } from 'node:worker_threads';
-import { backupStoppedHere, inspectFileHere, verifyFileHere, type FileJob, type FileReply } from './grafeo-files.js';
+import { backupStoppedHere, inspectFileHere, verifyFileHere, type FileJob, type FileReply } from './database-files.js';
 
 const port = parentPort;
-if (!port) throw new Error('grafeo-files-worker must run in a worker thread');
+if (!port) throw new Error('database-files-worker must run in a worker thread');
 
 port.once('message', (job: FileJob) => {
   void (async (): Promise<FileReply> => {

@@ -9,8 +9,9 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { DATABASE_FILE, openGrafeoEngine, type GrafeoEngine } from './engine.js';
-import { toPlainJson } from './http/json-values.js';
+import { DATABASE_FILE } from './database-files.js';
+import { openGrafeoEngine, type GrafeoEngine } from './engine.js';
+import { toPlainJson } from '../../http/json-values.js';
 import {
   CypherDate,
   CypherDateTime,
@@ -23,7 +24,7 @@ import {
   Relationship,
   type Value,
   type ValueMap,
-} from './values.js';
+} from '../../values.js';
 
 export const IMPORT_LABEL = 'UNIQUE IMPORT LABEL';
 export const IMPORT_ID = 'UNIQUE IMPORT ID';
@@ -264,7 +265,7 @@ export async function dumpCypherToFile(grafeoFile: string, target: string): Prom
 }
 
 /** Counts and engine version of a closed Grafeo file (a backup), read in a worker thread. */
-export { inspectGrafeoFile } from './grafeo-files.js';
+export { inspectGrafeoFile } from './database-files.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Loading

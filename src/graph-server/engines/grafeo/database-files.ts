@@ -6,15 +6,13 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { siblingWorker } from '../worker-thread.js';
+import { siblingWorker } from '../../../worker-thread.js';
 import type * as GrafeoModule from '@grafeo-db/js';
 // A type only: the worker loads the dump module when a dump is asked for, this file never does.
 import type { DumpCounts } from './cypher-dump.js';
 
 /** The engine's file in a graph-server data directory. */
 export const DATABASE_FILE = 'graph.grafeo';
-/** The database's UUID in a graph-server data directory (element ids carry it). */
-export const DATABASE_ID_FILE = 'database-id';
 
 export interface GrafeoFileInfo {
   nodes: number;
@@ -104,7 +102,7 @@ export async function backupStoppedHere(dataDir: string, targetDir: string): Pro
 /** Runs one job in a fresh worker thread, which ends with it. */
 function inWorker(job: FileJob): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const worker = siblingWorker(import.meta.url, 'grafeo-files-worker');
+    const worker = siblingWorker(import.meta.url, 'database-files-worker');
     let settled = false;
     const finish = (fn: () => void): void => {
       if (settled) return;

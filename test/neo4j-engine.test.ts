@@ -4,32 +4,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import neo4j, { type Driver } from 'neo4j-driver';
 import neo4j5 from 'neo4j-driver-5';
-import { defaultEnginesDir, findNeo4j } from '../src/engines/neo4j-install.js';
+import { installedNeo4j } from './helpers/neo4j-engine.js';
 import { removeDataDir, startLifecycleServerProcess, testPortRange, waitForOperation, type LifecycleServerProcess } from './helpers/lifecycle.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const DB = '/deployments/databases/graphneo';
 
-/** Where the Neo4j engine is installed for tests: ALLOTROPE_ENGINES_DIR, the default place, or the user's cache. */
-export function testEnginesDir(): { dir: string } | { skip: string } {
-  const candidates = [process.env.ALLOTROPE_ENGINES_DIR, defaultEnginesDir(), join(homedir(), '.cache', 'allotrope', 'engines')].filter((d): d is string => !!d);
-  const reasons: string[] = [];
-  for (const dir of candidates) {
-    const found = findNeo4j(dir);
-    if (found.install) return { dir };
-    reasons.push(found.reason);
-  }
-  return { skip: `the Neo4j engine is not installed (${reasons[0]}); .ci/run installs it` };
-}
+const engines = installedNeo4j();
+if (!engines.install) console.log(`# skipping the Neo4j engine tests: ${engines.reason}`);
 
-const engines = testEnginesDir();
-
-describe('databases on the Neo4j engine', { skip: 'skip' in engines ? engines.skip : false }, () => {
+describe('databases on the Neo4j engine', { skip: engines.install ? false : engines.reason }, () => {
   const dbPorts = testPortRange(8);
   let server: LifecycleServerProcess;
   let token: string;
@@ -37,7 +24,7 @@ describe('databases on the Neo4j engine', { skip: 'skip' in engines ? engines.sk
   const drivers: Driver[] = [];
 
   before(async () => {
-    server = await startLifecycleServerProcess({ dbPorts, enginesDir: (engines as { dir: string }).dir });
+    server = await startLifecycleServerProcess({ dbPorts, enginesDir: (engines as { enginesDir: string }).enginesDir });
     token = await server.token();
     envId = (await server.request('GET', '/deployments/environments', { token })).body[0].id;
   });

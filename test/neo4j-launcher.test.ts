@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import neo4j from 'neo4j-driver';
+import { installedNeo4j } from './helpers/neo4j-engine.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const pinned = /<neo4j\.version>([^<]+)<\/neo4j\.version>/.exec(readFileSync(join(repo, 'engines/neo4j/pom.xml'), 'utf8'))?.[1] ?? '?';
-const cache =
-  process.env.ALLOTROPE_NEO4J_CACHE ??
-  join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'allotrope/engines/neo4j', pinned);
+const installed = installedNeo4j();
+const cache = process.env.ALLOTROPE_NEO4J_CACHE ?? (installed.install ? installed.install.dir : join(homedir(), '.cache', 'allotrope/engines/neo4j', pinned));
 const launcherJar = join(cache, 'lib/allotrope-neo4j-launcher.jar');
 
 interface Manifest {

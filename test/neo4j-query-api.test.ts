@@ -5,20 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findNeo4j, type Neo4jInstall } from '../src/engines/neo4j-install.js';
+import { installedNeo4j } from './helpers/neo4j-engine.js';
 import { startServer, stopServer, writeUsers, type Running } from './helpers/graph-server-process.js';
-
-function installedNeo4j(): { install: Neo4jInstall } | { install: null; reason: string } {
-  const dirs = [process.env.ALLOTROPE_ENGINES_DIR, join(homedir(), '.cache', 'allotrope', 'engines'), '/var/cache/allotrope/engines'];
-  const reasons: string[] = [];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const found = findNeo4j(dir);
-    if (found.install) return found;
-    reasons.push(found.reason);
-  }
-  return { install: null, reason: `the Neo4j engine is not installed: ${reasons.join('; ')}` };
-}
 
 const neo4jEngine = installedNeo4j();
 if (!neo4jEngine.install) console.log(`# skipping the Neo4j Query API tests: ${neo4jEngine.reason}`);

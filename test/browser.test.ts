@@ -274,6 +274,25 @@ describe('the real Neo4j Browser, when the Neo4j engine is installed', () => {
     for (const href of assets) assert.equal((await raw(server.ready.httpPort, `/browser/${href}`)).status, present.includes(href) ? 200 : 404, href);
   });
 
+  test('a Neo4j node serves it too, and its discovery document names its Bolt port', { skip }, async () => {
+    const neo4j = await startServer(
+      join(dir, 'data-neo4j'),
+      join(dir, 'users.json'),
+      ['--engine', 'neo4j', '--neo4j-install', found.install!.dir, '--memory-mb', '512', '--browser-dir', browserDir!],
+      { readyTimeoutMs: 180_000 },
+    );
+    try {
+      const index = await raw(neo4j.ready.httpPort, '/browser/');
+      assert.equal(index.status, 200);
+      assert.match(index.body, /<title>Neo4j Browser<\/title>/);
+      const doc = JSON.parse((await raw(neo4j.ready.httpPort, '/')).body);
+      assert.equal(doc.bolt_direct, `bolt://127.0.0.1:${neo4j.ready.boltPort}`);
+      assert.match(doc.neo4j_version, /^5\.26\./);
+    } finally {
+      await stopServer(neo4j);
+    }
+  });
+
   // No playwright here, and nothing may download a browser: headless Chromium's --dump-dom runs the app
   // for a while of virtual time and prints the DOM it rendered.
   const chromium = '/usr/bin/chromium';

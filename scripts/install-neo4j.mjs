@@ -6,8 +6,10 @@
 // ${XDG_CACHE_HOME:-~/.cache}/allotrope/engines otherwise. The result is
 //   <cache>/lib/*.jar            every runtime jar plus allotrope-neo4j-launcher.jar
 //   <cache>/launcher.jsa         an AppCDS archive of the classes a start loads (skip with --no-cds)
-//   <cache>/manifest.json        version, jar count and size, the launcher's main class, JVM flags
-// Idempotent: a cache whose manifest matches this version and launcher source is left alone.
+//   <cache>/browser/             Neo4j Browser's static files (org.neo4j.client:neo4j-browser), served by every node
+//   <cache>/manifest.json        version, jar count and size, the launcher's main class, JVM flags, browser
+// Idempotent: a cache whose manifest matches this version and launcher source is left alone; one made before
+// the Browser came along (or with another Browser version) only gets the Browser unpacked into it.
 // Neo4j Community is GPLv3: it is resolved here at install time, never shipped with Allotrope.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -48,6 +50,12 @@ function pinnedVersion() {
   return match[1];
 }
 
+function pinnedBrowserVersion() {
+  const match = /<neo4j\.browser\.version>([^<]+)<\/neo4j\.browser\.version>/.exec(readFileSync(pom, 'utf8'));
+  if (!match || !/^\d+\.\d+\.\d+$/.test(match[1])) fail(`no <neo4j.browser.version> in ${pom}`);
+  return match[1];
+}
+
 /** Fails with one clear line when a tool is missing; returns its version output otherwise. */
 function requireTool(command, args, what) {
   const result = spawnSync(command, args, { encoding: 'utf8' });
@@ -67,17 +75,31 @@ const enginesDir = process.env.ALLOTROPE_ENGINES_DIR || (isRoot ? '/var/cache/al
 const cache = resolve(positional[1] ?? join(enginesDir, 'neo4j', version));
 const lib = join(cache, 'lib');
 const manifestPath = join(cache, 'manifest.json');
-const sourceHash = createHash('sha256').update(readFileSync(pom)).update(readFileSync(launcherSource)).digest('hex').slice(0, 16);
+const browserVersion = pinnedBrowserVersion();
+// The hash covers what lib/ is built from: the pom's lines about the Browser are left out, so pinning
+// another Browser (or adding it to a cache made before it) re-unpacks the Browser alone.
+const pomForLib = readFileSync(pom, 'utf8').split('\n').filter((line) => !/browser/i.test(line)).join('\n');
+const sourceHash = createHash('sha256').update(pomForLib).update(readFileSync(launcherSource)).digest('hex').slice(0, 16);
 
 if (existsSync(manifestPath)) {
+  let manifest = null;
   try {
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    if (manifest.version === version && manifest.sourceHash === sourceHash && existsSync(lib) && (!withCds || manifest.cdsArchive)) {
-      say(`Neo4j ${version} already in ${cache} (${manifest.jars} jars, ${(manifest.bytes / 1048576).toFixed(1)} MiB)`);
-      process.exit(0);
-    }
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch {
     // An unreadable manifest is a broken cache: resolve again.
+  }
+  if (manifest && manifest.version === version && manifest.sourceHash === sourceHash && existsSync(lib) && (!withCds || manifest.cdsArchive)) {
+    const sizes = `${manifest.jars} jars, ${(manifest.bytes / 1048576).toFixed(1)} MiB`;
+    if (manifest.browser === 'browser' && manifest.browserVersion === browserVersion && existsSync(join(cache, 'browser', 'index.html'))) {
+      say(`Neo4j ${version} and Neo4j Browser ${browserVersion} already in ${cache} (${sizes})`);
+      process.exit(0);
+    }
+    requireTool('mvn', ['-v'], 'Maven resolves Neo4j Browser from Maven Central');
+    say(`Neo4j ${version} already in ${cache} (${sizes}); adding Neo4j Browser ${browserVersion}`);
+    const files = installBrowser();
+    writeManifest({ ...manifest, browser: 'browser', browserVersion });
+    say(`Neo4j Browser ${browserVersion}: ${files} files in ${join(cache, 'browser')}`);
+    process.exit(0);
   }
 }
 
@@ -111,12 +133,49 @@ const bytes = jars.reduce((sum, name) => sum + statSync(join(staging, name)).siz
 rmSync(lib, { recursive: true, force: true });
 renameSync(staging, lib);
 rmSync(build, { recursive: true, force: true });
+const browserFiles = installBrowser();
 const cdsArchive = withCds ? await dumpCdsArchive() : undefined;
-writeFileSync(
-  manifestPath,
-  `${JSON.stringify({ version, sourceHash, mainClass: MAIN_CLASS, classpath: 'lib/*', jvmFlags: JVM_FLAGS, cdsArchive, jars: jars.length, bytes }, null, 2)}\n`,
-);
-say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${jars.length} jars, ${(bytes / 1048576).toFixed(1)} MiB in ${lib}`);
+writeManifest({ version, sourceHash, mainClass: MAIN_CLASS, classpath: 'lib/*', jvmFlags: JVM_FLAGS, cdsArchive, browser: 'browser', browserVersion, jars: jars.length, bytes });
+say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${jars.length} jars, ${(bytes / 1048576).toFixed(1)} MiB in ${lib}; Neo4j Browser ${browserVersion} (${browserFiles} files)`);
+
+/** Written whole and renamed into place: graph-servers and `allotrope serve` read it at any time. */
+function writeManifest(manifest) {
+  writeFileSync(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(`${manifestPath}.tmp`, manifestPath);
+}
+
+/**
+ * Unpacks the static files of org.neo4j.client:neo4j-browser (GPLv3, like Neo4j) from Maven Central into
+ * <cache>/browser/, replacing what was there. Returns how many files it holds.
+ */
+function installBrowser() {
+  const staging = join(cache, 'browser.partial');
+  const markers = join(cache, 'browser.build');
+  rmSync(staging, { recursive: true, force: true });
+  rmSync(markers, { recursive: true, force: true });
+  const unpack = spawnSync(
+    'mvn',
+    [
+      '-q', '-B', '-f', pom,
+      // Its marker files go to the build directory: keep them out of the repository too.
+      `-Dlauncher.build.dir=${markers}`,
+      'dependency:unpack',
+      `-Dartifact=org.neo4j.client:neo4j-browser:${browserVersion}:jar`,
+      '-Dmdep.unpack.includes=browser/**',
+      `-DoutputDirectory=${staging}`,
+    ],
+    { stdio: 'inherit' },
+  );
+  rmSync(markers, { recursive: true, force: true });
+  if (unpack.status !== 0) fail(`mvn dependency:unpack of neo4j-browser ${browserVersion} exited ${unpack.status ?? unpack.signal}: see its output above`);
+  const unpacked = join(staging, 'browser');
+  if (!existsSync(join(unpacked, 'index.html'))) fail(`org.neo4j.client:neo4j-browser:${browserVersion} has no browser/index.html`);
+  const target = join(cache, 'browser');
+  rmSync(target, { recursive: true, force: true });
+  renameSync(unpacked, target);
+  rmSync(staging, { recursive: true, force: true });
+  return readdirSync(target, { recursive: true }).filter((name) => statSync(join(target, name)).isFile()).length;
+}
 
 /**
  * Starts the launcher once on a throwaway database with -XX:ArchiveClassesAtExit (Java 17 has no

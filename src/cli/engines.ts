@@ -37,5 +37,12 @@ export function registerEnginesCommands(program: Command): void {
       const found = findNeo4j(dir);
       process.stdout.write('grafeo 0.6.0  built in (version 5.26-grafeo)\n');
       process.stdout.write(found.install ? `neo4j ${found.install.version}  ${found.install.dir} (version 5.26, the default)\n` : `neo4j  not available: ${found.reason}\n`);
+      if (found.install) {
+        process.stdout.write(
+          found.install.browserDir
+            ? `neo4j browser  ${found.install.browserDir} (served by every database at /browser/)\n`
+            : 'neo4j browser  not installed: run `allotrope engines install neo4j` again to add it\n',
+        );
+      }
     });
 }

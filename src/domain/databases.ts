@@ -364,7 +364,8 @@ export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row
       bolt: `bolt://${host}:${row.bolt_port}`,
       neo4j: `neo4j://${host}:${row.bolt_port}`,
       http: `http://${host}:${row.http_port}`,
-      browser: `http://${host}:${row.http_port}/browser/`,
+      // Neo4j Browser connects to the Bolt URL given as `dbms` (over WebSocket, on the Bolt port).
+      browser: `http://${host}:${row.http_port}/browser/?dbms=bolt://${host}:${row.bolt_port}`,
     },
     createdAt: new Date(row.created_at).toUTCString(),
     status,

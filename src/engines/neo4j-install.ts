@@ -1,6 +1,6 @@
 // Where the Neo4j engine is installed and whether it can run here. `allotrope engines install neo4j`
 // (scripts/install-neo4j.mjs) resolves Neo4j Community from Maven Central into
-// <engines dir>/neo4j/<version>/{lib/*.jar, manifest.json}; this module finds the newest complete install
+// <engines dir>/neo4j/<version>/{lib/*.jar, browser/, manifest.json}; this module finds the newest complete install
 // and checks that Java runs. Nothing of Neo4j is shipped with Allotrope (it is GPLv3).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -19,6 +19,8 @@ export interface Neo4jInstall {
   jvmFlags: string[];
   /** A class-data sharing archive made at install time (a third less start-up CPU), if there is one. */
   cdsArchive: string | null;
+  /** Neo4j Browser's static files (index.html and its bundles), served by every node under /browser/; null in installs made before it came along. */
+  browserDir: string | null;
   /** The java command. */
   java: string;
 }
@@ -55,7 +57,7 @@ export function findNeo4j(enginesDir: string, java = process.env.ALLOTROPE_JAVA 
   versions.sort(compareVersions).reverse();
   for (const version of versions) {
     const dir = join(root, version);
-    let manifest: { version?: string; mainClass?: string; classpath?: string; jvmFlags?: unknown; cdsArchive?: unknown };
+    let manifest: { version?: string; mainClass?: string; classpath?: string; jvmFlags?: unknown; cdsArchive?: unknown; browser?: unknown };
     try {
       manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     } catch {
@@ -70,7 +72,8 @@ export function findNeo4j(enginesDir: string, java = process.env.ALLOTROPE_JAVA 
     if (major < 17) return { install: null, reason: `Neo4j ${version} needs Java 17 or 21; '${java}' is Java ${major}` };
     const jvmFlags = Array.isArray(manifest.jvmFlags) ? manifest.jvmFlags.filter((f): f is string => typeof f === 'string' && f.startsWith('-')) : [];
     const cds = typeof manifest.cdsArchive === 'string' && existsSync(join(dir, manifest.cdsArchive)) ? join(dir, manifest.cdsArchive) : null;
-    return { install: { version, dir, classpath: join(dir, 'lib', '*'), mainClass: manifest.mainClass, jvmFlags, cdsArchive: cds, java } };
+    const browser = typeof manifest.browser === 'string' && existsSync(join(dir, manifest.browser, 'index.html')) ? join(dir, manifest.browser) : null;
+    return { install: { version, dir, classpath: join(dir, 'lib', '*'), mainClass: manifest.mainClass, jvmFlags, cdsArchive: cds, browserDir: browser, java } };
   }
   return { install: null, reason: `no complete Neo4j engine install in ${root}; ${howTo}` };
 }

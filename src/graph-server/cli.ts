@@ -54,6 +54,7 @@ interface GraphServerFlags {
   java: string;
   memoryMb?: number;
   neo4jSetting: string[];
+  browserDir?: string;
 }
 
 function engineName(value: string): 'grafeo' | 'neo4j' {
@@ -104,6 +105,7 @@ export function registerGraphServerCommand(program: Command): Command {
     .option('--neo4j-install <dir>', 'with --engine neo4j: the engine install (lib/*.jar and manifest.json, from `allotrope engines install neo4j`)')
     .option('--java <command>', 'with --engine neo4j: the java command', 'java')
     .option('--memory-mb <mib>', "with --engine neo4j: the node's memory, split between Neo4j's heap (half) and page cache (a quarter)", megabytes)
+    .option('--browser-dir <dir>', 'Neo4j Browser\'s static files (from `allotrope engines install neo4j`), served on the HTTP port under /browser/')
     .option('--neo4j-setting <key=value>', 'with --engine neo4j: a neo4j.conf setting (repeatable)', neo4jSetting, [])
     .option(
       '--bolt-auth-timeout-ms <ms>',
@@ -138,6 +140,7 @@ export function registerGraphServerCommand(program: Command): Command {
           host: flags.host,
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
+          ...(flags.browserDir ? { browserDir: resolve(flags.browserDir) } : {}),
           queryCheck: { budgetMs: flags.queryCheckBudgetMs },
           bolt: { authTimeoutMs: flags.boltAuthTimeoutMs, maxConnections: flags.boltMaxConnections, maxUnauthenticatedConnections: flags.boltMaxUnauthenticated },
           ...(flags.stuckQueryExitMs > 0
@@ -215,5 +218,6 @@ async function startNeo4j(flags: GraphServerFlags) {
     engine: { installDir, mainClass, java: flags.java, ...(jvmFlags ? { jvmFlags } : {}), cdsArchive },
     settings,
     logger: pino({ name: 'graph-server' }, pino.destination(2)),
+    ...(flags.browserDir ? { browserDir: resolve(flags.browserDir) } : {}),
   });
 }

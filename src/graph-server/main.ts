@@ -39,6 +39,8 @@ export interface GraphServerOptions {
   stuckQuery?: StuckQueryPolicy;
   /** Bolt limits: authentication deadline and connection caps (defaults in bolt/server.ts). */
   bolt?: Pick<BoltServerOptions, 'authTimeoutMs' | 'maxConnections' | 'maxUnauthenticatedConnections'>;
+  /** Neo4j Browser's static files, served on the HTTP port under /browser/. */
+  browserDir?: string;
 }
 
 /** The `graph-server` command's default time budget of a new query's check. */
@@ -145,6 +147,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     neo4jVersion: NEO4J_VERSION,
     logger,
     allowConnection: (address) => users.allows(address),
+    ...(opts.browserDir ? { browserDir: opts.browserDir } : {}),
   });
   let admin: AdminServer | null = null;
   const closeAll = async () => {

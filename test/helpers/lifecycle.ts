@@ -10,6 +10,7 @@ import type { SettingDefinition } from '../../src/domain/database-settings.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
 import type { Extension, ExtensionDeps } from '../../src/main.js';
 import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../../src/runtimes/local/command.js';
+import type { EngineInstalls } from '../../src/runtimes/local/command.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process.js';
 import { startServer, type ApiResponse, type RequestOptions, type TestServer } from './server.js';
@@ -31,6 +32,8 @@ export interface LifecycleTestOptions {
   healthIntervalMs?: number;
   leaseMs?: number;
   concurrency?: number;
+  /** Engine installs the local runtime launches nodes with (default: none). */
+  engines?: EngineInstalls;
 }
 
 /** An `extend` factory for serve(): local runtime under `<dataDir>/runtime` + createLifecycle. */
@@ -48,6 +51,7 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
       stopGraceMs: 5_000,
       backoff: { initialMs: 200 },
       logger: deps.logger.child({ area: 'runtime' }),
+      ...(options.engines ? { engines: options.engines } : {}),
     });
     const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) });
     expose?.({ lifecycle, runtime });

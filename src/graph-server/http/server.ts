@@ -1,8 +1,10 @@
-// The Neo4j Query API (`POST /db/neo4j/query/v2`, explicit transactions under `/tx`) and the
-// discovery document (`GET /`), on node:http. Same users and engine as the Bolt server.
+// The Neo4j Query API (`POST /db/neo4j/query/v2`, explicit transactions under `/tx`), the
+// discovery document (`GET /`) and Neo4j Browser (`/browser/`), on node:http. Same users and engine
+// as the Bolt server.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CypherError, type AuthenticatedUser, type Authenticator, type EngineTransaction, type GraphEngine, type QueryResult } from '../engine-api.js';
+import { createBrowserFiles, isBrowserPath } from './browser-files.js';
 import { ParameterFormatError, parametersFrom, stringifyJson, toPlainJson, toTypedJson } from './json-values.js';
 import { createLegacyTransactions } from './legacy-tx.js';
 
@@ -21,6 +23,8 @@ export interface HttpServerOptions {
   logger?: { error(obj: object, msg: string): void };
   /** The network rules: false answers 403 (default: every address). */
   allowConnection?: (remoteAddress: string | undefined) => boolean;
+  /** Neo4j Browser's static files (from the Neo4j engine install), served under /browser/; none: 404 saying how to get them. */
+  browserDir?: string;
 }
 
 interface OpenTx {
@@ -97,6 +101,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const { engine, authenticator } = options;
   const transactions = new Map<string, OpenTx>();
   const legacy = createLegacyTransactions(engine);
+  const serveBrowser = createBrowserFiles(options.browserDir);
 
   async function authenticate(req: IncomingMessage): Promise<AuthenticatedUser> {
     const header = req.headers.authorization;
@@ -200,6 +205,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (isBrowserPath(url.pathname)) return serveBrowser(req, res, url);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (req.method === 'GET' && path === '/') {
       const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '');

@@ -47,6 +47,8 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
     '--import-dir', paths.importDir,
   ];
   if (spec.advertisedHost) args.push('--advertised-host', spec.advertisedHost);
+  // Neo4j Browser comes with the Neo4j engine install but is served by every node, whatever its engine.
+  if (engines.neo4j?.browserDir) args.push('--browser-dir', engines.neo4j.browserDir);
   const nodeOptions: string[] = [];
   if (spec.engine === 'neo4j') return neo4jLaunch(spec, paths, args, engines);
   let readOnly = spec.readOnly === true;
@@ -119,6 +121,7 @@ export function graphServerFiles(engines?: EngineInstalls): string[] {
     fileURLToPath(new URL(`./graph-server-main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url)),
     createRequire(import.meta.url).resolve('@grafeo-db/js'),
     ...(engines?.neo4j ? [`${engines.neo4j.dir}/manifest.json`] : []),
+    ...(engines?.neo4j?.browserDir ? [`${engines.neo4j.browserDir}/index.html`] : []),
   ];
 }
 

@@ -34,6 +34,8 @@ export interface Neo4jGraphServerOptions {
   settings?: Record<string, string>;
   logger: Logger;
   usersPollIntervalMs?: number;
+  /** Neo4j Browser's static files, served on the HTTP port under /browser/. */
+  browserDir?: string;
 }
 
 /** Held back while an online snapshot copies the store: requests that can commit wait, the rest go on. */
@@ -194,6 +196,7 @@ export async function runNeo4jGraphServer(opts: Neo4jGraphServerOptions) {
     },
     logger,
     allowConnection: (address) => users.allows(address),
+    ...(opts.browserDir ? { browserDir: opts.browserDir } : {}),
   });
   let admin: AdminServer | null = null;
   let countsDriver: import('neo4j-driver').Driver | null = null;

@@ -1,11 +1,10 @@
 // One graph-server: the Grafeo engine of one data dir behind Bolt, the Query API and the admin
 // channel. `runGraphServer` wires them and returns a handle; the CLI adds signals and the ready line.
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { startAdminServer, type AdminServer, type QueryCheckAdminStats } from './admin.js';
-import { createBoltServer, NEO4J_VERSION, type BoltServer, type BoltServerOptions } from './bolt/server.js';
+import { createBoltServer, NEO4J_VERSION, type BoltServerOptions } from './bolt/server.js';
+import { closeServer, listen } from './listening.js';
 import { openGrafeoEngine, type GrafeoEngine, type QueryCheck, type StuckQueryPolicy } from './engines/grafeo/engine.js';
 import { createHttpServer } from './http/server.js';
 import type { QueryChecker, QueryCheckerOptions } from './query-check/index.js';
@@ -57,26 +56,6 @@ export interface GraphServerHandle {
   queryCheckStats(): QueryCheckAdminStats;
   /** Stops listening, rolls back open transactions, checkpoints and closes the database. */
   close(): Promise<void>;
-}
-
-function listen(server: Server | BoltServer, port: number, host: string, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen for ${what} on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : (err.code ?? err.message)}`));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: Server | BoltServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    if ('closeAllConnections' in server) server.closeAllConnections();
-  });
 }
 
 export async function runGraphServer(opts: GraphServerOptions): Promise<GraphServerHandle> {

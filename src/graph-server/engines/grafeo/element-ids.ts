@@ -12,8 +12,12 @@ export function elementIds(databaseUuid: string): ElementIds {
   };
 }
 
-/** Index just past the string, comment or backticked name starting at `i`, or -1 if none starts there. */
-function skipLiteral(q: string, i: number): number {
+/**
+ * Index just past the string, comment or backticked name starting at `i`, or -1 if none starts there — by the
+ * engine's own rules (measured: backslash escapes in strings, none in backticks, `//` and `/* … *\/` comments,
+ * an unclosed block comment running to the end). LOAD CSV confinement depends on them matching.
+ */
+export function skipLiteral(q: string, i: number): number {
   const c = q[i];
   if (c === "'" || c === '"' || c === '`') {
     let j = i + 1;

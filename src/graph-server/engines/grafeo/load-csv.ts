@@ -17,30 +17,12 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { CypherError } from '../../engine-api.js';
+import { skipLiteral } from './element-ids.js';
 
 const CODE = 'Neo.ClientError.Statement.ExternalResourceFailed';
 
 function refusal(message: string): CypherError {
   return new CypherError(CODE, message, '42N53');
-}
-
-/** Index just past the string, comment or backticked name at `i` (the engine's rules), or -1. */
-function skipLiteral(q: string, i: number): number {
-  const c = q[i];
-  if (c === "'" || c === '"' || c === '`') {
-    let j = i + 1;
-    while (j < q.length && q[j] !== c) j += c !== '`' && q[j] === '\\' ? 2 : 1;
-    return j + 1;
-  }
-  if (c === '/' && q[i + 1] === '/') {
-    const end = q.indexOf('\n', i);
-    return end < 0 ? q.length : end;
-  }
-  if (c === '/' && q[i + 1] === '*') {
-    const end = q.indexOf('*/', i + 2);
-    return end < 0 ? q.length : end + 2;
-  }
-  return -1;
 }
 
 /** Index of the next token at or after `i`, stepping over white space and comments. */

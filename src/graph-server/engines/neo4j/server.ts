@@ -4,14 +4,14 @@
 // authenticated against our users file (bolt/connection.ts, RELAY state).
 import type { Logger } from 'pino';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { startAdminServer, type AdminServer } from '../../admin.js';
 import type { BoltVersion } from '../../bolt/handshake.js';
 import type { Relay, RelaySession } from '../../bolt/connection.js';
 import { BOLT_MAGIC } from '../../bolt/handshake.js';
-import { createBoltServer, type BoltServer } from '../../bolt/server.js';
+import { createBoltServer } from '../../bolt/server.js';
+import { closeServer, listen } from '../../listening.js';
 import { databaseUuid } from '../../database-id.js';
 import { CypherError } from '../../engine-api.js';
 import { createHttpServer } from '../../http/server.js';
@@ -99,27 +99,6 @@ async function upstreamVersions(port: number): Promise<BoltVersion[]> {
   const v44 = await ask(4, 4, 0);
   if (v44) versions.push(v44);
   return versions;
-}
-
-function listen(server: net.Server, port: number, host: string, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen for ${what} on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : (err.code ?? err.message)}`));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
-    if ('destroyConnections' in server) (server as BoltServer).destroyConnections();
-  });
 }
 
 export async function runNeo4jGraphServer(opts: Neo4jGraphServerOptions) {

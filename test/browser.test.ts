@@ -302,7 +302,7 @@ describe('the real Neo4j Browser, when the Neo4j engine is installed', () => {
     const url = `http://127.0.0.1:${server.ready.httpPort}/browser/?dbms=bolt://127.0.0.1:${server.ready.boltPort}`;
     const run = spawnSync(
       chromium,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions', `--user-data-dir=${join(dir, 'chromium')}`, '--virtual-time-budget=15000', '--dump-dom', url],
+      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run', '--disable-extensions', `--user-data-dir=${join(dir, 'chromium')}`, '--virtual-time-budget=15000', '--dump-dom', url],
       { encoding: 'utf8', timeout: 60_000 },
     );
     assert.equal(run.status, 0, run.stderr);

@@ -15,6 +15,9 @@ import { DATABASE_FILE } from '../../graph-server/engine.js';
 import { CypherScriptError, inspectGrafeoFile } from '../../graph-server/cypher-dump.js';
 import { loadCypherIsolated } from '../../graph-server/cypher-import.js';
 import { dumpCypherInWorker, verifyGrafeoFile } from '../../graph-server/grafeo-files.js';
+import { dumpNeo4jCypherToFile } from '../../graph-server/engines/neo4j/cypher-export.js';
+import type { Neo4jEngineFiles } from '../../graph-server/engines/neo4j/jvm.js';
+import { Neo4jImportError } from '../../graph-server/engines/neo4j/scratch.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
 import { ArchiveError, detectImportFormat, extractArchive, writeArchive, type ArchiveEngine, type Manifest } from '../../storage/archive.js';
 import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
@@ -38,6 +41,8 @@ export interface BackupKindsDeps {
   cypherImport: { maxMemoryBytes: number; timeoutMs: number };
   /** The installed Neo4j engine's version (written into Neo4j archives), or null. */
   neo4jVersion?: string | null;
+  /** The installed Neo4j engine, for the scratch JVMs of Cypher exports and imports and `.dump` imports; null if none. */
+  neo4j?: Neo4jEngineFiles | null;
 }
 
 export const SNAPSHOT_KINDS = ['on-demand', 'scheduled', 'final', 'clone'] as const;
@@ -83,7 +88,7 @@ export const IMPORT_MAX_EXPANSION = 10;
 /** Turns the refusals of archives, downloads, scripts and storage into messages for the user. */
 function explain(err: unknown, what: string): never {
   if (err instanceof OperationError) throw err;
-  if (err instanceof ArchiveError || err instanceof FetchRefusedError || err instanceof CypherScriptError || err instanceof StorageError) {
+  if (err instanceof ArchiveError || err instanceof FetchRefusedError || err instanceof CypherScriptError || err instanceof StorageError || err instanceof Neo4jImportError) {
     throw new OperationError(`${what}: ${err.message}`, { cause: err });
   }
   throw err;
@@ -269,6 +274,19 @@ async function setDatabaseState(trx: Transaction<Tables>, databaseId: string, st
   await trx.updateTable('databases').set({ state, ...extra }).where('id', '=', databaseId).execute();
 }
 
+/** Memory of the scratch Neo4j that reads a backup copy for a Cypher export (heap half, page cache a quarter). */
+const SCRATCH_EXPORT_MEMORY_MB = 512;
+
+function neo4jEngine(deps: BackupKindsDeps): Neo4jEngineFiles {
+  if (!deps.neo4j) throw new OperationError("the Neo4j engine is not installed on this server; run 'allotrope engines install neo4j'");
+  return deps.neo4j;
+}
+
+/** A scratch JVM's own lines (Java errors; Neo4j's log stays in its home) go to the operation's log. */
+function jvmLog(ctx: StepContext): (line: string) => void {
+  return (line) => ctx.logger.debug({ operationId: ctx.operation.id, databaseId: ctx.operation.databaseId }, `scratch neo4j: ${line}`);
+}
+
 async function engineOf(db: Db, databaseId: string): Promise<ArchiveEngine> {
   const row = await db.selectFrom('databases').select('engine').where('id', '=', databaseId).executeTakeFirst();
   return row?.engine === 'neo4j' ? 'neo4j' : 'grafeo';
@@ -408,9 +426,11 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
             const key = exportKey(row.organization_id, row.id, row.file_name);
             let stored: { sizeBytes: number; sha256: string };
             if (row.format === 'cypher' && packed.engine === 'neo4j') {
-              throw new OperationError('a Cypher export of a Neo4j database is not supported yet; export it as an archive (format "archive")');
-            }
-            if (row.format === 'cypher') {
+              // Read from the backup copy in a scratch Neo4j: one consistent moment, and the live node untouched.
+              const script = join(work, 'export.cypher');
+              await dumpNeo4jCypherToFile(neo4jEngine(deps), packed.dataDir, script, { memoryMb: SCRATCH_EXPORT_MEMORY_MB, log: jvmLog(ctx) });
+              stored = await deps.blobStore.put(key, createReadStream(script), { contentType: 'text/plain; charset=utf-8' });
+            } else if (row.format === 'cypher') {
               const script = join(work, 'export.cypher');
               await dumpCypherInWorker(join(packed.dataDir, DATABASE_FILE), script).catch((err: Error) => {
                 throw err.name === 'CypherScriptError' ? new CypherScriptError(err.message) : err;

@@ -16,6 +16,8 @@ import { CypherScriptError, inspectGrafeoFile } from '../../graph-server/cypher-
 import { loadCypherIsolated } from '../../graph-server/cypher-import.js';
 import { dumpCypherInWorker, verifyGrafeoFile } from '../../graph-server/grafeo-files.js';
 import { dumpNeo4jCypherToFile } from '../../graph-server/engines/neo4j/cypher-export.js';
+import { loadCypherIntoNeo4j } from '../../graph-server/engines/neo4j/cypher-load.js';
+import { loadNeo4jDump } from '../../graph-server/engines/neo4j/dump-load.js';
 import type { Neo4jEngineFiles } from '../../graph-server/engines/neo4j/jvm.js';
 import { Neo4jImportError } from '../../graph-server/engines/neo4j/scratch.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
@@ -558,8 +560,27 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
               await unpackArchive(deps, key, work, null, { maxTotalBytes: deps.importMaxBytes * IMPORT_MAX_EXPANSION, signal: ctx.signal, engine });
               return 'archive verified';
             }
+            if (format === 'neo4j-dump' && engine === 'grafeo') {
+              throw new OperationError(
+                "a Neo4j dump can only be imported into a Neo4j database; to move it to this Grafeo database, import it into a Neo4j database, export that as a Cypher script (format \"cypher\") and import the script here. The database's data was not changed",
+              );
+            }
+            const limits = { timeoutMs: deps.cypherImport.timeoutMs, signal: ctx.signal, memoryMb: Math.floor(deps.cypherImport.maxMemoryBytes / 2 ** 20), log: jvmLog(ctx) };
+            if (format === 'neo4j-dump') {
+              const dump = join(await freshDir(join(work, 'dump')), 'neo4j.dump');
+              await pipelinePromise(await deps.blobStore.get(key), createWriteStream(dump), { signal: ctx.signal });
+              const result = await loadNeo4jDump(neo4jEngine(deps), dump, join(work, 'scratch'), join(work, 'incoming'), limits);
+              await rm(join(work, 'dump'), { recursive: true, force: true });
+              await rm(join(work, 'scratch'), { recursive: true, force: true });
+              return `Neo4j dump loaded: ${result.nodes} nodes, ${result.relationships} relationships`;
+            }
             if (format === 'cypher' && engine === 'neo4j') {
-              throw new OperationError("importing a Cypher script into a Neo4j database is not supported yet; import an Allotrope archive of a Neo4j database. The database's data was not changed");
+              const script = join(work, 'script.cypher');
+              await pipelinePromise(await deps.blobStore.get(key), createWriteStream(script), { signal: ctx.signal });
+              const result = await loadCypherIntoNeo4j(neo4jEngine(deps), script, join(work, 'scratch'), join(work, 'incoming'), limits);
+              await rm(script, { force: true });
+              await rm(join(work, 'scratch'), { recursive: true, force: true });
+              return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
             }
             if (format === 'cypher') {
               const script = join(work, 'script.cypher');
@@ -568,7 +589,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
               await rm(script, { force: true });
               return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
             }
-            throw new OperationError("the import is neither an Allotrope archive (gzipped tar) nor a Cypher script; the database's data was not changed");
+            throw new OperationError("the import is neither an Allotrope archive (gzipped tar), a Cypher script nor a Neo4j dump; the database's data was not changed");
           } catch (err) {
             explain(err, "the import was refused and the database's data was not changed");
           }

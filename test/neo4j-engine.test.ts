@@ -4,28 +4,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import neo4j, { type Driver } from 'neo4j-driver';
 import neo4j5 from 'neo4j-driver-5';
-import { defaultEnginesDir, findNeo4j } from '../src/engines/neo4j-install.js';
 import { removeDataDir, startLifecycleServerProcess, testPortRange, waitForOperation, type LifecycleServerProcess } from './helpers/lifecycle.js';
+import { testEnginesDir } from './helpers/neo4j-engines.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const DB = '/deployments/databases/graphneo';
-
-/** Where the Neo4j engine is installed for tests: ALLOTROPE_ENGINES_DIR, the default place, or the user's cache. */
-export function testEnginesDir(): { dir: string } | { skip: string } {
-  const candidates = [process.env.ALLOTROPE_ENGINES_DIR, defaultEnginesDir(), join(homedir(), '.cache', 'allotrope', 'engines')].filter((d): d is string => !!d);
-  const reasons: string[] = [];
-  for (const dir of candidates) {
-    const found = findNeo4j(dir);
-    if (found.install) return { dir };
-    reasons.push(found.reason);
-  }
-  return { skip: `the Neo4j engine is not installed (${reasons[0]}); .ci/run installs it` };
-}
 
 const engines = testEnginesDir();
 

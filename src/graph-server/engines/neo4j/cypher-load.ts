@@ -7,7 +7,7 @@ import type { Session, Transaction } from 'neo4j-driver';
 import { CypherScriptError, refused, splitStatements, type LoadResult } from '../../cypher-dump.js';
 import { isAdministrationCommand } from './admin-commands.js';
 import { unwindLiteralAsParameter } from './literal-parameters.js';
-import type { Neo4jEngineFiles } from './jvm.js';
+import { memoryFlags, type Neo4jEngineFiles } from './jvm.js';
 import { bounded, countGraph, openScratchNeo4j, takeStore, type ScratchNeo4j, type ScratchOptions } from './scratch.js';
 
 // Statements outside `:begin`/`:commit` are committed per this many, as the Grafeo loader does.
@@ -90,11 +90,21 @@ export async function loadCypherIntoNeo4j(engine: Neo4jEngineFiles, scriptFile: 
     async () => {
       scratch = await openScratchNeo4j(engine, scratchDir, limits);
       // Stopped while the JVM was starting: nobody else will stop it.
-      if (stopped) await scratch.close(0);
+      if (stopped) {
+        await scratch.close(0);
+        throw new Error('the import was stopped');
+      }
       const session = scratch.driver.session({ database: 'neo4j' });
       try {
         const statements = await runScript(session, scriptFile);
         return { statements, ...(await countGraph(scratch.driver)) };
+      } catch (err) {
+        // -XX:+ExitOnOutOfMemoryError: a transaction too big for the heap ends the JVM, and the driver only sees a closed connection.
+        const exit = await Promise.race([scratch.jvm.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000))]);
+        if (exit && !stopped) {
+          throw new CypherScriptError(`Neo4j stopped while loading the script (${exit}), most likely out of memory: its heap is ${memoryFlags(limits.memoryMb).heapMb} MiB, half of the memory limit for imports`);
+        }
+        throw err;
       } finally {
         await session.close();
       }

@@ -73,7 +73,10 @@ export async function loadNeo4jDump(engine: Neo4jEngineFiles, dumpFile: string, 
       } catch (err) {
         throw new Neo4jImportError(`the dump was loaded but Neo4j could not open it: ${(err as Error).message}`);
       }
-      if (stopped) await scratch.close(0);
+      if (stopped) {
+        await scratch.close(0);
+        throw new Error('the import was stopped');
+      }
       return countGraph(scratch.driver);
     },
     limits,

@@ -436,6 +436,17 @@ export interface LoadResult {
   statements: number;
   nodes: number;
   relationships: number;
+  /** Schema statements the engine cannot run that were left out (Grafeo: see `grafeoLacks`). */
+  skippedSchema?: number;
+}
+
+/**
+ * Indexes and constraints Grafeo has no counterpart for, which a Neo4j export may hold: text, point, fulltext
+ * and vector indexes, and any index or constraint on relationships. They change no data, so a script moving
+ * a database from Neo4j to Grafeo loads without them (the import's step says how many were left out).
+ */
+function grafeoLacks(statement: string): boolean {
+  return /^\s*CREATE\s+(?:TEXT|POINT|FULLTEXT|VECTOR|LOOKUP)\s+INDEX\b/i.test(statement) || /^\s*CREATE\s+(?:RANGE\s+)?(?:INDEX|CONSTRAINT)\b[^(]*\bFOR\s*\(\s*\)\s*<?-/i.test(statement);
 }
 
 /**
@@ -448,6 +459,7 @@ export async function loadCypher(script: Readable | AsyncIterable<string | Buffe
   await mkdir(targetDir, { recursive: true, mode: 0o700 });
   const engine = await openGrafeoEngine({ dataDir: targetDir });
   let statements = 0;
+  let skippedSchema = 0;
   try {
     let tx: Awaited<ReturnType<GrafeoEngine['begin']>> | null = null;
     const deferred: { statement: string; position: number }[] = [];
@@ -485,6 +497,10 @@ export async function loadCypher(script: Readable | AsyncIterable<string | Buffe
       if (refused(statement)) {
         throw new CypherScriptError(`statement ${statements} is not allowed in an import (LOAD CSV, CALL and USE are refused): ${statement.slice(0, 80)}`);
       }
+      if (grafeoLacks(statement)) {
+        skippedSchema++;
+        continue;
+      }
       // Schema statements run on their own, outside data transactions.
       if (/^\s*(CREATE|DROP)\s+(CONSTRAINT|INDEX)\b/i.test(statement)) {
         await commit();
@@ -513,7 +529,7 @@ export async function loadCypher(script: Readable | AsyncIterable<string | Buffe
       if (unique) await engine.run(`CREATE INDEX IF NOT EXISTS FOR (n:${unique[2]}) ON (n.${unique[3]})`, {}, { readOnly: false }).catch(() => undefined);
     }
     const counts = engine.counts();
-    return { statements, nodes: counts.nodes, relationships: counts.relationships };
+    return { statements, nodes: counts.nodes, relationships: counts.relationships, skippedSchema };
   } finally {
     await engine.close().catch(() => undefined);
   }

@@ -587,7 +587,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
               await pipelinePromise(await deps.blobStore.get(key), createWriteStream(script), { signal: ctx.signal });
               const result = await loadCypherIsolated(script, join(work, 'incoming'), { ...deps.cypherImport, signal: ctx.signal });
               await rm(script, { force: true });
-              return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
+              return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships${result.skippedSchema ? `; ${result.skippedSchema} index or constraint statements Grafeo has no counterpart for were left out (text, point, fulltext, vector, on relationships)` : ''}`;
             }
             throw new OperationError("the import is neither an Allotrope archive (gzipped tar), a Cypher script nor a Neo4j dump; the database's data was not changed");
           } catch (err) {

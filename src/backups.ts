@@ -91,6 +91,9 @@ export function createBackups(options: BackupsOptions): Backups {
       timeoutMs: settings.cypherImportTimeoutMs ?? config.backups.cypherImportTimeoutMs,
     },
     neo4jVersion: config.engines.neo4j?.version ?? null,
+    neo4j: config.engines.neo4j
+      ? { installDir: config.engines.neo4j.dir, mainClass: config.engines.neo4j.mainClass, java: config.engines.neo4j.java, jvmFlags: config.engines.neo4j.jvmFlags, cdsArchive: config.engines.neo4j.cdsArchive }
+      : null,
   };
 
   const snapshotUsable = (caller: Caller, snapshotId: string) => snapshotUsableBy(db, caller, snapshotId);

@@ -442,6 +442,26 @@ describe('detectImportFormat', () => {
     assert.equal(detectImportFormat(sample), 'cypher');
   });
 
+  it('recognises Neo4j dumps: DZV1 (Neo4j 5), a bare zstd stream (4.x), a gzipped tar of store files (older)', async () => {
+    assert.equal(detectImportFormat(Buffer.from([0x44, 0x5a, 0x56, 0x31, 0x28, 0xb5, 0x2f, 0xfd])), 'neo4j-dump');
+    assert.equal(detectImportFormat(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00])), 'neo4j-dump');
+    const storeFile = new Header({ path: 'neostore', type: 'File', size: 4, mode: 0o644, mtime: new Date(0) });
+    storeFile.encode();
+    const dump = gzipSync(Buffer.concat([storeFile.block!, Buffer.alloc(512), Buffer.alloc(1024)]));
+    assert.equal(detectImportFormat(dump.subarray(0, 8192)), 'neo4j-dump');
+    // Our own archive stays an archive, from its first 8 KiB as the import reads it.
+    const dir = await mkdtemp(join(tmpdir(), 'detect-'));
+    try {
+      await writeFile(join(dir, 'graph.grafeo'), Buffer.alloc(100_000, 7));
+      const ours = await buffer(writeArchive(dir, { engineName: 'grafeo', engineVersion: '0.6.0', database: { id: 'd', name: 'd' }, createdAt: new Date(0), counts: null }));
+      assert.equal(detectImportFormat(ours.subarray(0, 8192)), 'archive');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // A gzip that is no tar at all is still an archive, refused as one with its own message.
+    assert.equal(detectImportFormat(gzipSync(Buffer.alloc(4096))), 'archive');
+  });
+
   it('calls anything else unknown', () => {
     assert.equal(detectImportFormat(new Uint8Array([])), 'unknown');
     assert.equal(detectImportFormat(Buffer.from('PK\x03\x04zipfile')), 'unknown');

@@ -8,7 +8,7 @@ import { lstat, mkdir, readdir, rename, rm, rmdir, statfs } from 'node:fs/promis
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { pipeline as pipelinePromise } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { Header, Parser, Pax, type ReadEntry } from 'tar';
 
 export const ARCHIVE_FORMAT_VERSION = 1;
@@ -577,9 +577,16 @@ class VerifyingCounter extends Transform {
 const CYPHER_START =
   /^(?:\/\/|\/\*|:[a-z]|(?:CREATE|MATCH|MERGE|UNWIND|CALL|WITH|OPTIONAL|RETURN|DROP|USE|LOAD|FOREACH|DETACH|DELETE|SET|REMOVE|BEGIN|COMMIT|SHOW|ALTER|EXPLAIN|PROFILE|CYPHER)\b)/i;
 
-/** What an import upload is, from its first bytes (a few KiB are plenty): our archive, a Cypher script, or neither. */
-export function detectImportFormat(firstBytes: Uint8Array): 'archive' | 'cypher' | 'unknown' {
-  if (firstBytes.length >= 2 && firstBytes[0] === 0x1f && firstBytes[1] === 0x8b) return 'archive';
+/**
+ * What an import upload is, from its first bytes (a few KiB are plenty): our archive, a Cypher script, a
+ * Neo4j dump (`neo4j-admin database dump`), or neither. Neo4j 5 dumps start with 'DZV1' and a zstd stream
+ * (`org.neo4j.dbms.archive.DumpZstdFormatV1`), 4.x ones with the zstd stream itself; older ones are a
+ * gzipped tar like our archive, whose first entry is manifest.json where a dump's is a store file.
+ */
+export function detectImportFormat(firstBytes: Uint8Array): 'archive' | 'cypher' | 'neo4j-dump' | 'unknown' {
+  const starts = (...bytes: number[]) => firstBytes.length >= bytes.length && bytes.every((b, i) => firstBytes[i] === b);
+  if (starts(0x44, 0x5a, 0x56, 0x31) || starts(0x28, 0xb5, 0x2f, 0xfd)) return 'neo4j-dump';
+  if (starts(0x1f, 0x8b)) return firstTarEntry(firstBytes) ?? 'archive';
   let text: string;
   try {
     // stream: true tolerates a multi-byte character cut off at the end of the sample.
@@ -589,4 +596,18 @@ export function detectImportFormat(firstBytes: Uint8Array): 'archive' | 'cypher'
   }
   if (/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text)) return 'unknown';
   return CYPHER_START.test(text.trimStart()) ? 'cypher' : 'unknown';
+}
+
+/** 'neo4j-dump' when a gzip holds a tar whose first entry is not manifest.json; null when that cannot be told. */
+function firstTarEntry(gzipStart: Uint8Array): 'archive' | 'neo4j-dump' | null {
+  let header: Buffer;
+  try {
+    // The sync flush gives what the first bytes inflate to, without the end of the stream.
+    header = gunzipSync(gzipStart, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return null;
+  }
+  if (header.length < 512 || header.subarray(257, 262).toString('latin1') !== 'ustar') return null;
+  const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+  return name === MANIFEST_NAME || name === `./${MANIFEST_NAME}` ? 'archive' : 'neo4j-dump';
 }

@@ -14,6 +14,11 @@ import type { Kysely, Transaction } from 'kysely';
 import { CypherScriptError, inspectGrafeoFile } from '../../graph-server/engines/grafeo/cypher-dump.js';
 import { loadCypherIsolated } from '../../graph-server/engines/grafeo/cypher-import.js';
 import { DATABASE_FILE, dumpCypherInWorker, verifyGrafeoFile } from '../../graph-server/engines/grafeo/database-files.js';
+import { dumpNeo4jCypherToFile } from '../../graph-server/engines/neo4j/cypher-export.js';
+import { loadCypherIntoNeo4j } from '../../graph-server/engines/neo4j/cypher-load.js';
+import { loadNeo4jDump } from '../../graph-server/engines/neo4j/dump-load.js';
+import type { Neo4jEngineFiles } from '../../graph-server/engines/neo4j/jvm.js';
+import { Neo4jImportError } from '../../graph-server/engines/neo4j/scratch.js';
 import type { NodeSpec, Runtime } from '../../runtimes/runtime.js';
 import { ArchiveError, detectImportFormat, extractArchive, writeArchive, type ArchiveEngine, type Manifest } from '../../storage/archive.js';
 import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
@@ -37,6 +42,8 @@ export interface BackupKindsDeps {
   cypherImport: { maxMemoryBytes: number; timeoutMs: number };
   /** The installed Neo4j engine's version (written into Neo4j archives), or null. */
   neo4jVersion?: string | null;
+  /** The installed Neo4j engine, for the scratch JVMs of Cypher exports and imports and `.dump` imports; null if none. */
+  neo4j?: Neo4jEngineFiles | null;
 }
 
 export const SNAPSHOT_KINDS = ['on-demand', 'scheduled', 'final', 'clone'] as const;
@@ -82,7 +89,7 @@ export const IMPORT_MAX_EXPANSION = 10;
 /** Turns the refusals of archives, downloads, scripts and storage into messages for the user. */
 function explain(err: unknown, what: string): never {
   if (err instanceof OperationError) throw err;
-  if (err instanceof ArchiveError || err instanceof FetchRefusedError || err instanceof CypherScriptError || err instanceof StorageError) {
+  if (err instanceof ArchiveError || err instanceof FetchRefusedError || err instanceof CypherScriptError || err instanceof StorageError || err instanceof Neo4jImportError) {
     throw new OperationError(`${what}: ${err.message}`, { cause: err });
   }
   throw err;
@@ -268,6 +275,19 @@ async function setDatabaseState(trx: Transaction<Tables>, databaseId: string, st
   await trx.updateTable('databases').set({ state, ...extra }).where('id', '=', databaseId).execute();
 }
 
+/** Memory of the scratch Neo4j that reads a backup copy for a Cypher export (heap half, page cache a quarter). */
+const SCRATCH_EXPORT_MEMORY_MB = 512;
+
+function neo4jEngine(deps: BackupKindsDeps): Neo4jEngineFiles {
+  if (!deps.neo4j) throw new OperationError("the Neo4j engine is not installed on this server; run 'allotrope engines install neo4j'");
+  return deps.neo4j;
+}
+
+/** A scratch JVM's own lines (Java errors; Neo4j's log stays in its home) go to the operation's log. */
+function jvmLog(ctx: StepContext): (line: string) => void {
+  return (line) => ctx.logger.debug({ operationId: ctx.operation.id, databaseId: ctx.operation.databaseId }, `scratch neo4j: ${line}`);
+}
+
 async function engineOf(db: Db, databaseId: string): Promise<ArchiveEngine> {
   const row = await db.selectFrom('databases').select('engine').where('id', '=', databaseId).executeTakeFirst();
   return row?.engine === 'neo4j' ? 'neo4j' : 'grafeo';
@@ -407,9 +427,11 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
             const key = exportKey(row.organization_id, row.id, row.file_name);
             let stored: { sizeBytes: number; sha256: string };
             if (row.format === 'cypher' && packed.engine === 'neo4j') {
-              throw new OperationError('a Cypher export of a Neo4j database is not supported yet; export it as an archive (format "archive")');
-            }
-            if (row.format === 'cypher') {
+              // Read from the backup copy in a scratch Neo4j: one consistent moment, and the live node untouched.
+              const script = join(work, 'export.cypher');
+              await dumpNeo4jCypherToFile(neo4jEngine(deps), packed.dataDir, script, { memoryMb: SCRATCH_EXPORT_MEMORY_MB, log: jvmLog(ctx) });
+              stored = await deps.blobStore.put(key, createReadStream(script), { contentType: 'text/plain; charset=utf-8' });
+            } else if (row.format === 'cypher') {
               const script = join(work, 'export.cypher');
               await dumpCypherInWorker(join(packed.dataDir, DATABASE_FILE), script).catch((err: Error) => {
                 throw err.name === 'CypherScriptError' ? new CypherScriptError(err.message) : err;
@@ -537,17 +559,36 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
               await unpackArchive(deps, key, work, null, { maxTotalBytes: deps.importMaxBytes * IMPORT_MAX_EXPANSION, signal: ctx.signal, engine });
               return 'archive verified';
             }
+            if (format === 'neo4j-dump' && engine === 'grafeo') {
+              throw new OperationError(
+                "a Neo4j dump can only be imported into a Neo4j database; to move it to this Grafeo database, import it into a Neo4j database, export that as a Cypher script (format \"cypher\") and import the script here. The database's data was not changed",
+              );
+            }
+            const limits = { timeoutMs: deps.cypherImport.timeoutMs, signal: ctx.signal, memoryMb: Math.floor(deps.cypherImport.maxMemoryBytes / 2 ** 20), log: jvmLog(ctx) };
+            if (format === 'neo4j-dump') {
+              const dump = join(await freshDir(join(work, 'dump')), 'neo4j.dump');
+              await pipelinePromise(await deps.blobStore.get(key), createWriteStream(dump), { signal: ctx.signal });
+              const result = await loadNeo4jDump(neo4jEngine(deps), dump, join(work, 'scratch'), join(work, 'incoming'), limits);
+              await rm(join(work, 'dump'), { recursive: true, force: true });
+              await rm(join(work, 'scratch'), { recursive: true, force: true });
+              return `Neo4j dump loaded: ${result.nodes} nodes, ${result.relationships} relationships`;
+            }
             if (format === 'cypher' && engine === 'neo4j') {
-              throw new OperationError("importing a Cypher script into a Neo4j database is not supported yet; import an Allotrope archive of a Neo4j database. The database's data was not changed");
+              const script = join(work, 'script.cypher');
+              await pipelinePromise(await deps.blobStore.get(key), createWriteStream(script), { signal: ctx.signal });
+              const result = await loadCypherIntoNeo4j(neo4jEngine(deps), script, join(work, 'scratch'), join(work, 'incoming'), limits);
+              await rm(script, { force: true });
+              await rm(join(work, 'scratch'), { recursive: true, force: true });
+              return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
             }
             if (format === 'cypher') {
               const script = join(work, 'script.cypher');
               await pipelinePromise(await deps.blobStore.get(key), createWriteStream(script), { signal: ctx.signal });
               const result = await loadCypherIsolated(script, join(work, 'incoming'), { ...deps.cypherImport, signal: ctx.signal });
               await rm(script, { force: true });
-              return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships`;
+              return `Cypher script loaded: ${result.statements} statements, ${result.nodes} nodes, ${result.relationships} relationships${result.skippedSchema ? `; ${result.skippedSchema} index or constraint statements Grafeo has no counterpart for were left out (text, point, fulltext, vector, on relationships)` : ''}`;
             }
-            throw new OperationError("the import is neither an Allotrope archive (gzipped tar) nor a Cypher script; the database's data was not changed");
+            throw new OperationError("the import is neither an Allotrope archive (gzipped tar), a Cypher script nor a Neo4j dump; the database's data was not changed");
           } catch (err) {
             explain(err, "the import was refused and the database's data was not changed");
           }

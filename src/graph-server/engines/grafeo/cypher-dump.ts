@@ -61,8 +61,10 @@ function floatLiteral(n: number): string {
   if (Number.isNaN(n)) return '(0.0/0.0)';
   if (n === Infinity) return '(1.0/0.0)';
   if (n === -Infinity) return '(-1.0/0.0)';
-  const text = String(n);
-  // Cypher reads `1` as an INTEGER: a float must keep a decimal point or an exponent.
+  // String(-0) is '0': the sign would be lost.
+  if (Object.is(n, -0)) return '-0.0';
+  // Cypher reads `1` as an INTEGER: a float must keep a decimal point or an exponent (without a '+').
+  const text = String(n).replace('e+', 'e');
   return /[.eE]/.test(text) ? text : `${text}.0`;
 }
 
@@ -93,8 +95,24 @@ function mapLiteral(m: ValueMap): string {
   return '{' + entries.map(([k, x]) => `${quoteName(k)}: ${cypherLiteral(x)}`).join(', ') + '}';
 }
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
+/** The properties of a node or relationship as a map literal; a refusal names the element and the property. */
+function propertiesLiteral(owner: string, m: ValueMap): string {
+  const entries = Object.entries(m).filter(([, x]) => x !== null);
+  return (
+    '{' +
+    entries
+      .map(([k, x]) => {
+        try {
+          return `${quoteName(k)}: ${cypherLiteral(x)}`;
+        } catch (err) {
+          if (!(err instanceof CypherScriptError)) throw err;
+          const what = x instanceof Uint8Array || (Array.isArray(x) && x.some((i) => i instanceof Uint8Array)) ? 'a byte array, which Cypher cannot write' : (err.message);
+          throw new CypherScriptError(`property '${k}' of ${owner} holds ${what}; remove or convert it (e.g. to a base64 string) to export as Cypher, or export an archive`);
+        }
+      })
+      .join(', ') +
+    '}'
+  );
 }
 
 interface IndexRow {
@@ -168,6 +186,71 @@ async function* scan(engine: GrafeoEngine, pattern: string, v: 'n' | 'r'): Async
   }
 }
 
+// The script format, shared by the Grafeo and the Neo4j exporter (engines/neo4j/cypher-export.ts), so
+// either engine's export loads into either engine.
+
+/** The header and the schema statements (each ending with ';'), then the temporary import constraint. */
+export async function writeScriptStart(out: Writable, schema: string[]): Promise<void> {
+  await write(out, '// Allotrope Cypher export: constraints, indexes, nodes, relationships. Load with cypher-shell -f.\n');
+  await write(out, ':begin\n');
+  for (const statement of schema) await write(out, statement + '\n');
+  await write(out, `CREATE CONSTRAINT ${IMPORT_CONSTRAINT} IF NOT EXISTS FOR (n:${quoteName(IMPORT_LABEL)}) REQUIRE n.${quoteName(IMPORT_ID)} IS UNIQUE;\n`);
+  await write(out, ':commit\n');
+}
+
+/**
+ * One transaction creating `nodes`, in APOC's "UNWIND_BATCH" shape: one statement per label set, which
+ * loads several times faster than one statement per node, in Neo4j and in Grafeo alike.
+ */
+export function nodeBatch(nodes: Node[]): string {
+  const importLabel = quoteName(IMPORT_LABEL);
+  const groups = new Map<string, string[]>();
+  for (const n of nodes) {
+    const labels = [...n.labels.map(quoteName), importLabel].map((l) => `:${l}`).join('');
+    const items = groups.get(labels) ?? [];
+    items.push(`{_id: ${n.id}, properties: ${propertiesLiteral(`node ${n.id} (${n.labels.map((l) => `:${l}`).join('')})`, n.properties)}}`);
+    groups.set(labels, items);
+  }
+  let text = ':begin\n';
+  for (const [labels, items] of groups) {
+    text += `UNWIND [\n${items.join(',\n')}\n] AS row\nCREATE (n${labels} {${quoteName(IMPORT_ID)}: row._id}) SET n += row.properties;\n`;
+  }
+  return text + ':commit\n';
+}
+
+/** One transaction creating `relationships` between nodes of earlier batches, one statement per type. */
+export function relationshipBatch(relationships: Relationship[]): string {
+  const importLabel = quoteName(IMPORT_LABEL);
+  const importId = quoteName(IMPORT_ID);
+  const groups = new Map<string, string[]>();
+  for (const r of relationships) {
+    const type = quoteName(r.type);
+    const items = groups.get(type) ?? [];
+    items.push(`{start: ${r.startId}, end: ${r.endId}, properties: ${propertiesLiteral(`relationship ${r.id} [:${r.type}]`, r.properties)}}`);
+    groups.set(type, items);
+  }
+  let text = ':begin\n';
+  for (const [type, items] of groups) {
+    text +=
+      `UNWIND [\n${items.join(',\n')}\n] AS row\n` +
+      `MATCH (a:${importLabel} {${importId}: row.start}) MATCH (b:${importLabel} {${importId}: row.end}) CREATE (a)-[r:${type}]->(b) SET r += row.properties;\n`;
+  }
+  return text + ':commit\n';
+}
+
+/** Removes the temporary label, id and constraint. */
+export async function writeScriptEnd(out: Writable): Promise<void> {
+  const importLabel = quoteName(IMPORT_LABEL);
+  await write(out, ':begin\n');
+  await write(out, `MATCH (n:${importLabel}) REMOVE n:${importLabel}, n.${quoteName(IMPORT_ID)};\n`);
+  await write(out, ':commit\n');
+  await write(out, `DROP CONSTRAINT ${IMPORT_CONSTRAINT} IF EXISTS;\n`);
+}
+
+export async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
 /**
  * Writes the Cypher script of the Grafeo database file `grafeoFile` (e.g. a backup) to `out`. The file
  * is copied into a temp directory and opened there, so the original is never touched or locked.
@@ -179,70 +262,34 @@ export async function dumpCypher(grafeoFile: string, out: Writable): Promise<Dum
     await copyFile(grafeoFile, join(dir, DATABASE_FILE));
     engine = await openGrafeoEngine({ dataDir: dir, readOnly: true });
     const counts: DumpCounts = { nodes: 0, relationships: 0, indexes: 0, constraints: 0 };
-    await write(out, '// Allotrope Cypher export: constraints, indexes, nodes, relationships. Load with cypher-shell -f.\n');
-    await write(out, ':begin\n');
+    const schema: string[] = [];
     const constraints = await listConstraints(engine);
     const constrained = new Set(constraints.map((c) => `${c.label}\u0000${c.property}`));
     for (const c of constraints) {
       const statement = constraintStatement(c);
       if (statement) {
-        await write(out, statement + '\n');
+        schema.push(statement);
         counts.constraints++;
       }
     }
     for (const index of await listIndexes(engine)) {
       // A uniqueness constraint brings its own index in Neo4j.
       if (constrained.has(`${index.label}\u0000${index.property}`)) continue;
-      await write(out, `CREATE INDEX ${index.name ? quoteName(index.name) + ' ' : ''}IF NOT EXISTS FOR (n:${quoteName(index.label)}) ON (n.${quoteName(index.property)});\n`);
+      schema.push(`CREATE INDEX ${index.name ? quoteName(index.name) + ' ' : ''}IF NOT EXISTS FOR (n:${quoteName(index.label)}) ON (n.${quoteName(index.property)});`);
       counts.indexes++;
     }
-    await write(out, `CREATE CONSTRAINT ${IMPORT_CONSTRAINT} IF NOT EXISTS FOR (n:${quoteName(IMPORT_LABEL)}) REQUIRE n.${quoteName(IMPORT_ID)} IS UNIQUE;\n`);
-    await write(out, ':commit\n');
-
-    const importLabel = quoteName(IMPORT_LABEL);
-    const importId = quoteName(IMPORT_ID);
-    // APOC's "UNWIND_BATCH" shape: one statement per label set (or type) per batch of 1000, which loads
-    // several times faster than one statement per element, in Neo4j and in Grafeo alike.
+    await writeScriptStart(out, schema);
     for await (const batch of scan(engine, '(n)', 'n')) {
-      const groups = new Map<string, string[]>();
-      for (const [n] of batch) {
-        if (!(n instanceof Node)) continue;
-        const labels = [...n.labels.map(quoteName), importLabel].map((l) => `:${l}`).join('');
-        const items = groups.get(labels) ?? [];
-        items.push(`{_id: ${n.id}, properties: ${mapLiteral(n.properties)}}`);
-        groups.set(labels, items);
-        counts.nodes++;
-      }
-      let text = ':begin\n';
-      for (const [labels, items] of groups) {
-        text += `UNWIND [\n${items.join(',\n')}\n] AS row\nCREATE (n${labels} {${importId}: row._id}) SET n += row.properties;\n`;
-      }
-      await write(out, text + ':commit\n');
+      const nodes = batch.map(([n]) => n).filter((n): n is Node => n instanceof Node);
+      await write(out, nodeBatch(nodes));
+      counts.nodes += nodes.length;
     }
-
     for await (const batch of scan(engine, '()-[r]->()', 'r')) {
-      const groups = new Map<string, string[]>();
-      for (const [r] of batch) {
-        if (!(r instanceof Relationship)) continue;
-        const type = quoteName(r.type);
-        const items = groups.get(type) ?? [];
-        items.push(`{start: ${r.startId}, end: ${r.endId}, properties: ${mapLiteral(r.properties)}}`);
-        groups.set(type, items);
-        counts.relationships++;
-      }
-      let text = ':begin\n';
-      for (const [type, items] of groups) {
-        text +=
-          `UNWIND [\n${items.join(',\n')}\n] AS row\n` +
-          `MATCH (a:${importLabel} {${importId}: row.start}) MATCH (b:${importLabel} {${importId}: row.end}) CREATE (a)-[r:${type}]->(b) SET r += row.properties;\n`;
-      }
-      await write(out, text + ':commit\n');
+      const relationships = batch.map(([r]) => r).filter((r): r is Relationship => r instanceof Relationship);
+      await write(out, relationshipBatch(relationships));
+      counts.relationships += relationships.length;
     }
-
-    await write(out, ':begin\n');
-    await write(out, `MATCH (n:${importLabel}) REMOVE n:${importLabel}, n.${importId};\n`);
-    await write(out, ':commit\n');
-    await write(out, `DROP CONSTRAINT ${IMPORT_CONSTRAINT} IF EXISTS;\n`);
+    await writeScriptEnd(out);
     return counts;
   } finally {
     await engine?.close().catch(() => undefined);
@@ -365,7 +412,8 @@ export async function* splitStatements(input: AsyncIterable<string | Buffer>): A
 const REFUSED = /^\s*(?:LOAD\b|USE\b)|\bLOAD\s+CSV\b|\bCALL\s+[A-Za-z_`]/i;
 const QUOTED = /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`(?:[^`]|``)*`/g;
 
-function refused(statement: string): boolean {
+/** Whether a statement is one an import refuses (LOAD CSV, procedure CALLs, USE). */
+export function refused(statement: string): boolean {
   return REFUSED.test(statement.replace(QUOTED, (q) => (q.startsWith('`') ? 'x' : "''")));
 }
 
@@ -389,6 +437,17 @@ export interface LoadResult {
   statements: number;
   nodes: number;
   relationships: number;
+  /** Schema statements the engine cannot run that were left out (Grafeo: see `grafeoLacks`). */
+  skippedSchema?: number;
+}
+
+/**
+ * Indexes and constraints Grafeo has no counterpart for, which a Neo4j export may hold: text, point, fulltext
+ * and vector indexes, and any index or constraint on relationships. They change no data, so a script moving
+ * a database from Neo4j to Grafeo loads without them (the import's step says how many were left out).
+ */
+function grafeoLacks(statement: string): boolean {
+  return /^\s*CREATE\s+(?:TEXT|POINT|FULLTEXT|VECTOR|LOOKUP)\s+INDEX\b/i.test(statement) || /^\s*CREATE\s+(?:RANGE\s+)?(?:INDEX|CONSTRAINT)\b[^(]*\bFOR\s*\(\s*\)\s*<?-/i.test(statement);
 }
 
 /**
@@ -401,6 +460,7 @@ export async function loadCypher(script: Readable | AsyncIterable<string | Buffe
   await mkdir(targetDir, { recursive: true, mode: 0o700 });
   const engine = await openGrafeoEngine({ dataDir: targetDir });
   let statements = 0;
+  let skippedSchema = 0;
   try {
     let tx: Awaited<ReturnType<GrafeoEngine['begin']>> | null = null;
     const deferred: { statement: string; position: number }[] = [];
@@ -438,6 +498,10 @@ export async function loadCypher(script: Readable | AsyncIterable<string | Buffe
       if (refused(statement)) {
         throw new CypherScriptError(`statement ${statements} is not allowed in an import (LOAD CSV, CALL and USE are refused): ${statement.slice(0, 80)}`);
       }
+      if (grafeoLacks(statement)) {
+        skippedSchema++;
+        continue;
+      }
       // Schema statements run on their own, outside data transactions.
       if (/^\s*(CREATE|DROP)\s+(CONSTRAINT|INDEX)\b/i.test(statement)) {
         await commit();
@@ -466,7 +530,7 @@ export async function loadCypher(script: Readable | AsyncIterable<string | Buffe
       if (unique) await engine.run(`CREATE INDEX IF NOT EXISTS FOR (n:${unique[2]}) ON (n.${unique[3]})`, {}, { readOnly: false }).catch(() => undefined);
     }
     const counts = engine.counts();
-    return { statements, nodes: counts.nodes, relationships: counts.relationships };
+    return { statements, nodes: counts.nodes, relationships: counts.relationships, skippedSchema };
   } finally {
     await engine.close().catch(() => undefined);
   }

@@ -9,6 +9,8 @@ import { describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { signingKeysPath } from '../src/auth/signing-keys.js';
 import { allotropeCommand } from './helpers/cli.js';
+import { boltConnects } from './helpers/bolt-connects.js';
+import { testPortRange, waitForOperation } from './helpers/lifecycle.js';
 import { startServerProcess } from './helpers/server.js';
 
 function runCli(args: string[], env: Record<string, string>) {
@@ -54,13 +56,51 @@ describe('allotrope serve', () => {
 
   test('a port in use is one clear line', async () => {
     const server = await startServerProcess();
+    const otherDir = mkdtempSync(join(tmpdir(), 'allotrope-cli-'));
     try {
       const port = new URL(server.url).port;
-      const res = runCli(['serve'], { ALLOTROPE_PORT: port, ALLOTROPE_DATA_DIR: server.dataDir });
+      const res = runCli(['serve'], { ALLOTROPE_PORT: port, ALLOTROPE_DATA_DIR: otherDir });
       assert.equal(res.status, 1);
       assert.equal(res.stderr.trim(), `allotrope: cannot listen on 127.0.0.1:${port}: address already in use (set ALLOTROPE_PORT)`);
     } finally {
       await server.stop();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a second serve on a data dir in use refuses at once, naming the holder, and the first keeps its databases', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'allotrope-cli-'));
+    const server = await startServerProcess({ dataDir, env: { ALLOTROPE_DB_PORTS: testPortRange(2) } });
+    try {
+      const token = await server.token();
+      const envId = (await server.request('GET', '/deployments/environments', { token })).body[0].id;
+      const created = await server.request('POST', '/deployments/databases/graphneo', { token, body: { environmentId: envId, name: 'kept', plan: 'ds1' } });
+      assert.equal(created.status, 202, created.text);
+      await waitForOperation(server, token, created.body.database.id, created.body.operationId);
+      const bolt = `bolt://127.0.0.1:${created.body.database.boltPort}`;
+      const password = created.body.credentials.password as string;
+      assert.equal(await boltConnects(bolt, 'neo4j', password), true);
+
+      const started = Date.now();
+      const res = runCli(['serve'], { ALLOTROPE_PORT: '0', ALLOTROPE_DATA_DIR: server.dataDir });
+      assert.equal(res.status, 1, res.stderr);
+      assert.equal(
+        res.stderr.trim(),
+        `allotrope: the data dir ${server.dataDir} is in use by another allotrope serve (pid ${server.child.pid}, API at ${server.url}); stop it first, or give this one its own ALLOTROPE_DATA_DIR`,
+      );
+      assert.ok(Date.now() - started < 15_000);
+      // The refused one touched nothing: the first still serves its database and its API.
+      assert.equal(await boltConnects(bolt, 'neo4j', password), true);
+      assert.equal((await server.request('GET', `/deployments/databases/graphneo/${created.body.database.id}/status`, { token })).body.state, 'running');
+    } finally {
+      await server.stop();
+    }
+    // Released with the holder: the data dir serves again.
+    try {
+      const again = await startServerProcess({ dataDir });
+      await again.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,11 +1,12 @@
 // `allotrope serve`: runs the control plane until SIGINT/SIGTERM; SIGHUP reloads the TLS certificate.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { dataPlane } from '../data-plane.js';
 import { findNeo4j } from '../engines/neo4j-install.js';
 import { serve } from '../main.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { CliError } from './errors.js';
 
 export function registerServeCommand(program: Command): void {
@@ -18,6 +19,9 @@ export function registerServeCommand(program: Command): void {
       // Neo4j versions are offered where the engine is installed and Java runs; Grafeo needs nothing.
       const neo4j = findNeo4j(config.engines.dir);
       config.engines.neo4j = neo4j.install;
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      let url: string | null = null;
+      const lock = await lockDataDir(config.dataDir, () => ({ pid: process.pid, url }));
       let server;
       try {
         server = await serve(config, { extend: [dataPlane] });
@@ -27,8 +31,11 @@ export function registerServeCommand(program: Command): void {
         if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${config.host}:${config.port}: address not available on this machine (set ALLOTROPE_HOST)`);
         if (e.code === 'EACCES') throw new CliError(`cannot listen on ${config.host}:${config.port}: permission denied`);
         throw err;
+      } finally {
+        if (!server) await lock.release();
       }
       const running = server;
+      url = running.url;
       process.stdout.write(`Allotrope management API listening on ${running.url} (reference: ${running.url}/docs)\n`);
       if (neo4j.install) running.app.log.info({ neo4j: neo4j.install.version, dir: neo4j.install.dir }, `Neo4j ${neo4j.install.version} engine found: new databases run on Neo4j by default`);
       else running.app.log.info({ enginesDir: config.engines.dir }, `only Grafeo versions are offered: ${neo4j.reason}`);
@@ -38,7 +45,10 @@ export function registerServeCommand(program: Command): void {
         stopping = true;
         running.app.log.info({ signal }, 'shutting down');
         running.close().then(
-          () => process.exit(0),
+          async () => {
+            await lock.release();
+            process.exit(0);
+          },
           (err: unknown) => {
             running.app.log.error({ err }, 'shutdown failed');
             process.exit(1);

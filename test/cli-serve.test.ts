@@ -109,7 +109,14 @@ describe('allotrope admin create-client', () => {
   test('creates a client on an empty store (with the default organization) and its credentials work', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'allotrope-cli-'));
     try {
-      const res = runCli(['admin', 'create-client', '--name', 'robot', '--role', 'operator', '--environment', 'development', '--json'], { ALLOTROPE_DATA_DIR: dataDir });
+      // Without --init an empty place is refused: a client in a new store no running server knows helps nobody.
+      const refused = runCli(['admin', 'create-client', '--name', 'robot'], { ALLOTROPE_DATA_DIR: dataDir });
+      assert.equal(refused.status, 1);
+      assert.equal(
+        refused.stderr.trim(),
+        `allotrope: no Allotrope store at ${join(dataDir, 'allotrope.db')} (data dir ${dataDir}); run this where \`allotrope serve\` runs, with the same ALLOTROPE_DATA_DIR or --config, or pass --init to start a new installation there`,
+      );
+      const res = runCli(['admin', 'create-client', '--name', 'robot', '--role', 'operator', '--environment', 'development', '--json', '--init'], { ALLOTROPE_DATA_DIR: dataDir });
       assert.equal(res.status, 0, res.stderr);
       const created = JSON.parse(res.stdout);
       assert.equal(created.role, 'operator');
@@ -120,6 +127,9 @@ describe('allotrope admin create-client', () => {
       const missingEnv = runCli(['admin', 'create-client', '--name', 'x', '--environment', 'nowhere'], { ALLOTROPE_DATA_DIR: dataDir });
       assert.equal(missingEnv.status, 1);
       assert.match(missingEnv.stderr, /environment 'nowhere' does not exist/);
+      const plain = runCli(['admin', 'create-client', '--name', 'plain'], { ALLOTROPE_DATA_DIR: dataDir });
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.match(plain.stdout, /^ {2}id: {12}[0-9a-f]{32} {3}\(for \/organizations\/api-clients\/\{id\}\)$/m);
 
       const server = await startServerProcess({ dataDir });
       try {

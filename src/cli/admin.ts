@@ -1,5 +1,6 @@
 // `allotrope admin …`: organization administration straight against the store, for bootstrap and recovery
 // (no running server or token needed).
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Role } from '../auth/caller.js';
 import { rotateSigningKey, signingKeysPath } from '../auth/signing-keys.js';
@@ -20,6 +21,24 @@ interface CreateClientOptions {
   organization: string;
   config?: string;
   json?: boolean;
+  init?: boolean;
+}
+
+/**
+ * The SQLite file a store URL names (null for other stores). A command run from another directory, or without
+ * the server's ALLOTROPE_DATA_DIR, would otherwise make a brand-new store whose credentials no server accepts.
+ */
+function sqliteFile(storeUrl: string): string | null {
+  if (/^[a-z]+:\/\//.test(storeUrl) && !storeUrl.startsWith('sqlite://')) return null;
+  return storeUrl.replace(/^sqlite:(\/\/)?/, '');
+}
+
+function assertStoreExists(storeUrl: string, dataDir: string, init: boolean | undefined): void {
+  const file = sqliteFile(storeUrl);
+  if (init || file === null || existsSync(file)) return;
+  throw new CliError(
+    `no Allotrope store at ${file} (data dir ${dataDir}); run this where \`allotrope serve\` runs, with the same ALLOTROPE_DATA_DIR or --config, or pass --init to start a new installation there`,
+  );
 }
 
 export function registerAdminCommands(program: Command): void {
@@ -33,8 +52,10 @@ export function registerAdminCommands(program: Command): void {
     .option('--organization <name>', 'organization name or id', 'default')
     .option('--config <file>', 'JSON configuration file')
     .option('--json', 'print the result as JSON')
+    .option('--init', 'create a new store (and the default organization) if there is none yet')
     .action(async (opts: CreateClientOptions) => {
       const config = loadConfig({ configFile: opts.config });
+      assertStoreExists(config.storeUrl, config.dataDir, opts.init);
       const clock = systemClock;
       const store = await openStore(config.storeUrl);
       try {
@@ -57,7 +78,14 @@ export function registerAdminCommands(program: Command): void {
           process.stdout.write(`${JSON.stringify({ id: client.id, clientId: client.clientId, clientSecret, role: client.role, organizationId: organization.id, environmentIds })}\n`);
         } else {
           process.stdout.write(
-            [`Created API client '${client.name}' (role ${client.role}) in organization '${organization.name}'.`, `  client_id:     ${client.clientId}`, `  client_secret: ${clientSecret}`, 'The secret is shown only this once.', ''].join('\n'),
+            [
+              `Created API client '${client.name}' (role ${client.role}) in organization '${organization.name}'.`,
+              `  id:            ${client.id}   (for /organizations/api-clients/{id})`,
+              `  client_id:     ${client.clientId}`,
+              `  client_secret: ${clientSecret}`,
+              'The secret is shown only this once.',
+              '',
+            ].join('\n'),
           );
         }
       } catch (err) {

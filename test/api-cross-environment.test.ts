@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { newSnapshotRow } from '../src/domain/snapshots.js';
 import { newId } from '../src/ids.js';
 import { DB, startBackupsServer, type BackupsServer } from './helpers/backups.js';
+import { insertDatabaseRow } from './helpers/lifecycle-store.js';
 
 describe('ids from another environment in a request body', () => {
   let server: BackupsServer;
@@ -22,37 +23,15 @@ describe('ids from another environment in a request body', () => {
   const snap: Record<'A' | 'B' | 'P', string> = { A: '', B: '', P: '' };
   let port = 61_000;
 
-  async function insertDatabase(environmentId: string, name: string): Promise<string> {
-    const id = newId();
-    await server.running.store.db
-      .insertInto('databases')
-      .values({
-        id,
-        organization_id: server.running.bootstrap!.organization.id,
-        environment_id: environmentId,
-        name,
-        plan: 'ds2',
-        version_number: '5.26.0',
-        engine: 'grafeo',
-        edition: 'community',
-        region: 'local',
-        domain_name: '127.0.0.1',
-        bolt_port: port++,
-        http_port: port++,
-        state: 'running',
-        needs_restart: 0,
-        under_incident: 0,
-        health_status: null,
-        health_checked_at: null,
-        enabled_extras: '[]',
-        auto_pause_enabled: 0,
-        auto_pause_idle_minutes: 60,
-        auto_resume: 0,
-        created_at: new Date().toISOString(),
-        terminated_at: null,
-      })
-      .execute();
-    return id;
+  function insertDatabase(environmentId: string, name: string): Promise<string> {
+    return insertDatabaseRow(server.running.store, server.running.bootstrap!.organization.id, {
+      environment_id: environmentId,
+      name,
+      plan: 'ds2',
+      domain_name: '127.0.0.1',
+      bolt_port: port++,
+      http_port: port++,
+    });
   }
 
   async function insertReadySnapshot(databaseId: string): Promise<string> {

@@ -132,12 +132,7 @@ export function registerGraphServerCommand(program: Command): Command {
       try {
         if (flags.engine === 'neo4j') handle = await startNeo4j(flags);
         else handle = await runGraphServer({
-          dataDir: resolve(flags.dataDir),
-          boltPort: flags.boltPort,
-          httpPort: flags.httpPort,
-          usersFile: resolve(flags.usersFile),
-          ...(flags.importDir ? { importDir: resolve(flags.importDir) } : {}),
-          host: flags.host,
+          ...endpointOptions(flags),
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
           ...(flags.browserDir ? { browserDir: resolve(flags.browserDir) } : {}),
@@ -190,6 +185,18 @@ export function registerGraphServerCommand(program: Command): Command {
     });
 }
 
+/** The flags both engines' servers take the same way: files, ports, interface. */
+function endpointOptions(flags: GraphServerFlags) {
+  return {
+    dataDir: resolve(flags.dataDir),
+    boltPort: flags.boltPort,
+    httpPort: flags.httpPort,
+    usersFile: resolve(flags.usersFile),
+    ...(flags.importDir ? { importDir: resolve(flags.importDir) } : {}),
+    host: flags.host,
+  };
+}
+
 async function startNeo4j(flags: GraphServerFlags) {
   if (!flags.neo4jInstall) throw new Error('--engine neo4j needs --neo4j-install <dir>');
   const installDir = resolve(flags.neo4jInstall);
@@ -206,12 +213,7 @@ async function startNeo4j(flags: GraphServerFlags) {
   const settings = Object.fromEntries(flags.neo4jSetting.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   if (flags.readOnly) settings['server.databases.default_to_read_only'] = 'true';
   return runNeo4jGraphServer({
-    dataDir: resolve(flags.dataDir),
-    boltPort: flags.boltPort,
-    httpPort: flags.httpPort,
-    usersFile: resolve(flags.usersFile),
-    ...(flags.importDir ? { importDir: resolve(flags.importDir) } : {}),
-    host: flags.host,
+    ...endpointOptions(flags),
     advertisedHost: flags.advertisedHost ?? (flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host),
     readOnly: flags.readOnly ?? false,
     ...(flags.memoryMb ? { memoryMb: flags.memoryMb } : {}),

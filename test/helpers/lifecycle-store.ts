@@ -6,6 +6,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { newId } from '../../src/ids.js';
 import { openStore, type Store } from '../../src/store/db.js';
+import type { DatabasesTable } from '../../src/store/schema/lifecycle.js';
 
 export interface TempStore {
   store: Store;
@@ -30,8 +31,8 @@ export const silentLogger = pino({ level: 'silent' });
 
 let nextPort = 40000;
 
-/** Inserts a bare database row (state `running`) and returns its id. */
-export async function insertDatabaseRow(store: Store, organizationId = newId()): Promise<string> {
+/** Inserts a bare database row (state `running`; `fields` override any column) and returns its id. */
+export async function insertDatabaseRow(store: Store, organizationId = newId(), fields: Partial<DatabasesTable> = {}): Promise<string> {
   const id = newId();
   await store.db
     .insertInto('databases')
@@ -59,6 +60,7 @@ export async function insertDatabaseRow(store: Store, organizationId = newId()):
       auto_resume: 0,
       created_at: new Date().toISOString(),
       terminated_at: null,
+      ...fields,
     })
     .execute();
   return id;

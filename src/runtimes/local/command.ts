@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { RuntimeError, type NodeSpec } from '../runtime.js';
 import type { NodePaths } from './node-files.js';
 import type { Neo4jInstall } from '../../engines/neo4j-install.js';
-import { findLocalRuntimeSetting, MAX_QUERY_CHECK_BUDGET_MS } from './settings.js';
+import { findLocalRuntimeSetting, MAX_QUERY_CHECK_BUDGET_MS, type SettingEffect } from './settings.js';
 
 export interface NodeLaunch {
   spec: NodeSpec;
@@ -37,6 +37,19 @@ export interface EngineInstalls {
   neo4j: Neo4jInstall | null;
 }
 
+/** What each of the spec's settings does to the launch, in key order; throws on an unknown or invalid one. */
+function settingEffects(spec: NodeSpec): SettingEffect[] {
+  return Object.entries(spec.settings ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => {
+      const setting = findLocalRuntimeSetting(key);
+      if (!setting) throw new RuntimeError('Invalid', `setting '${key}' is not supported by the local runtime`);
+      const error = setting.validate(value);
+      if (error) throw new RuntimeError('Invalid', `setting '${key}': ${error}`);
+      return setting.apply(value);
+    });
+}
+
 export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.ProcessEnv = process.env, engines: EngineInstalls = { neo4j: null }): NodeLaunch {
   const args = [
     '--data-dir', paths.dataDir,
@@ -53,12 +66,7 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
   if (spec.engine === 'neo4j') return neo4jLaunch(spec, paths, args, engines);
   let readOnly = spec.readOnly === true;
   let heapFromSettings = false;
-  for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    const setting = findLocalRuntimeSetting(key);
-    if (!setting) throw new RuntimeError('Invalid', `setting '${key}' is not supported by the local runtime`);
-    const error = setting.validate(value);
-    if (error) throw new RuntimeError('Invalid', `setting '${key}': ${error}`);
-    const effect = setting.apply(value);
+  for (const effect of settingEffects(spec)) {
     if (effect.args?.includes('--read-only')) {
       readOnly = true;
       continue;
@@ -87,12 +95,7 @@ function neo4jLaunch(spec: NodeSpec, paths: NodePaths, args: string[], engines: 
   if (!install) throw new RuntimeError('Failed', "this database runs on Neo4j, which is not installed on this machine; run 'allotrope engines install neo4j'");
   let memoryMb = spec.memoryMb;
   let readOnly = spec.readOnly === true;
-  for (const [key, value] of Object.entries(spec.settings ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    const setting = findLocalRuntimeSetting(key);
-    if (!setting) throw new RuntimeError('Invalid', `setting '${key}' is not supported by the local runtime`);
-    const error = setting.validate(value);
-    if (error) throw new RuntimeError('Invalid', `setting '${key}': ${error}`);
-    const effect = setting.apply(value);
+  for (const effect of settingEffects(spec)) {
     if (effect.args?.includes('--read-only')) readOnly = true;
     const heap = effect.nodeOptions?.find((o) => o.startsWith('--max-old-space-size='));
     if (heap) memoryMb = Number(heap.split('=')[1]) * 2;

@@ -1,16 +1,30 @@
-// Billing over HTTP with the real lifecycle (real graph-server processes) and an injected clock:
-// credit, the 402 paths (no method, credit spent, expired card), the payment method, billing off
-// (nothing refused, usage still reported as showback, JSON and CSV), and who may reach billing.
+// Billing over HTTP with the shipped data plane (real graph-server processes) and an injected clock:
+// credit, the 402 paths (no method, credit spent, expired card; create, clone, resume, dearer plan), the
+// payment method, billing off (nothing refused, usage still reported as showback, JSON and CSV; snapshots
+// by GB-month), and who may reach billing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock, type Clock } from '../src/clock.js';
 import { insertApiClient } from '../src/domain/api-clients.js';
-import { createDatabaseAndWait, startLifecycleServer, waitForOperation, type LifecycleServer } from './helpers/lifecycle.js';
+import { formatGbMonths, formatMicros, snapshotMicros } from '../src/domain/usage.js';
+import { dataPlane } from '../src/data-plane.js';
+import { createDatabaseAndWait, testPortRange, waitForOperation, type LifecycleServer } from './helpers/lifecycle.js';
+import { startServer } from './helpers/server.js';
 
 const DB = '/deployments/databases/graphneo';
 const MIN = 60_000;
 
-async function clientToken(server: LifecycleServer, clock: Clock, role: 'billing' | 'operator' | 'read-operator', environmentIds: string[] = []): Promise<string> {
+type BillingServer = Pick<LifecycleServer, 'request' | 'token' | 'stop' | 'running' | 'adminToken' | 'environmentId'>;
+
+/** The shipped data plane (lifecycle and backups, so snapshots too) in this process, with `clock`. */
+async function startDataPlaneServer(clock: Clock, env: Record<string, string>): Promise<BillingServer> {
+  const server = await startServer({ clock, env: { ALLOTROPE_DB_PORTS: testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1', ...env }, extend: [dataPlane] });
+  const adminToken = await server.token();
+  const envs = await server.request<{ id: string }[]>('GET', '/deployments/environments', { token: adminToken });
+  return { ...server, adminToken, environmentId: envs.body[0]!.id };
+}
+
+async function clientToken(server: BillingServer, clock: Clock, role: 'billing' | 'operator' | 'read-operator', environmentIds: string[] = []): Promise<string> {
   const db = server.running.store.db;
   const org = await db.selectFrom('environments').select('organization_id').where('id', '=', server.environmentId).executeTakeFirstOrThrow();
   const { client, clientSecret } = await insertApiClient(db, org.organization_id, { name: `${role}-client`, role, environmentIds }, clock);
@@ -19,12 +33,12 @@ async function clientToken(server: LifecycleServer, clock: Clock, role: 'billing
 
 describe('billing on: credit, payment method and 402', () => {
   const clock = new ManualClock();
-  let server: LifecycleServer;
+  let server: BillingServer;
   let token: string;
   let first: { id: string };
 
   before(async () => {
-    server = await startLifecycleServer({ clock, env: { ALLOTROPE_BILLING: 'on', ALLOTROPE_BILLING_INITIAL_CREDIT: '0.01' } });
+    server = await startDataPlaneServer(clock, { ALLOTROPE_BILLING: 'on', ALLOTROPE_BILLING_INITIAL_CREDIT: '0.01' });
     token = server.adminToken;
   });
   after(async () => server?.stop());
@@ -50,7 +64,11 @@ describe('billing on: credit, payment method and 402', () => {
     assert.equal(create.status, 402, create.text);
     assert.deepEqual(Object.keys(create.body), ['error']);
     assert.match(create.body.error, /^cannot create the database: the organization's credit of \$0\.01 is spent and it has no payment method; add one: PUT \/organizations\/billing\/payment-method$/);
-    assert.equal((await server.request('GET', DB, { token })).body.length, 1, 'a refused create leaves nothing behind');
+    const clone = await server.request('POST', `${DB}/${first.id}/clone`, { token, body: { name: 'copy' } });
+    assert.equal(clone.status, 402, clone.text);
+    assert.match(clone.body.error, /^cannot create the database: .*PUT \/organizations\/billing\/payment-method$/);
+    assert.equal((await server.request('GET', DB, { token })).body.length, 1, 'a refused create or clone leaves no database behind');
+    assert.equal((await server.running.store.db.selectFrom('snapshots').select('id').execute()).length, 0, 'nor the seed of the refused clone');
 
     // Pausing lowers the bill, so it is never refused.
     const pause = await server.request('PUT', `${DB}/${first.id}/pause`, { token });
@@ -104,12 +122,13 @@ describe('billing on: credit, payment method and 402', () => {
 describe('billing off: nothing refused, usage reported (showback)', () => {
   const start = new Date(Date.UTC(2026, 10, 30, 23, 0, 0));
   const clock = new ManualClock(start);
-  let server: LifecycleServer;
+  let server: BillingServer;
   let token: string;
   let db: { id: string; name: string };
+  let other: { id: string };
 
   before(async () => {
-    server = await startLifecycleServer({ clock, env: { ALLOTROPE_BILLING_INITIAL_CREDIT: '0' } });
+    server = await startDataPlaneServer(clock, { ALLOTROPE_BILLING_INITIAL_CREDIT: '0' });
     token = server.adminToken;
   });
   after(async () => server?.stop());
@@ -121,6 +140,7 @@ describe('billing off: nothing refused, usage reported (showback)', () => {
     const again = await server.request('POST', DB, { token, body: { environmentId: server.environmentId, name: 'another', plan: 'ds2', version: '5.26-grafeo' } });
     assert.equal(again.status, 202, again.text);
     await waitForOperation(server, token, again.body.database.id, again.body.operationId);
+    other = again.body.database;
     const billing = (await server.request('GET', '/organizations/billing', { token })).body;
     assert.equal(billing.enabled, false);
     assert.equal(billing.charges, '0.00');
@@ -211,5 +231,30 @@ describe('billing off: nothing refused, usage reported (showback)', () => {
       assert.equal((await server.request('PUT', '/organizations/billing/payment-method', { token: t, body: { type: 'invoice' } })).status, 403);
       assert.equal((await server.request('GET', DB, { token: t })).status, 200, `${role} still reaches its deployments`);
     }
+  });
+
+  test('snapshots are charged by GB-month while kept, and stop counting once deleted', async () => {
+    const taken = await server.request('POST', `${DB}/${other.id}/snapshots`, { token, body: { label: 'kept' } });
+    assert.equal(taken.status, 202, taken.text);
+    assert.equal((await waitForOperation(server, token, other.id, taken.body.operationId)).status, 'finished');
+    const snapshot = (await server.request('GET', `${DB}/${other.id}/snapshots/${taken.body.snapshot.id}`, { token })).body;
+    assert.ok(snapshot.sizeBytes > 0);
+    const takenAt = clock.now().getTime();
+    // Kept ten years (small test snapshots need long to cost a micro-dollar), then deleted.
+    clock.advance(3650 * 86_400_000);
+    token = await server.token();
+    assert.equal((await server.request('DELETE', `${DB}/${other.id}/snapshots/${snapshot.id}`, { token })).status, 204);
+    const keptMs = clock.now().getTime() - takenAt;
+    clock.advance(365 * 86_400_000);
+    token = await server.token();
+    const from = new Date(takenAt - 60 * MIN).toISOString();
+    const report = (await server.request('GET', `/organizations/billing/usage?from=${from}`, { token })).body;
+    const line = report.lines.find((l: any) => l.kind === 'snapshots');
+    assert.ok(line, JSON.stringify(report.lines));
+    assert.equal(line.databaseId, other.id);
+    assert.equal(line.gbMonths, formatGbMonths(BigInt(snapshot.sizeBytes) * BigInt(keptMs)));
+    assert.equal(line.amountExact, formatMicros(snapshotMicros(snapshot.sizeBytes, keptMs, 50_000), 6));
+    assert.notEqual(line.amountExact, '0.000000');
+    assert.equal(report.totals.snapshots, line.amount);
   });
 });

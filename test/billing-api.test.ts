@@ -188,6 +188,17 @@ describe('billing off: nothing refused, usage reported (showback)', () => {
     }
   });
 
+  test('the OpenAPI document records the billing routes, CSV included', async () => {
+    const doc = (await server.request('GET', '/openapi.json')).body;
+    for (const path of ['/organizations/billing', '/organizations/billing/payment-method', '/organizations/billing/usage', '/organizations/billing/statements/{month}']) {
+      assert.ok(doc.paths[path], path);
+    }
+    const usage = doc.paths['/organizations/billing/usage'].get;
+    assert.deepEqual(Object.keys(usage.responses['200'].content).sort(), ['application/json', 'text/csv']);
+    assert.ok(usage.parameters.some((p: any) => p.name === 'groupBy'));
+    assert.deepEqual(doc.paths['/organizations/billing/payment-method'].put.requestBody.content['application/json'].schema.properties.type.enum, ['card', 'invoice']);
+  });
+
   test('bad usage queries answer 400 naming the parameter', async () => {
     const cases: [string, RegExp][] = [
       ['?from=yesterday', /^from must be a date/],

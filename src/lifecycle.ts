@@ -17,7 +17,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
 import { TRANSITIONS, autoPauseDatabase, autoResumeDatabase, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
-import { recordUsageEvent } from './domain/usage-meter.js';
+import { meterSettledDatabases, recordUsageEvent } from './domain/usage-meter.js';
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
@@ -286,6 +286,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
         await onRuntimeEvent({ stationId: failure.stationId, type: 'gave-up', detail: failure.error });
       }
       logger.info({ started: report.started.length, adopted: report.adopted.length, stopped: report.stopped.length }, 'runtime reconciled');
+      const metered = await meterSettledDatabases(db, clock.now(), config.billing);
+      if (metered > 0) logger.info({ databases: metered }, 'usage meter started for databases that had none or disagreed with their state');
       await syncParking().catch((err: unknown) => logger.error({ err }, 'auto-resume parking failed'));
       engine.start();
       engine.wake();

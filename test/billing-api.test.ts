@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ManualClock, type Clock } from '../src/clock.js';
 import { insertApiClient } from '../src/domain/api-clients.js';
 import { formatGbMonths, formatMicros, snapshotMicros } from '../src/domain/usage.js';
+import { meterSettledDatabases } from '../src/domain/usage-meter.js';
 import { dataPlane } from '../src/data-plane.js';
 import { createDatabaseAndWait, testPortRange, waitForOperation, type LifecycleServer } from './helpers/lifecycle.js';
 import { startServer } from './helpers/server.js';
@@ -267,5 +268,15 @@ describe('billing off: nothing refused, usage reported (showback)', () => {
     assert.equal(line.amountExact, formatMicros(snapshotMicros(snapshot.sizeBytes, keptMs, 50_000), 6));
     assert.notEqual(line.amountExact, '0.000000');
     assert.equal(report.totals.snapshots, line.amount);
+  });
+
+  test('at start-up, a database the meter has no row for (it ran before billing existed) starts being metered', async () => {
+    const store = server.running.store.db;
+    await store.deleteFrom('usage_events').where('database_id', '=', db.id).execute();
+    const prices = { storageMicrosPerGbMonth: 100_000 };
+    assert.equal(await meterSettledDatabases(store, clock.now(), prices), 1);
+    const rows = await store.selectFrom('usage_events').selectAll().where('database_id', '=', db.id).execute();
+    assert.deepEqual(rows.map((r) => [r.meter, r.plan, r.at]), [['running', 'ds1', clock.now().toISOString()]]);
+    assert.equal(await meterSettledDatabases(store, clock.now(), prices), 0, 'a second pass finds nothing to write');
   });
 });

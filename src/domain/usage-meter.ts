@@ -44,12 +44,12 @@ export interface MeterPrices {
  * Appends a meter row for the database if what it is charged for (meter, plan) differs from its last row.
  * Call inside the transaction that changes its state or plan. A database that never ran gets no row.
  */
-export async function recordUsageEvent(trx: Transaction<Tables> | Kysely<Tables>, databaseId: string, now: Date, prices: MeterPrices): Promise<void> {
+export async function recordUsageEvent(trx: Transaction<Tables> | Kysely<Tables>, databaseId: string, now: Date, prices: MeterPrices): Promise<boolean> {
   const row = await trx.selectFrom('databases').select(['organization_id', 'environment_id', 'state', 'plan']).where('id', '=', databaseId).executeTakeFirst();
-  if (!row) return;
+  if (!row) return false;
   const meter = meterOf(row.state);
   const last = await trx.selectFrom('usage_events').select(['seq', 'meter', 'plan']).where('database_id', '=', databaseId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  if (last ? last.meter === meter && last.plan === row.plan : meter === 'stopped') return;
+  if (last ? last.meter === meter && last.plan === row.plan : meter === 'stopped') return false;
   const plan = findPlan(row.plan);
   await trx
     .insertInto('usage_events')
@@ -68,4 +68,18 @@ export async function recordUsageEvent(trx: Transaction<Tables> | Kysely<Tables>
       at: now.toISOString(),
     })
     .execute();
+  return true;
+}
+
+/**
+ * At start-up: a meter row for every database whose state says otherwise than its last row and that no
+ * operation holds (its end will write the row). Databases that ran before billing existed (an upgrade)
+ * start being metered here; otherwise it finds nothing.
+ */
+export async function meterSettledDatabases(db: Kysely<Tables>, now: Date, prices: MeterPrices): Promise<number> {
+  const busy = db.selectFrom('operations').select('database_id').where('status', '=', 'started');
+  const rows = await db.selectFrom('databases').select('id').where('state', '<>', 'terminated').where('id', 'not in', busy).execute();
+  let written = 0;
+  for (const { id } of rows) if (await db.transaction().execute((trx) => recordUsageEvent(trx, id, now, prices))) written++;
+  return written;
 }

@@ -56,7 +56,7 @@ export interface EngineOptions {
    * Written in the transaction that ends any operation, after the kind's own onSuccess/onFailure: the
    * billing meter records the state the database settled in (src/domain/usage-meter.ts).
    */
-  onOperationEnd?(trx: Transaction<Tables>, databaseId: string, now: Date): Promise<void>;
+  onOperationEnd?(trx: Transaction<Tables>, databaseId: string, now: Date): Promise<unknown>;
 }
 
 export interface RecoveryReport {

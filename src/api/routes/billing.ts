@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { getBilling, monthlyStatement, setPaymentMethod, usageCsv, usageReport, type BillingDeps, type BillingSummary, type UsageReport } from '../../domain/billing.js';
 import type { ApiInstance, RouteContext } from '../app.js';
 import { httpDate, httpDateOrNull } from '../dates.js';
-import { Billing, MonthParams, SetPaymentMethod, Statement, UsageQuery, UsageReport as UsageReportSchema } from '../schemas/billing.js';
+import { Billing, MonthParams, SetPaymentMethod, Statement, StatementQuery, UsageQuery, UsageReport as UsageReportSchema } from '../schemas/billing.js';
 import { ErrorBody, errorResponses } from '../schemas/common.js';
 
 function billingView(b: BillingSummary) {
@@ -86,7 +86,7 @@ export function billingRoutes(ctx: RouteContext) {
           tags,
           summary: 'The statement of one calendar month (UTC): usage per database, credit applied and amount due; also as CSV (owner, admin, billing)',
           params: MonthParams,
-          querystring: UsageQuery,
+          querystring: StatementQuery,
           produces: ['application/json', 'text/csv'],
           response: { 200: csvOrJson(Statement), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         } as object,

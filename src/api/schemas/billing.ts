@@ -48,6 +48,11 @@ export const UsageQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const StatementQuery = Type.Object(
+  { format: Type.Optional(StringEnum(['json', 'csv'] as const, { description: 'csv: the lines as text/csv (also chosen by `Accept: text/csv`).' })) },
+  { additionalProperties: false },
+);
+
 export const UsageLine = Type.Object({
   databaseId: Type.Union([Type.String(), Type.Null()], { description: 'Null when grouped by environment.' }),
   databaseName: Type.Union([Type.String(), Type.Null()]),

@@ -67,6 +67,16 @@ export interface Config {
     /** Which OS user database nodes run as (ALLOTROPE_NODE_USER): see runtimes/local/node-user.ts. */
     nodeUser: NodeUserSetting;
   };
+  billing: {
+    /** Charge organizations (ALLOTROPE_BILLING=on); off: usage is only reported (showback), nothing needs paying. */
+    enabled: boolean;
+    /** Credit a new organization's billing account opens with, in micro-dollars (ALLOTROPE_BILLING_INITIAL_CREDIT, dollars). */
+    initialCreditMicros: number;
+    /** Storage-only rate of a paused (or failed) database: per GB of its plan's storage per month, micro-dollars. */
+    storageMicrosPerGbMonth: number;
+    /** Snapshots and backups kept: per GB stored per month, micro-dollars. */
+    snapshotMicrosPerGbMonth: number;
+  };
   engines: {
     /** Where `allotrope engines install` puts engines (ALLOTROPE_ENGINES_DIR; see engines/neo4j-install.ts). */
     dir: string;
@@ -91,7 +101,11 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string | null; engines: { dir: string | null; neo4j: null } } {
+function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing'> & {
+  storeUrl: string | null;
+  engines: { dir: string | null; neo4j: null };
+  billing: { enabled: boolean; initialCredit: string; storagePricePerGbMonth: string; snapshotPricePerGbMonth: string };
+} {
   return {
     host: '127.0.0.1',
     port: 8080,
@@ -112,6 +126,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string |
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
     engines: { dir: null, neo4j: null },
+    billing: { enabled: false, initialCredit: '50', storagePricePerGbMonth: '0.10', snapshotPricePerGbMonth: '0.05' },
   };
 }
 
@@ -180,6 +195,11 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   });
   set('ALLOTROPE_ENGINES_DIR', (v) => ((target.engines as Record<string, unknown>).dir = v));
   set('ALLOTROPE_NODE_USER', (v) => ((target.runtime as Record<string, unknown>).nodeUser = v));
+  const billing = target.billing as Record<string, unknown>;
+  set('ALLOTROPE_BILLING', (v) => (billing.enabled = parseBool('ALLOTROPE_BILLING', v)));
+  set('ALLOTROPE_BILLING_INITIAL_CREDIT', (v) => (billing.initialCredit = v));
+  set('ALLOTROPE_BILLING_STORAGE_PRICE', (v) => (billing.storagePricePerGbMonth = v));
+  set('ALLOTROPE_BILLING_SNAPSHOT_PRICE', (v) => (billing.snapshotPricePerGbMonth = v));
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
   const key = str('ALLOTROPE_TLS_KEY');
@@ -322,6 +342,19 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
   const importHosts = Array.isArray(bk.importHosts) && bk.importHosts.length > 0 && bk.importHosts.every((h) => typeof h === 'string' && /^(\*\.)?[a-z0-9.-]+$/i.test(h))
     ? (bk.importHosts as string[])
     : fail('ALLOTROPE_IMPORT_HOSTS (backups.importHosts)', 'must be a comma-separated list of host names or *.domain patterns');
+  const bl = group('billing', raw.billing);
+  // Dollar amounts are decimal strings (a JSON number is accepted too), kept as integer micro-dollars.
+  const dollars = (setting: string, v: unknown): number => {
+    const text = typeof v === 'number' ? String(v) : v;
+    const micros = typeof text === 'string' ? parseDollarsToMicros(text) : null;
+    return micros ?? fail(setting, `must be an amount in dollars with at most 6 decimals, like 50 or 0.10, got ${JSON.stringify(v)}`);
+  };
+  const billingConfig = {
+    enabled: bool('ALLOTROPE_BILLING (billing.enabled)', bl.enabled),
+    initialCreditMicros: dollars('ALLOTROPE_BILLING_INITIAL_CREDIT (billing.initialCredit)', bl.initialCredit),
+    storageMicrosPerGbMonth: dollars('ALLOTROPE_BILLING_STORAGE_PRICE (billing.storagePricePerGbMonth)', bl.storagePricePerGbMonth),
+    snapshotMicrosPerGbMonth: dollars('ALLOTROPE_BILLING_SNAPSHOT_PRICE (billing.snapshotPricePerGbMonth)', bl.snapshotPricePerGbMonth),
+  };
   const rt = group('runtime', raw.runtime);
   const eng = group('engines', raw.engines);
   const enginesDir = eng.dir === null || eng.dir === undefined ? defaultEnginesDir() : resolve(cwd, nonEmptyString('engines.dir', eng.dir));
@@ -354,5 +387,13 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     },
     runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000), nodeUser: nodeUserOf(rt.nodeUser) },
     engines: { dir: enginesDir, neo4j: null },
+    billing: billingConfig,
   };
+}
+
+/** `50`, `0.10`, `12.345678` → integer micro-dollars; null for anything else (negative, more than 6 decimals, text). */
+export function parseDollarsToMicros(text: string): number | null {
+  const m = /^\s*(\d{1,12})(?:\.(\d{1,6}))?\s*$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * 1_000_000 + Number((m[2] ?? '').padEnd(6, '0'));
 }

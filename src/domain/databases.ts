@@ -12,6 +12,7 @@ import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../op
 import type { Tables } from '../store/schema/index.js';
 import type { DatabaseNodesTable, DatabasesTable } from '../store/schema/lifecycle.js';
 import { catalogVersions, defaultVersion, findPlan, findRegion, findVersion, GRAFEO_VERSION, type Region, type Version } from './catalog.js';
+import { assertMayStartBilling } from './billing.js';
 import { getEnvironment, type Environment } from './environments.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
 import { allocatePortPair, type PortRange } from './ports.js';
@@ -92,11 +93,18 @@ export interface DatabaseDeps {
    * the caller's role or that environment type's scope does not allow cloning from it.
    */
   snapshotUsable?(caller: Caller, snapshotId: string): Promise<boolean>;
+  /** Billing settings: with billing on, actions that start charging need credit or a valid payment method (402). */
+  billing?: Config['billing'];
+}
+
+/** 402 when the action would start charging an organization that can no longer pay (src/domain/billing.ts). */
+async function checkBilling(deps: DatabaseDeps, organizationId: string, what: string): Promise<void> {
+  if (deps.billing?.enabled) await assertMayStartBilling({ db: deps.db, clock: deps.clock, billing: deps.billing }, organizationId, what);
 }
 
 /** DatabaseDeps from the server's configuration (node processes listen on the API's host). */
 export function databaseDepsFrom(
-  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines'>,
+  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines' | 'billing'>,
   parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotUsable'>,
 ): DatabaseDeps {
   return {
@@ -106,6 +114,7 @@ export function databaseDepsFrom(
     regions: config.regions,
     versions: catalogVersions(config.engines.neo4j?.version ?? null),
     nodeHost: config.host,
+    billing: config.billing,
   };
 }
 
@@ -257,6 +266,8 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
       throw notFound(`snapshot '${input.fromSnapshotId}' does not exist`);
     }
   }
+
+  await checkBilling(deps, caller.organizationId, 'create the database');
 
   const password = newPassword();
   const passwordHash = await hashPassword(password);
@@ -520,6 +531,15 @@ export async function autoPauseDatabase(deps: DatabaseDeps, id: string, idleMinu
  * progress. Null when any of that changed (another knock already started the resume, say).
  */
 export async function autoResumeDatabase(deps: DatabaseDeps, id: string): Promise<string | null> {
+  // A knock does not start charging an organization that can no longer pay; it stays paused (no caller to tell).
+  const owner = await deps.db.selectFrom('databases').select('organization_id').where('id', '=', id).executeTakeFirst();
+  if (!owner) return null;
+  try {
+    await checkBilling(deps, owner.organization_id, 'resume the database');
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'payment-required') return null;
+    throw err;
+  }
   return systemAction(deps, id, 'resume', (r) => `Auto-resume database ${r.name}: a client connected`, (r) => r.auto_resume === 1);
 }
 
@@ -548,7 +568,9 @@ async function systemAction(
 }
 
 export async function resumeDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
-  return startAction(deps, caller, id, 'resume', {}, (r) => `Resume database ${r.name}`);
+  const { row } = await findDatabase(deps, caller, id, TRANSITIONS.resume.scope);
+  await checkBilling(deps, row.organization_id, 'resume the database');
+  return enqueueAction(deps, row, 'resume', {}, (r) => `Resume database ${r.name}`);
 }
 
 export async function terminateDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
@@ -562,10 +584,11 @@ export async function emptyDatabase(deps: DatabaseDeps, caller: Caller, id: stri
 export async function changePlan(deps: DatabaseDeps, caller: Caller, id: string, targetPlanName: unknown): Promise<string> {
   const plan = typeof targetPlanName === 'string' ? findPlan(targetPlanName) : undefined;
   if (!plan) throw invalid('targetPlanName', `plan '${String(targetPlanName ?? '')}' does not exist; see GET /deployments/plans`);
-  return startAction(
+  const { row: current } = await findDatabase(deps, caller, id, TRANSITIONS['change-plan'].scope);
+  if (plan.priceMinorPerHour > (findPlan(current.plan)?.priceMinorPerHour ?? 0)) await checkBilling(deps, current.organization_id, `move the database to the dearer plan '${plan.id}'`);
+  return enqueueAction(
     deps,
-    caller,
-    id,
+    current,
     'change-plan',
     { targetPlan: plan.id },
     (r) => `Change plan of database ${r.name} from ${r.plan.toUpperCase()} to ${plan.name}`,

@@ -35,6 +35,8 @@ export interface ControlPlaneProcessOptions {
   enginesDir?: string;
   /** Settings written to the `--config` file (keys of src/config.ts `Config`, nested groups may be partial). */
   config?: Record<string, unknown>;
+  /** Extra environment variables (e.g. ALLOTROPE_BILLING, or the test-only ALLOTROPE_TEST_CLOCK_FILE). */
+  env?: Record<string, string>;
 }
 
 /** The config file lives in the data dir so that it goes away with it. */
@@ -58,6 +60,7 @@ export async function startControlPlaneProcess(options: ControlPlaneProcessOptio
       ALLOTROPE_STORAGE_URL: '',
       // Databases run on Grafeo unless a test asks for the installed Neo4j engine.
       ALLOTROPE_ENGINES_DIR: options.enginesDir ?? join(dataDir, 'no-engines'),
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

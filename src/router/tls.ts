@@ -6,6 +6,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
 import { normalizeId } from '../ids.js';
 import { ensureSelfSigned } from './self-signed.js';
 
@@ -39,6 +41,17 @@ export interface RouterTls {
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Where the self-signed certificate is kept in the data directory. */
+export const SELF_SIGNED_DIR = 'router-tls';
+
+/** The options createRouterTls takes for this configuration; null when router TLS is off. */
+export function routerTlsOptions(config: Pick<Config, 'routerTls' | 'dataDir' | 'publicHost'>): RouterTlsOptions | null {
+  const t = config.routerTls;
+  if (t.mode === 'off') return null;
+  if (t.mode === 'self-signed') return { selfSigned: { dir: join(config.dataDir, SELF_SIGNED_DIR), hosts: [config.publicHost] }, handshakeTimeoutMs: t.handshakeTimeoutMs };
+  return { certFile: t.cert!, keyFile: t.key!, handshakeTimeoutMs: t.handshakeTimeoutMs };
+}
 
 interface Loaded {
   context: SecureContext;

@@ -60,6 +60,7 @@ function readHead(s: net.Socket, enough: (head: Buffer) => boolean): Promise<Buf
 
 function pipeTo(client: net.Socket, head: Buffer, port: number): void {
   const upstream = net.connect(port, '127.0.0.1');
+  upstream.setNoDelay(true);
   upstream.write(head);
   client.pipe(upstream);
   upstream.pipe(client);

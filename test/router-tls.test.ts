@@ -307,15 +307,19 @@ describe('router TLS front', () => {
       const p = await fwd.listen(FRONT);
       const started = Date.now();
       const silent = net.connect(p, FRONT);
+      silent.resume();
       // The start of a ClientHello record, then nothing.
       silent.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
       await new Promise<void>((resolve) => silent.once('close', () => resolve()));
       assert.ok(Date.now() - started >= 380, `closed after ${Date.now() - started} ms`);
       await waitFor(() => fwd.failures.some((f) => /not completed within 400 ms/.test(f)), { what: 'the timeout rejection' });
 
-      // A client that only speaks TLS 1.1: the handshake fails, terminate() rejects, the socket goes.
-      const old = tls.connect({ host: FRONT, port: p, servername: `${idA}.${DOMAIN}`, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', rejectUnauthorized: false });
-      await new Promise<void>((resolve) => old.once('close', () => resolve()).on('error', () => {}));
+      // A ClientHello too short to be one: the handshake fails, terminate() rejects, the socket goes.
+      const broken = net.connect(p, FRONT);
+      broken.on('error', () => {});
+      broken.resume(); // reads the alert and the end, so 'close' comes
+      broken.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00]));
+      await new Promise<void>((resolve) => broken.once('close', () => resolve()));
       await waitFor(() => fwd.failures.some((f) => /^TLS handshake failed/.test(f)), { what: 'the handshake failure' });
     } finally {
       await fwd.close();

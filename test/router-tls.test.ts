@@ -263,11 +263,18 @@ describe('router TLS front', () => {
       const p = await fwd.listen(FRONT);
       const name = `${idA}.${DOMAIN}`;
       assert.equal(await presented(p, name), await fp(one.certFile));
+      // A session opened before the reload keeps working after it.
+      const early = neo4j6.driver(`bolt+ssc://${name}:${p}`, neo4j6.auth.basic('neo4j', PASSWORD));
+      const session = early.session();
+      assert.equal((await session.run('RETURN 1 AS one')).records[0]!.get('one').toNumber(), 1);
       await Promise.all([copyFile(two.certFile, certFile), copyFile(two.keyFile, keyFile)]);
       assert.equal(await presented(p, name), await fp(one.certFile), 'nothing changes before reload()');
       await routerTls.reload();
       assert.equal(await presented(p, name), await fp(two.certFile));
       assert.equal(routerTls.caPem(), await readFile(two.certFile, 'utf8'));
+      assert.equal((await session.run('MATCH (n:Marker) RETURN n.name AS name')).records[0]!.get('name'), 'A', 'the open session still works');
+      await session.close();
+      await early.close();
       // A truncated certificate, then a key of another pair: both refused, naming the file.
       await writeFile(certFile, (await readFile(one.certFile, 'utf8')).slice(0, 200));
       await assert.rejects(routerTls.reload(), (err: Error) => err.message.includes(certFile) && /not a PEM certificate/.test(err.message));

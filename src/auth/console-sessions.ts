@@ -92,13 +92,17 @@ export function requireSameOrigin(req: RequestOrigin): void {
   }
 }
 
-/** Checks the password; on success opens a session and returns its cookie value. */
-export async function signIn(db: Db, clock: Clock, username: string, password: string): Promise<{ session: string; user: ConsoleUser }> {
+/** Checks the password; on success opens a session and returns its cookie value (and drops sessions that ended unused). */
+export async function signIn(db: Db, clock: Clock, idleMinutes: number, username: string, password: string): Promise<{ session: string; user: ConsoleUser }> {
   const row = await db.selectFrom('console_users').selectAll().where('username', '=', username).executeTakeFirst();
   const ok = await verifyPassword(password, row?.password_hash);
   if (!row || !ok) throw unauthorized('wrong username or password');
   const session = randomBytes(32).toString('base64url');
   const now = clock.now().toISOString();
+  await db
+    .deleteFrom('console_sessions')
+    .where((eb) => eb.or([eb('last_seen_at', '<', new Date(clock.now().getTime() - idleMinutes * 60_000).toISOString()), eb('created_at', '<', new Date(clock.now().getTime() - MAX_SESSION_MS).toISOString())]))
+    .execute();
   await db.insertInto('console_sessions').values({ token_hash: hashClientSecret(session), user_id: row.id, created_at: now, last_seen_at: now }).execute();
   return { session, user: { id: row.id, organizationId: row.organization_id, username: row.username, role: row.role as Role } };
 }

@@ -109,7 +109,7 @@ export function consoleRoutes(ctx: RouteContext) {
         const wait = limiter.retryAfterSeconds(request.ip);
         if (wait > 0) throw new DomainError('rate-limited', `too many failed sign-ins; retry in ${wait} seconds`, undefined, wait);
         try {
-          const { session, user } = await signIn(ctx.store.db, ctx.clock, request.body.username, request.body.password);
+          const { session, user } = await signIn(ctx.store.db, ctx.clock, idle, request.body.username, request.body.password);
           reply.header('Set-Cookie', sessionCookie(tls, session)).header('Cache-Control', 'no-store');
           return reply.code(201).send(answer(user, session));
         } catch (err) {

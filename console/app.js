@@ -304,7 +304,7 @@ async function backupsTab(d) {
   const s = await api('GET', db(d.id, '/backups/schedule'));
   const enabled = h('input', { type: 'checkbox', checked: s.enabled });
   const frequency = h('select', {}, ['daily', 'weekly', 'monthly'].map((f) => h('option', { value: f, selected: f === s.frequency }, f)));
-  const time = h('input', { type: 'time', value: s.time });
+  const time = h('input', { type: 'text', value: s.time, inputmode: 'numeric', autocomplete: 'off' });
   const timezone = h('input', { type: 'text', value: s.timezone });
   const retention = h('input', { type: 'number', min: 1, value: s.retention });
   const dayOfWeek = h('select', {}, ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'].map((n, i) => h('option', { value: i, selected: i === s.dayOfWeek }, n)));
@@ -330,6 +330,14 @@ async function backupsTab(d) {
     backups.length === 0 ? h('p.muted', {}, 'None yet.') : h('ul', {}, backups.map((b) => h('li', {}, `${when(b.createdAt)} — ${b.status}, ${bytes(b.sizeBytes)}`))));
 }
 
+// A signed /downloads/ link of local storage is served by this control plane: follow it on this origin
+// (the link names the configured public address, which a proxy or a port-0 start may not match).
+// Presigned S3 links are followed as they are.
+function sameOriginDownload(url) {
+  const u = new URL(url, location.href);
+  return u.pathname.startsWith('/downloads/') && u.searchParams.has('signature') && u.searchParams.has('expires') ? `${u.pathname}${u.search}` : u.href;
+}
+
 async function exportTab(d) {
   const list = h('div');
   const progress = h('div');
@@ -342,7 +350,7 @@ async function exportTab(d) {
       h('tbody', {}, exps.map((x) => h('tr', {}, h('td', {}, when(x.createdAt)), h('td', {}, x.format), h('td', {}, badge(x.status)), h('td', {}, bytes(x.sizeBytes)),
         h('td', {}, x.status === 'ready' ? h('button.secondary', { type: 'button', onclick: async (e) => {
           const full = await act(e.currentTarget, err, () => api('GET', db(d.id, `/exports/${x.id}`)));
-          if (full?.url) location.assign(full.url);
+          if (full?.url) h('a', { href: sameOriginDownload(full.url), download: '' }).click();
         } }, 'Download') : '—')))))));
   };
   const go = h('button', { type: 'submit' }, 'Export');
@@ -360,7 +368,7 @@ async function exportTab(d) {
 }
 
 async function importTab(d) {
-  const file = h('input', { type: 'file', required: true, accept: '.tar.gz,.tgz,.dump,.cypher,.cyp,.txt,application/gzip' });
+  const file = h('input', { type: 'file', accept: '.tar.gz,.tgz,.dump,.cypher,.cyp,.txt,application/gzip' });
   const bar = h('progress', { max: 100, value: 0, 'aria-label': 'Upload progress' });
   const pct = h('span', { role: 'status' });
   const err = errorSlot();

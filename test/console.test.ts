@@ -192,6 +192,50 @@ describe('web console', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is n
     await shot('snapshots');
   });
 
+  it('exports with a download, and imports by upload with a progress bar', async () => {
+    await page.getByRole('navigation', { name: 'Database' }).getByRole('link', { name: 'Export' }).click();
+    await page.getByLabel('Format').selectOption('archive');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await page.locator('[data-operation][data-status="finished"]').waitFor({ timeout: LONG });
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download' }).first().click();
+    const file = join(dataDir, 'console-export.tar.gz');
+    await (await download).saveAs(file);
+    assert.ok(statSync(file).size > 0);
+    await shot('export');
+
+    await page.getByRole('navigation', { name: 'Database' }).getByRole('link', { name: 'Import' }).click();
+    await page.getByRole('button', { name: 'Upload and import' }).click();
+    await page.getByRole('alert').filter({ hasText: 'choose a file' }).waitFor();
+    await page.getByLabel('File').setInputFiles(file);
+    await page.getByRole('button', { name: 'Upload and import' }).click();
+    await page.getByRole('dialog', { name: /Replace movies/ }).getByRole('button', { name: 'Import' }).click();
+    await page.getByText(/Uploaded; importing/).waitFor({ timeout: LONG });
+    assert.equal(await page.getByRole('progressbar', { name: 'Upload progress' }).getAttribute('value'), '100');
+    await page.locator('[data-operation][data-status="finished"]').waitFor({ timeout: LONG });
+  });
+
+  it('shows the server\'s error next to the field or action', async () => {
+    await page.getByRole('link', { name: 'Environments' }).click();
+    const dev = page.locator('[data-environment="development"]');
+    await dev.getByLabel('IP range (CIDR)').fill('not-an-ip');
+    await dev.getByLabel('Rule label').fill('office');
+    await dev.getByRole('button', { name: 'Add rule' }).click();
+    await dev.getByRole('alert').filter({ hasText: /not-an-ip/ }).waitFor();
+    await page.getByRole('link', { name: 'movies' }).or(page.getByRole('link', { name: 'Databases' })).first().click();
+    await page.getByRole('link', { name: 'movies' }).click();
+    await page.getByRole('navigation', { name: 'Database' }).getByRole('link', { name: 'Backup schedule' }).click();
+    await page.getByLabel('Time (HH:MM)').fill('25:99');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    const shown = await page.getByRole('alert').filter({ hasText: /time/i }).textContent();
+    const direct = await page.evaluate(async (id) => {
+      const s = (await (await fetch('/console/api/session')).json()) as { csrfToken: string };
+      const r = await fetch(`/deployments/databases/graphneo/${id}/backups/schedule`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken }, body: JSON.stringify({ time: '25:99' }) });
+      return ((await r.json()) as { error: string }).error;
+    }, databaseId);
+    assert.equal(shown, direct, 'the page shows the API\'s error string as it is');
+  });
+
   it('pauses and resumes with a confirmation', async () => {
     await page.getByRole('navigation', { name: 'Database' }).getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('button', { name: 'Pause' }).click();

@@ -93,9 +93,15 @@ describe('web console', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is n
     await page.getByLabel('Password').fill('wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'wrong username or password' }).waitFor();
-    await page.getByLabel('Username').fill(owner.username);
-    await page.getByLabel('Password').fill(owner.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard only: the fields are labelled and in order, Enter submits.
+    await page.getByLabel('Username').focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(owner.username);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => (globalThis as any).document.activeElement.name), 'password');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(owner.password);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Databases' }).waitFor();
     // No token in web storage; the session cookie is not readable by scripts.
     const stored = await page.evaluate(() => {
@@ -132,6 +138,15 @@ describe('web console', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is n
     assert.ok(!(await page.content()).includes(clientSecret));
     await row.getByText('development').waitFor();
     await shot('api-clients');
+    // Refreshing the secret: shown once again; the old one stops working at once.
+    await row.getByRole('button', { name: 'Refresh secret' }).click();
+    await page.getByRole('dialog', { name: 'Refresh the secret of ci pipeline?' }).getByRole('button', { name: 'Refresh secret' }).click();
+    const refreshed = page.getByRole('dialog', { name: 'New client secret' });
+    const newSecret = (await refreshed.locator('[data-secret="Client secret"]').textContent())!;
+    await refreshed.getByRole('button', { name: 'Done' }).click();
+    const tokenWith = (secret: string) => fetch(`${server.url}/organizations/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: clientId, client_secret: secret }) });
+    assert.equal((await tokenWith(clientSecret)).status, 401);
+    assert.equal((await tokenWith(newSecret)).status, 201);
   });
 
   it('creates a database and watches its operation finish step by step', async () => {

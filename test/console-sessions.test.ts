@@ -3,7 +3,11 @@
 // files (only the console's own, with a strict CSP) and the idle setting's validation.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/clock.js';
 import { consoleCredentialsPath } from '../src/main.js';
@@ -120,5 +124,45 @@ describe('console.idleMinutes', () => {
     assert.equal(loadConfig({ env: { ALLOTROPE_CONSOLE_IDLE_MINUTES: '45' } }).console.idleMinutes, 45);
     assert.throws(() => loadConfig({ env: { ALLOTROPE_CONSOLE_IDLE_MINUTES: '0' } }), (err: Error) => err instanceof ConfigError && /ALLOTROPE_CONSOLE_IDLE_MINUTES/.test(err.message));
     assert.throws(() => loadConfig({ env: { ALLOTROPE_CONSOLE_IDLE_MINUTES: 'soon' } }), (err: Error) => err instanceof ConfigError && /ALLOTROPE_CONSOLE_IDLE_MINUTES/.test(err.message));
+  });
+});
+
+/** One HTTPS request trusting only `ca`. */
+function httpsCall(url: string, ca: Buffer, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, ca, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('console sessions under TLS', () => {
+  it('use a __Host- cookie marked Secure, and not the plain-HTTP name', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'allotrope-console-tls-'));
+    try {
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+      if (made.status !== 0) return t.skip('openssl is not available to make a test certificate');
+      const server = await startServer({ env: { ALLOTROPE_TLS_CERT: join(dir, 'cert.pem'), ALLOTROPE_TLS_KEY: join(dir, 'key.pem') } });
+      try {
+        const ca = readFileSync(join(dir, 'cert.pem'));
+        const password = /^ALLOTROPE_CONSOLE_PASSWORD=(.*)$/m.exec(readFileSync(consoleCredentialsPath(server.dataDir), 'utf8'))![1]!;
+        const res = await httpsCall(`${server.url}/console/api/session`, ca, 'POST', { 'content-type': 'application/json' }, JSON.stringify({ username: 'owner', password }));
+        assert.equal(res.status, 201, res.body);
+        const cookie = String(res.headers['set-cookie']);
+        assert.match(cookie, /^__Host-allotrope_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Secure/);
+        const value = /=([^;]+)/.exec(cookie)![1]!;
+        const csrf = (JSON.parse(res.body) as { csrfToken: string }).csrfToken;
+        assert.equal((await httpsCall(`${server.url}/deployments/environments`, ca, 'GET', { cookie: `__Host-allotrope_session=${value}`, 'x-csrf-token': csrf })).status, 200);
+        assert.equal((await httpsCall(`${server.url}/deployments/environments`, ca, 'GET', { cookie: `allotrope_session=${value}`, 'x-csrf-token': csrf })).status, 401);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

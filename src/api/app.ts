@@ -173,9 +173,10 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
       // Without a bearer token, a web console session cookie (same origin, with its CSRF token) is the caller.
       const session = request.headers.authorization ? null : sessionFromCookies(request.headers.cookie, config.tls !== null);
       if (session) {
-        const { host, origin } = request.headers;
         const secFetchSite = request.headers['sec-fetch-site'] as string | undefined;
-        request.caller = await authenticateConsoleSession(store.db, clock, config.console.idleMinutes, session, { host, origin, secFetchSite, csrf: request.headers[CSRF_HEADER] });
+        // request.host follows X-Forwarded-Host from a trusted proxy, so the origin check holds behind one.
+        const where = { host: request.host, origin: request.headers.origin, secFetchSite };
+        request.caller = await authenticateConsoleSession(store.db, clock, config.console.idleMinutes, session, { ...where, csrf: request.headers[CSRF_HEADER] });
         return;
       }
       try {

@@ -20,6 +20,7 @@ import {
 } from '../../auth/console-sessions.js';
 import { FailedAttemptLimiter } from '../../auth/rate-limit.js';
 import { DomainError, forbidden, unauthorized } from '../../domain/errors.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiInstance, RouteContext } from '../app.js';
 import { ErrorBody } from '../schemas/common.js';
 
@@ -68,13 +69,14 @@ export function consoleRoutes(ctx: RouteContext) {
       csrfToken: csrfTokenFor(session),
       idleMinutes: idle,
     });
-    const origin = (headers: Record<string, string | string[] | undefined>) => ({
-      host: headers.host as string | undefined,
-      origin: headers.origin as string | undefined,
-      secFetchSite: headers['sec-fetch-site'] as string | undefined,
+    // request.host follows X-Forwarded-Host from a trusted proxy, so the origin check holds behind one.
+    const origin = (request: FastifyRequest) => ({
+      host: request.host,
+      origin: request.headers.origin,
+      secFetchSite: request.headers['sec-fetch-site'] as string | undefined,
     });
 
-    const sendFile = (name: string) => async (_request: unknown, reply: import('fastify').FastifyReply) => {
+    const sendFile = (name: string) => async (_request: unknown, reply: FastifyReply) => {
       const file = files.get(name);
       if (!file) return reply.code(404).type('text/plain; charset=utf-8').send(STATIC_DIR ? `no console file ${name}` : 'the console files are missing from this installation (console/ next to package.json)');
       return reply
@@ -103,7 +105,7 @@ export function consoleRoutes(ctx: RouteContext) {
         },
       },
       async (request, reply) => {
-        requireSameOrigin(origin(request.headers));
+        requireSameOrigin(origin(request));
         // A JSON body only: a cross-site HTML form cannot send one, so nobody is signed in to an account not theirs.
         if (!(request.headers['content-type'] ?? '').startsWith('application/json')) throw forbidden('sign in with a JSON body');
         const wait = limiter.retryAfterSeconds(request.ip);
@@ -130,7 +132,7 @@ export function consoleRoutes(ctx: RouteContext) {
         },
       },
       async (request, reply) => {
-        requireSameOrigin(origin(request.headers));
+        requireSameOrigin(origin(request));
         const session = sessionFromCookies(request.headers.cookie, tls);
         if (!session) throw unauthorized('not signed in to the console');
         const user = await sessionUser(ctx.store.db, ctx.clock, idle, session);
@@ -150,7 +152,7 @@ export function consoleRoutes(ctx: RouteContext) {
         },
       },
       async (request, reply) => {
-        requireSameOrigin(origin(request.headers));
+        requireSameOrigin(origin(request));
         const session = sessionFromCookies(request.headers.cookie, tls);
         if (session) {
           requireCsrf(session, request.headers[CSRF_HEADER]);

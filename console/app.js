@@ -252,7 +252,7 @@ function operationsTable(ops, showDatabase) {
       h('td', {}, badge(o.status)),
       h('td', {}, when(o.startedAt)),
       h('td', {}, o.durationInSeconds === null || o.durationInSeconds === undefined ? '—' : `${o.durationInSeconds} s`),
-      h('td', {}, h('details', {}, h('summary', {}, `${(o.steps ?? []).length} steps`),
+      h('td', {}, h('details', {}, h('summary', {}, `${(o.steps ?? []).length} step${(o.steps ?? []).length === 1 ? '' : 's'}`),
         h('ol.steps', {}, (o.steps ?? []).map((s) => h(`li.${['finished', 'running', 'failed'].includes(s.status) ? s.status : 'pending'}`, {}, `${s.name} — ${s.status}${s.message ? `: ${s.message}` : ''}`))))))))));
 }
 
@@ -693,7 +693,8 @@ async function apiReferencePage() {
 }
 
 // ---------------------------------------------------------------- router
-async function route() {
+async function route(event) {
+  const navigated = event?.type === 'hashchange';
   stopTimers();
   if (!currentUser()) {
     try {
@@ -721,6 +722,8 @@ async function route() {
   }
   if (!currentUser()) return;
   shell(page);
+  // After a navigation, keyboard and screen-reader users continue from the new page's content.
+  if (navigated) root.querySelector('main')?.focus({ preventScroll: true });
   document.title = `${document.querySelector('main h1')?.textContent ?? 'Console'} — Allotrope`;
 }
 

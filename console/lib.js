@@ -43,6 +43,8 @@ export function field(labelText, control, hint) {
   control.id = id;
   const err = h('div.field-error', { id: `${id}-error`, role: 'alert' });
   control.setAttribute('aria-describedby', `${id}-error`);
+  // An error about the value goes once the value changes.
+  control.addEventListener('input', () => (err.textContent = ''));
   const wrap = h('div.field', {}, h('label', { for: id }, labelText), control, hint ? h('div.muted', {}, hint) : null, err);
   wrap.errorEl = err;
   return wrap;

@@ -202,8 +202,21 @@ async function overviewTab(d, params) {
   const planSelect = h('select', {}, plans.map((p) => h('option', { value: p.id, selected: p.id === d.plan }, `${p.name} — ${price(p)}`)));
   const cloneName = h('input', { type: 'text', value: `${d.name}-clone` });
   const u = d.connectionUrls;
+  // The graph-server serves Neo4j Browser only where the Neo4j engine (which ships it) is installed.
+  const browserNote = h('p.muted', { 'aria-live': 'polite' });
+  let browserChecked = false;
+  const checkBrowser = () => {
+    browserChecked = true;
+    fetch(u.browser).then((r) => {
+      if (r.status === 404) browserNote.replaceChildren('Neo4j Browser is not installed here (it comes with the Neo4j engine: allotrope engines install neo4j); the Query tab runs Cypher without it.');
+    }, () => (browserChecked = false));
+  };
   const status = h('section.panel', { 'aria-live': 'polite' });
-  const renderStatus = (x) => clear(status, h('h2', {}, 'Status'),
+  const renderStatus = (x) => {
+    if (!browserChecked && x.status.state === 'running') checkBrowser();
+    renderStatusPanel(x);
+  };
+  const renderStatusPanel = (x) => clear(status, h('h2', {}, 'Status'),
     h('dl.kv', {},
       h('dt', {}, 'State'), h('dd', {}, badge(x.status.state)),
       h('dt', {}, 'Health'), h('dd', {}, badge(x.status.lastHealthCheckStatus?.status ?? 'unknown')),
@@ -220,7 +233,7 @@ async function overviewTab(d, params) {
     progress,
     h('section.panel', {}, h('h2', {}, 'Connection'),
       h('dl.kv', {}, urlRow('Bolt', u.bolt), urlRow('Neo4j', u.neo4j), urlRow('HTTP (Query API)', u.http),
-        h('dt', {}, 'Browser'), h('dd', {}, h('a', { href: u.browser, target: '_blank', rel: 'noopener' }, 'Open Neo4j Browser'), ' ', copyButton(u.browser, 'Copy Browser URL')))),
+        h('dt', {}, 'Browser'), h('dd', {}, h('a', { href: u.browser, target: '_blank', rel: 'noopener' }, 'Open Neo4j Browser'), ' ', copyButton(u.browser, 'Copy Browser URL'), browserNote))),
     status,
     h('section.panel', {}, h('h2', {}, 'Actions'),
       h('div.row', {},

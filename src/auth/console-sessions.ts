@@ -159,9 +159,15 @@ export async function ensureConsoleOwner(db: Db, clock: Clock): Promise<{ userna
   const org = await db.selectFrom('organizations').select('id').orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
   if (!org) return null;
   const password = newPassword();
-  await db
-    .insertInto('console_users')
-    .values({ id: newId(), organization_id: org.id, username: 'owner', password_hash: await hashPassword(password), role: 'owner', created_at: clock.now().toISOString() })
-    .execute();
+  try {
+    await db
+      .insertInto('console_users')
+      .values({ id: newId(), organization_id: org.id, username: 'owner', password_hash: await hashPassword(password), role: 'owner', created_at: clock.now().toISOString() })
+      .execute();
+  } catch (err) {
+    // Another instance on the same store created it first (username is unique): that one shows the password.
+    if (await db.selectFrom('console_users').select('id').where('username', '=', 'owner').executeTakeFirst()) return null;
+    throw err;
+  }
   return { username: 'owner', password, organizationId: org.id };
 }

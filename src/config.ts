@@ -51,6 +51,11 @@ export interface Config {
     failureWindowMs: number;
   };
   regions: RegionConfig[];
+  /** The web console at /console (docs/console.md). */
+  console: {
+    /** A console session ends after this many minutes without a request (ALLOTROPE_CONSOLE_IDLE_MINUTES). */
+    idleMinutes: number;
+  };
   backups: {
     /** Where backups and exports are kept: `s3://bucket/prefix`, `file://…` or a path; null = `<dataDir>/blobs`. */
     storageUrl: string | null;
@@ -139,6 +144,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing'> & {
     bodyLimitBytes: 1024 * 1024,
     uploadLimitBytes: 1024 * 1024 * 1024,
     auth: { maxFailedAttempts: 10, failureWindowMs: 60_000 },
+    console: { idleMinutes: 30 },
     regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
     backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000 },
     operations: { concurrency: 4, leaseMs: 30_000 },
@@ -218,6 +224,7 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_BILLING_INITIAL_CREDIT', (v) => (billing.initialCredit = v));
   set('ALLOTROPE_BILLING_STORAGE_PRICE', (v) => (billing.storagePricePerGbMonth = v));
   set('ALLOTROPE_BILLING_SNAPSHOT_PRICE', (v) => (billing.snapshotPricePerGbMonth = v));
+  set('ALLOTROPE_CONSOLE_IDLE_MINUTES', (v) => ((target.console as Record<string, unknown>).idleMinutes = parseIntStrict('ALLOTROPE_CONSOLE_IDLE_MINUTES', v)));
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
   const key = str('ALLOTROPE_TLS_KEY');
@@ -448,6 +455,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     bodyLimitBytes,
     uploadLimitBytes,
     auth: { maxFailedAttempts, failureWindowMs },
+    console: { idleMinutes: intIn('ALLOTROPE_CONSOLE_IDLE_MINUTES (console.idleMinutes)', group('console', raw.console).idleMinutes, 1, 7 * 24 * 60) },
     regions,
     backups: {
       storageUrl: storageUrlSetting,

@@ -8,6 +8,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { buildApp, type ApiInstance, type RoutePlugin } from './api/app.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { ensureConsoleOwner } from './auth/console-sessions.js';
 import { bootstrapIfEmpty, type BootstrapResult } from './domain/organizations.js';
 import { openStore, type Store } from './store/db.js';
 import { ephemeralPortRange, overlap } from './net/ephemeral-ports.js';
@@ -136,6 +137,24 @@ function writeInitialCredentials(dataDir: string, result: BootstrapResult): stri
   return path;
 }
 
+export function consoleCredentialsPath(dataDir: string): string {
+  return join(dataDir, 'console-credentials');
+}
+
+function writeConsoleCredentials(dataDir: string, username: string, password: string, at: Date): string {
+  const path = consoleCredentialsPath(dataDir);
+  const text = [
+    `# Allotrope web console owner account (sign in at /console), created ${at.toISOString()}.`,
+    '# Keep this file secret; store the password elsewhere and delete it. Shell-sourceable.',
+    `ALLOTROPE_CONSOLE_USERNAME=${username}`,
+    `ALLOTROPE_CONSOLE_PASSWORD=${password}`,
+    '',
+  ].join('\n');
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}
+
 export async function serve(config: Config, opts: ServeOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -144,10 +163,10 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
   const extensions: Extension[] = [];
   let app: ApiInstance | undefined;
   try {
+    const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
     const bootstrap = await bootstrapIfEmpty(store.db, { regions: config.regions, clock });
     if (bootstrap) {
       const path = writeInitialCredentials(config.dataDir, bootstrap);
-      const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
       announce(
         [
           '',
@@ -160,6 +179,12 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
         ].join('\n'),
       );
       logger.info({ clientId: bootstrap.client.clientId, organizationId: bootstrap.organization.id }, 'bootstrap: created default organization and admin client');
+    }
+    const owner = await ensureConsoleOwner(store.db, clock);
+    if (owner) {
+      const path = writeConsoleCredentials(config.dataDir, owner.username, owner.password, clock.now());
+      announce(['Web console owner account (sign in at /console):', `  username: ${owner.username}`, `  password: ${owner.password}`, `Shown only this once; also written to ${path} (mode 0600).`, '', ''].join('\n'));
+      logger.info({ username: owner.username, organizationId: owner.organizationId }, 'bootstrap: created the console owner account');
     }
     const risky = overlap(config.dbPorts, ephemeralPortRange());
     if (risky) {

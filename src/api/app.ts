@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
 import { authenticateBearer, InvalidTokenError } from '../auth/bearer.js';
+import { authenticateConsoleSession, CSRF_HEADER, sessionFromCookies } from '../auth/console-sessions.js';
 import { loadSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -22,6 +23,7 @@ import { confineBillingRole } from '../auth/policy.js';
 import { authRoutes } from './routes/auth.js';
 import { billingRoutes } from './routes/billing.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { consoleRoutes } from './routes/console.js';
 import { environmentRoutes } from './routes/environments.js';
 import { organizationRoutes } from './routes/organization.js';
 import { serviceRoutes } from './routes/service.js';
@@ -165,10 +167,20 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
 
   await app.register(serviceRoutes(ctx, metrics));
   await app.register(authRoutes(ctx));
+  await app.register(consoleRoutes(ctx));
   for (const plugin of deps.publicRoutes ?? []) await app.register(plugin);
 
   await app.register(async (scope: ApiInstance) => {
     scope.addHook('onRequest', async (request, reply) => {
+      // Without a bearer token, a web console session cookie (same origin, with its CSRF token) is the caller.
+      const session = request.headers.authorization ? null : sessionFromCookies(request.headers.cookie, config.tls !== null);
+      if (session) {
+        const secFetchSite = request.headers['sec-fetch-site'] as string | undefined;
+        // request.host follows X-Forwarded-Host from a trusted proxy, so the origin check holds behind one.
+        const where = { host: request.host, origin: request.headers.origin, secFetchSite };
+        request.caller = await authenticateConsoleSession(store.db, clock, config.console.idleMinutes, session, { ...where, csrf: request.headers[CSRF_HEADER] });
+        return;
+      }
       try {
         request.caller = await authenticateBearer(store.db, keys, clock, request.headers.authorization);
       } catch (err) {

@@ -23,7 +23,7 @@ export type DeploymentAction =
 
 export interface Caller {
   organizationId: string;
-  /** The API client's id (entity id, 32 hex). */
+  /** The API client's id (entity id, 32 hex); for a web console session, the console user's id. */
   clientId: string;
   role: Role;
   /** Environment ids an operator/read-operator may use; owners and admins see every environment. */

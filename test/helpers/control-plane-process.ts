@@ -67,8 +67,8 @@ export async function startControlPlaneProcess(options: ControlPlaneProcessOptio
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  // The first start prints the admin client's secret; keep it out of error messages.
-  const shown = () => out.replace(/(client_secret:\s*)\S+/g, '$1[hidden]');
+  // The first start prints the admin client's secret and the console owner's password; keep them out of error messages.
+  const shown = () => out.replace(/((?:client_secret|password):\s*)\S+/g, '$1[hidden]');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const alive = () => child.exitCode === null && child.signalCode === null;
   const url = await waitFor(

@@ -4,5 +4,6 @@ import type { IdentityTables } from './identity.js';
 import type { LifecycleTables } from './lifecycle.js';
 import type { BackupTables } from './backups.js';
 import type { BillingTables } from './billing.js';
+import type { ConsoleTables } from './console.js';
 
-export interface Tables extends IdentityTables, LifecycleTables, BackupTables, BillingTables {}
+export interface Tables extends IdentityTables, LifecycleTables, BackupTables, BillingTables, ConsoleTables {}

@@ -2,6 +2,7 @@
 // The `allotrope` command. Every failure a user can cause ends as one line on stderr, never a stack.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
+import { PACKAGE_VERSION } from '../version.js';
 import { registerGraphServerCommand } from '../graph-server/cli.js';
 import { registerAdminCommands } from './admin.js';
 import { registerEnginesCommands } from './engines.js';
@@ -10,7 +11,7 @@ import { registerServeCommand } from './serve.js';
 
 const program = new Command('allotrope')
   .description('Self-hostable managed graph-database platform: management API and Bolt graph servers')
-  .version('0.1.0')
+  .version(PACKAGE_VERSION)
   .exitOverride();
 
 registerServeCommand(program);

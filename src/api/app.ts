@@ -19,6 +19,7 @@ import type { Store } from '../store/db.js';
 import { answerClientError, MAX_PATH_SEGMENT_CHARS, sendError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { finishOpenApi } from './openapi.js';
+import { rewriteAliasUrl } from './aliases.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -81,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     requestIdHeader: false,
+    rewriteUrl: (req) => rewriteAliasUrl(req.url ?? '/'),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();

@@ -5,6 +5,8 @@
 // to validate against), the signed-download wildcard as a named path parameter, and the media types of the
 // routes that answer something other than JSON.
 
+import { documentAliases } from './aliases.js';
+
 type Json = Record<string, any>;
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
@@ -100,6 +102,7 @@ export function finishOpenApi(doc: Json): Json {
       responses.default = { description: 'Any other error (e.g. 429 with Retry-After, 500 naming the request id)', content: { 'application/json': { schema: ERROR_REF } } };
     }
   }
+  documentAliases(paths);
   doc.paths = paths;
 
   const setOk = (path: string, mediaType: string, schema: Json, description: string) => {

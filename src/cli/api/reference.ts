@@ -40,7 +40,7 @@ export function renderCliReference(program: Command): string {
     '`ALLOTROPE_CLIENT_SECRET`. They print tables, or the API\'s JSON/YAML with `-o json` / `-o yaml`. A database',
     'is given by id or by its name when that is unique. Commands that start an operation return at once with its',
     'id, or with `--wait` follow it to the end (exit code 1 and the server\'s message if it fails). See',
-    '[docs/cli-guide.md](cli-guide.md) for a walk-through.',
+    'the recipes in [docs/recipes/](recipes/) for whole tasks, and [docs/sdk.md](sdk.md) for the TypeScript SDK.',
     '',
   ];
   section([], program, 0, out);

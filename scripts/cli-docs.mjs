@@ -5,5 +5,5 @@ import { buildProgram } from '../dist/src/cli/program.js';
 import { renderCliReference } from '../dist/src/cli/api/reference.js';
 
 const file = new URL('../docs/cli.md', import.meta.url);
-writeFileSync(file, renderCliReference(buildProgram()));
+writeFileSync(file, renderCliReference(await buildProgram()));
 console.log(`wrote ${file.pathname}`);

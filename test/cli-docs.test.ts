@@ -8,8 +8,8 @@ import { renderCliReference } from '../src/cli/api/reference.js';
 import { buildProgram } from '../src/cli/program.js';
 import { repoRoot } from './helpers/cli.js';
 
-test('docs/cli.md is up to date with the commands (regenerate: npm run build && node scripts/cli-docs.mjs)', () => {
-  const expected = renderCliReference(buildProgram());
+test('docs/cli.md is up to date with the commands (regenerate: npm run build && node scripts/cli-docs.mjs)', async () => {
+  const expected = renderCliReference(await buildProgram());
   const actual = readFileSync(join(repoRoot, 'docs', 'cli.md'), 'utf8');
   assert.equal(actual, expected);
   for (const command of ['login', 'databases create', 'databases switch-url', 'backups schedule set', 'export', 'import', 'operations wait', 'completion']) {

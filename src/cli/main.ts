@@ -3,9 +3,9 @@
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { CliError } from './errors.js';
-import { buildProgram } from './program.js';
+import { buildProgram, namesApiCommand } from './program.js';
 
-const program = buildProgram();
+const program = await buildProgram({ apiOnly: namesApiCommand(process.argv.slice(2)) });
 
 try {
   await program.parseAsync(process.argv);

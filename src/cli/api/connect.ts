@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import neo4j, { isInt, type Driver } from 'neo4j-driver';
+import type { Driver } from 'neo4j-driver';
 import type { Allotrope, Database } from '../../sdk/index.js';
 import { CliError } from '../errors.js';
 import { configDir } from './context.js';
@@ -18,7 +18,7 @@ const HISTORY_LINES = 1000;
 /** A driver value as a table cell: integers as numbers, nodes as `(:Label {props})`, the rest as JSON-ish text. */
 export function valueText(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (isInt(value)) return value.toString();
+  if (typeof value === 'object' && typeof (value as { toNumber?: unknown }).toNumber === 'function' && 'low' in value && 'high' in value) return String(value);
   if (typeof value === 'string') return value;
   if (typeof value !== 'object') return String(value);
   const v = value as Record<string, unknown>;
@@ -36,7 +36,7 @@ function propsText(props: Record<string, unknown>): string {
 
 async function runStatement(driver: Driver, text: string, out: NodeJS.WritableStream): Promise<void> {
   const started = Date.now();
-  const result = await driver.executeQuery(text, {}, { routing: neo4j.routing.WRITE });
+  const result = await driver.executeQuery(text, {}, { routing: 'WRITE' });
   const keys = result.keys as string[];
   if (keys.length > 0) out.write(renderTable(keys, result.records.map((rec) => keys.map((k) => valueText(rec.get(k))))));
   const c = result.summary.counters.updates();
@@ -70,6 +70,8 @@ export function registerConnectCommand(
         password = await new Promise<string>((resolve) => rl.question(`password for ${r.opts.username}@${database.name}: `, resolve));
       }
       const url = r.opts.url ?? database.connectionUrls.bolt;
+      // Loaded here: the driver is the heaviest import of the API commands and only this one needs it.
+      const { default: neo4j } = await import('neo4j-driver');
       const driver = neo4j.driver(url, neo4j.auth.basic(r.opts.username, password), { disableLosslessIntegers: false, logging: undefined });
       const historyFile = join(configDir(), 'cypher_history');
       let failures = 0;

@@ -53,6 +53,47 @@ function onTerminal(args: string[], env: Record<string, string>): Result {
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
+// Drives a command on a pseudo-terminal like a person: waits for each expected text, then types the next line.
+const PTY_DRIVER = `
+import os, pty, sys, time, select, json
+argv, steps = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+buf = b''
+def until(text, timeout=90):
+    global buf
+    deadline = time.time() + timeout
+    while text.encode() not in buf:
+        if time.time() > deadline:
+            sys.stdout.write(buf.decode(errors='replace')); sys.exit('timed out waiting for %r' % text)
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                buf += os.read(fd, 65536)
+            except OSError:
+                break
+for wait, send in steps:
+    until(wait)
+    os.write(fd, send.encode())
+_, status = os.waitpid(pid, 0)
+try:
+    while True:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r: break
+        buf += os.read(fd, 65536)
+except OSError:
+    pass
+sys.stdout.write(buf.decode(errors='replace'))
+sys.exit(os.WEXITSTATUS(status))
+`;
+
+function drivePty(args: string[], env: Record<string, string>, steps: [waitFor: string, type: string][]): Result {
+  const [cmd, argv] = allotropeCommand(args);
+  const res = spawnSync('python3', ['-c', PTY_DRIVER, JSON.stringify([cmd, ...argv]), JSON.stringify(steps)], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
 describe('allotrope API commands', () => {
   let server: TestServerProcess;
   let xdg: string;
@@ -189,6 +230,29 @@ describe('allotrope API commands', () => {
     const bad = await cli(['databases', 'connect', 'cli-db'], { ...env, ALLOTROPE_DB_PASSWORD: dbPassword }, 'RETURN 1 +;\n');
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^error: /m);
+  });
+
+  it('databases connect on a terminal: a prompt, multi-line statements, tables, and a history kept between sessions', () => {
+    const dbEnv = { ...env, ALLOTROPE_DB_PASSWORD: dbPassword };
+    const first = drivePty(['databases', 'connect', 'cli-db'], dbEnv, [
+      ['cli-db> ', 'MATCH (c:Cli)\r'],
+      ['... ', 'RETURN count(c) AS cnt;\r'],
+      ['row', ':exit\r'],
+    ]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /connected to cli-db/);
+    assert.match(first.stdout, /cnt\r?\n1\r?\n1 row/);
+    const history = join(xdg, 'allotrope', 'cypher_history');
+    assert.equal(readFileSync(history, 'utf8'), 'MATCH (c:Cli) RETURN count(c) AS cnt;\n');
+    assert.equal(statSync(history).mode & 0o777, 0o600);
+    // Arrow-up in a new session brings the statement back; Enter runs it again.
+    const second = drivePty(['databases', 'connect', 'cli-db'], dbEnv, [
+      ['cli-db> ', '\x1b[A'],
+      ['count(c) AS cnt;', '\r'],
+      ['row', ':exit\r'],
+    ]);
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.match(second.stdout, /cnt\r?\n1\r?\n1 row/);
   });
 
   it('switch-url sends the spec\'s request (PUT …/connection-url/switch {targetDatabaseId})', async () => {

@@ -204,6 +204,7 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_PUBLIC_HOST', (v) => (target.publicHost = v));
   set('ALLOTROPE_DB_PORTS', (v) => (target.dbPorts = parsePortRange('ALLOTROPE_DB_PORTS', v)));
   set('ALLOTROPE_LOG_LEVEL', (v) => (target.logLevel = v));
+  set('ALLOTROPE_TOKEN_TTL_SECONDS', (v) => (target.tokenTtlSeconds = parseIntStrict('ALLOTROPE_TOKEN_TTL_SECONDS', v)));
   set('ALLOTROPE_INSECURE_HTTP', (v) => (target.insecureHttp = parseBool('ALLOTROPE_INSECURE_HTTP', v)));
   const backups = target.backups as Record<string, unknown>;
   set('ALLOTROPE_STORAGE_URL', (v) => (backups.storageUrl = v));
@@ -340,6 +341,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     publicHost: 'ALLOTROPE_PUBLIC_HOST',
     dbPorts: 'ALLOTROPE_DB_PORTS',
     logLevel: 'ALLOTROPE_LOG_LEVEL',
+    tokenTtlSeconds: 'ALLOTROPE_TOKEN_TTL_SECONDS',
     insecureHttp: 'ALLOTROPE_INSECURE_HTTP',
   };
   const label = (key: string) => (envName[key] ? `${envName[key]} (${key})` : key);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { buildApp, type ApiInstance, type RoutePlugin } from './api/app.js';
+import { TOKEN_PATH } from './api/routes/auth.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ensureConsoleOwner } from './auth/console-sessions.js';
@@ -36,6 +37,8 @@ const SECRET_QUERY = /secret|password|token|signature|credential|key/i;
 export function loggableUrl(url: string): string {
   const q = url.indexOf('?');
   if (q === -1) return url;
+  // GET /organizations/oauth/token carries the credentials in the query: none of it is logged.
+  if (decodeURIComponentSafe(url.slice(0, q)).replace(/\/+$/, '').toLowerCase() === TOKEN_PATH) return `${url.slice(0, q)}?[redacted]`;
   const params = url
     .slice(q + 1)
     .split('&')

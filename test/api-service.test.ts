@@ -174,7 +174,10 @@ describe('service endpoints and general rules', () => {
     await server.request('GET', '/deployments/plans', { token });
     // Credentials in a query string (wrong, but it happens) are scrubbed from the request log too.
     await server.request('POST', `/organizations/oauth/token?client_id=${created.body.clientId}&client_secret=${created.body.clientSecret}`);
+    await server.request('GET', `/healthz?client_id=${created.body.clientId}&client_secret=${created.body.clientSecret}`);
     const log = logLines.join('');
+    // The token path's whole query is left out (GET takes the credentials there); elsewhere secret-looking parameters.
+    assert.ok(log.includes('/organizations/oauth/token?[redacted]'), 'the token request line is logged without its query');
     assert.ok(log.includes('client_secret=[redacted]'), 'the request line is logged, scrubbed');
     assert.ok(log.includes('"reqId"'), 'request logs carry the id');
     for (const secret of [server.adminCredentials.clientSecret, created.body.clientSecret, token, admin]) {

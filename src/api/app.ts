@@ -15,9 +15,12 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { DomainError, invalid, unauthorized } from '../domain/errors.js';
 import { newId } from '../ids.js';
+import { PACKAGE_VERSION } from '../version.js';
 import type { Store } from '../store/db.js';
 import { answerClientError, MAX_PATH_SEGMENT_CHARS, sendError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { finishOpenApi } from './openapi.js';
+import { rewriteAliasUrl } from './aliases.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { confineBillingRole } from '../auth/policy.js';
 import { authRoutes } from './routes/auth.js';
@@ -83,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     requestIdHeader: false,
+    rewriteUrl: (req) => rewriteAliasUrl(req.url ?? '/'),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
@@ -156,13 +160,14 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
       openapi: '3.1.0',
       info: {
         title: 'Allotrope management API',
-        version: '1',
+        version: PACKAGE_VERSION,
         description:
           'GrapheneDB-compatible management API of a self-hosted Allotrope install. Get a token at POST /organizations/oauth/token, then send `Authorization: Bearer <token>`. Errors are `{"error": "..."}`. Dates are RFC 7231. Collections take `?limit=` (max 1000) and `?after=<id>` and link the next page in a `Link` header. POST/PUT/PATCH accept JSON or form-encoded bodies in UTF-8 (a list field as repeated keys; another charset, or multipart outside the import route, is 415) and an `Idempotency-Key` header. The request line and headers may be 16 KiB (a longer URL is 414, larger headers 431); a path segment 100 characters (414). Ids of other entities in a body (fromSnapshotId, targetDatabaseId) are authorized like the entity: one the caller cannot see is 404. Tokens whose iat is more than 60 s ahead are refused (401).',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearerAuth: [] }],
     },
+    transformObject: (documents) => ('openapiObject' in documents ? finishOpenApi(documents.openapiObject as Record<string, any>) : documents.swaggerObject),
   });
 
   await app.register(serviceRoutes(ctx, metrics));

@@ -12,7 +12,7 @@ interface OpenApiOperation {
   tags?: string[];
   security?: unknown[];
   parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: unknown }[];
-  requestBody?: { content?: Record<string, { schema?: unknown }> };
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> };
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
 }
 
@@ -29,6 +29,7 @@ function schemaText(schema: unknown, depth = 0): string {
   const pad = '  '.repeat(depth + 1);
   if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
   if ('const' in s) return JSON.stringify(s.const);
+  if (typeof s.$ref === 'string') return s.$ref.split('/').pop()!;
   if (Array.isArray(s.anyOf)) return s.anyOf.map((x) => schemaText(x, depth)).join(' | ');
   if (Array.isArray(s.oneOf)) return s.oneOf.map((x) => schemaText(x, depth)).join(' | ');
   if (s.type === 'array') return `${schemaText(s.items, depth)}[]`;
@@ -68,8 +69,14 @@ export function renderDocsPage(doc: OpenApiDoc): string {
       }
       const body = op.requestBody?.content;
       if (body) {
-        const [type, media] = Object.entries(body)[0]!;
-        parts.push(`<h4>Request body</h4><p>${esc(Object.keys(body).join(', '))}${type === 'application/json' ? ' (or application/x-www-form-urlencoded)' : ''}</p><pre>${esc(schemaText(media.schema))}</pre>`);
+        // One block per distinct schema, headed by the media types that take it (JSON and form share one).
+        const bySchema = new Map<string, string[]>();
+        for (const [type, media] of Object.entries(body)) {
+          const text = schemaText(media.schema);
+          bySchema.set(text, [...(bySchema.get(text) ?? []), type]);
+        }
+        parts.push(`<h4>Request body${op.requestBody?.required ? '' : ' (optional)'}</h4>`);
+        for (const [text, types] of bySchema) parts.push(`<p>${esc(types.join(' or '))}</p><pre>${esc(text)}</pre>`);
       }
       parts.push('<h4>Responses</h4><dl>');
       for (const [code, r] of Object.entries(op.responses ?? {})) {

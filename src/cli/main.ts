@@ -1,22 +1,11 @@
 #!/usr/bin/env node
 // The `allotrope` command. Every failure a user can cause ends as one line on stderr, never a stack.
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import { registerGraphServerCommand } from '../graph-server/cli.js';
-import { registerAdminCommands } from './admin.js';
-import { registerEnginesCommands } from './engines.js';
 import { CliError } from './errors.js';
-import { registerServeCommand } from './serve.js';
+import { buildProgram, namesApiCommand } from './program.js';
 
-const program = new Command('allotrope')
-  .description('Self-hostable managed graph-database platform: management API and Bolt graph servers')
-  .version('0.1.0')
-  .exitOverride();
-
-registerServeCommand(program);
-registerAdminCommands(program);
-registerGraphServerCommand(program);
-registerEnginesCommands(program);
+const program = await buildProgram({ apiOnly: namesApiCommand(process.argv.slice(2)) });
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 // The token endpoint (OAuth 2.0 client credentials, api.md §2) and the public keys that verify tokens.
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { grantClientCredentials } from '../../auth/client-credentials.js';
 import { FailedAttemptLimiter } from '../../auth/rate-limit.js';
 import { DomainError, invalid, unauthorized } from '../../domain/errors.js';
@@ -24,12 +25,37 @@ function basicCredentials(header: string | undefined): { clientId: string; clien
   return { clientId: decode(decoded.slice(0, colon)), clientSecret: decode(decoded.slice(colon + 1)) };
 }
 
+/** The token endpoint; its query string (GET) is never logged. */
+export const TOKEN_PATH = '/organizations/oauth/token';
+
 export function authRoutes(ctx: RouteContext) {
   return async (app: ApiInstance): Promise<void> => {
     const limiter = new FailedAttemptLimiter(ctx.config.auth.maxFailedAttempts, ctx.config.auth.failureWindowMs, ctx.clock);
 
+    const grant = async (request: FastifyRequest, reply: FastifyReply, fields: Static<typeof TokenRequest>) => {
+      const address = request.ip;
+      const wait = limiter.retryAfterSeconds(address);
+      if (wait > 0) throw new DomainError('rate-limited', `too many failed attempts; retry in ${wait} seconds`, undefined, wait);
+      if (fields.grant_type !== undefined && fields.grant_type !== 'client_credentials') throw invalid('grant_type', 'unsupported_grant_type');
+      const basic = basicCredentials(request.headers.authorization);
+      const clientId = basic?.clientId ?? fields.client_id;
+      const clientSecret = basic?.clientSecret ?? fields.client_secret;
+      try {
+        if (!clientId || !clientSecret) throw unauthorized('invalid_client');
+        const granted = await grantClientCredentials(ctx.store.db, ctx.keys, ctx.clock, ctx.config.tokenTtlSeconds, { clientId, clientSecret });
+        reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+        return reply.code(201).send(granted);
+      } catch (err) {
+        if (err instanceof DomainError && err.kind === 'unauthorized') {
+          limiter.recordFailure(address);
+          if (basic) reply.header('WWW-Authenticate', 'Basic realm="allotrope"');
+        }
+        throw err;
+      }
+    };
+
     app.post(
-      '/organizations/oauth/token',
+      TOKEN_PATH,
       {
         schema: {
           tags: ['auth'],
@@ -41,28 +67,24 @@ export function authRoutes(ctx: RouteContext) {
           response: { 201: TokenResponse, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody },
         },
       },
-      async (request, reply) => {
-        const address = request.ip;
-        const wait = limiter.retryAfterSeconds(address);
-        if (wait > 0) throw new DomainError('rate-limited', `too many failed attempts; retry in ${wait} seconds`, undefined, wait);
-        const body = request.body ?? {};
-        if (body.grant_type !== undefined && body.grant_type !== 'client_credentials') throw invalid('grant_type', 'unsupported_grant_type');
-        const basic = basicCredentials(request.headers.authorization);
-        const clientId = basic?.clientId ?? body.client_id;
-        const clientSecret = basic?.clientSecret ?? body.client_secret;
-        try {
-          if (!clientId || !clientSecret) throw unauthorized('invalid_client');
-          const grant = await grantClientCredentials(ctx.store.db, ctx.keys, ctx.clock, ctx.config.tokenTtlSeconds, { clientId, clientSecret });
-          reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
-          return reply.code(201).send(grant);
-        } catch (err) {
-          if (err instanceof DomainError && err.kind === 'unauthorized') {
-            limiter.recordFailure(address);
-            if (basic) reply.header('WWW-Authenticate', 'Basic realm="allotrope"');
-          }
-          throw err;
-        }
+      async (request, reply) => grant(request, reply, request.body ?? {}),
+    );
+
+    // The reference tells users to "run a GET" on the token URL; the same fields as query parameters.
+    app.get(
+      TOKEN_PATH,
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Get an access token with the credentials in the query string (compatibility; prefer POST)',
+          description:
+            'For scripts written to the reference, which says to "run a GET" here. Takes the fields of the POST as query parameters (or HTTP Basic). A secret in a URL can end up in shell history, proxy and server access logs and browser history: prefer POST with a body or HTTP Basic. This server never logs the query string of this path.',
+          security: [],
+          querystring: TokenRequest,
+          response: { 201: TokenResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
+        },
       },
+      async (request, reply) => grant(request, reply, request.query),
     );
 
     app.get(

@@ -17,64 +17,27 @@ import { authorizeImport, newUploadKey, startImport } from '../../domain/imports
 import { DomainError, invalid } from '../../domain/errors.js';
 import { BlobTooLargeError } from '../../storage/blob-store.js';
 import type { ApiInstance, RoutePlugin } from '../app.js';
-import { HttpDate, Id, PlainText, StringEnum, errorResponses } from '../schemas/common.js';
+import { Id, errorResponses } from '../schemas/common.js';
+import { OperationAccepted } from '../schemas/databases.js';
+import {
+  BackupDbParams as DbParams,
+  SnapshotParams,
+  ExportParams,
+  Snapshot,
+  Export,
+  Schedule,
+  PutSchedule,
+  CreateSnapshot,
+  Restore,
+  StartExport,
+  Clone,
+  Cloned,
+  SnapshotStarted,
+  ExportStarted,
+} from '../schemas/backups.js';
 
 const VENDOR = 'graphneo';
 const BASE = '/deployments/databases/:vendor/:id';
-
-const DbParams = Type.Object({ vendor: Type.String(), id: Type.String() });
-const SnapshotParams = Type.Object({ vendor: Type.String(), id: Type.String(), snapshotId: Type.String() });
-const ExportParams = Type.Object({ vendor: Type.String(), id: Type.String(), exportId: Type.String() });
-
-const Snapshot = Type.Object({
-  id: Id,
-  databaseId: Id,
-  kind: Type.String({ description: 'on-demand, scheduled or final' }),
-  label: Type.Union([Type.String(), Type.Null()]),
-  status: Type.String({ description: 'pending, ready or failed' }),
-  sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
-  sha256: Type.Union([Type.String(), Type.Null()]),
-  counts: Type.Union([Type.Object({ nodes: Type.Integer(), relationships: Type.Integer() }), Type.Null()]),
-  createdAt: HttpDate,
-  expiresAt: Type.Union([HttpDate, Type.Null()]),
-  error: Type.Optional(Type.String()),
-});
-
-const Export = Type.Object({
-  id: Id,
-  databaseId: Id,
-  status: Type.String({ description: 'pending, ready or failed' }),
-  format: Type.String({ description: 'archive or cypher' }),
-  sizeBytes: Type.Union([Type.Integer(), Type.Null()]),
-  sha256: Type.Union([Type.String(), Type.Null()]),
-  url: Type.Union([Type.String({ description: 'Download link that needs no token; expires at expiresAt' }), Type.Null()]),
-  expiresAt: HttpDate,
-  createdAt: HttpDate,
-  error: Type.Optional(Type.String()),
-});
-
-const Schedule = Type.Object({
-  enabled: Type.Boolean(),
-  frequency: StringEnum(['daily', 'weekly', 'monthly'] as const),
-  time: Type.String({ description: 'HH:MM, 24-hour, in timezone' }),
-  timezone: Type.String({ description: 'IANA time zone, e.g. UTC or Europe/Paris' }),
-  retention: Type.Integer({ description: 'How many scheduled backups are kept' }),
-  dayOfWeek: Type.Integer({ description: '0 = Sunday … 6 = Saturday (weekly)' }),
-  dayOfMonth: Type.Integer({ description: '1 … 28 (monthly)' }),
-});
-const PutSchedule = Type.Partial(Schedule, { additionalProperties: false });
-
-const CreateSnapshot = Type.Object({ label: Type.Optional(Type.Union([PlainText(), Type.Null()])) }, { additionalProperties: false });
-const Restore = Type.Object(
-  { targetDatabaseId: Type.Optional(Type.String({ description: "Default: this database. Another one must be visible to the caller (404 otherwise) and allow 'restore'; this database's environment must then allow 'clone'" })) },
-  { additionalProperties: false },
-);
-const StartExport = Type.Object({ format: Type.Optional(StringEnum(['archive', 'cypher'] as const)) }, { additionalProperties: false });
-const Clone = Type.Object(
-  { name: PlainText(), environmentId: Type.Optional(Type.String()), plan: Type.Optional(Type.String()), version: Type.Optional(Type.String()) },
-  { additionalProperties: false },
-);
-const OperationAccepted = Type.Object({ operationId: Id });
 
 export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
   const tags = ['backups'];
@@ -90,7 +53,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
     );
     app.post(
       `${BASE}/snapshots`,
-      { schema: { tags, summary: 'Take a snapshot (standard plans and above) of a running or paused database; 409 in any other state', params: DbParams, body: CreateSnapshot, response: { 202: Type.Object({ snapshot: Snapshot, operationId: Id }), ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: 'Take a snapshot (standard plans and above) of a running or paused database; 409 in any other state', params: DbParams, body: CreateSnapshot, response: { 202: SnapshotStarted, ...errorResponses(403, 404, 409) } } },
       async (request, reply) => reply.code(202).send(await createSnapshot(deps, request.caller!, request.params.id, request.body ?? {})),
     );
     app.get(`${BASE}/snapshots/:snapshotId`, { schema: { tags, summary: 'Get a snapshot', params: SnapshotParams, response: { 200: Snapshot, ...errorResponses(403, 404) } } }, async (request) =>
@@ -123,7 +86,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
 
     app.put(
       `${BASE}/export`,
-      { schema: { tags, summary: 'Export a running or paused database as an archive or a Cypher script; 409 in any other state', params: DbParams, body: StartExport, response: { 202: Type.Object({ export: Export, operationId: Id }), ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: 'Export a running or paused database as an archive or a Cypher script; 409 in any other state', params: DbParams, body: StartExport, response: { 202: ExportStarted, ...errorResponses(403, 404, 409) } } },
       async (request, reply) => reply.code(202).send(await startExport(deps, request.caller!, request.params.id, request.body ?? {})),
     );
     app.get(`${BASE}/exports`, { schema: { tags, summary: 'Exports of a database, newest first', params: DbParams, response: { 200: Type.Array(Export), ...errorResponses(403, 404) } } }, async (request) =>
@@ -203,7 +166,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
           params: DbParams,
           body: Clone,
           response: {
-            202: Type.Object({ database: Type.Any(), operationId: Id, credentials: Type.Object({ username: Type.String(), password: Type.String() }) }),
+            202: Cloned,
             ...errorResponses(403, 404, 409),
           },
         },

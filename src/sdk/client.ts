@@ -105,6 +105,10 @@ export const ENDPOINTS = {
   'apiClients.update': ['PATCH', '/organizations/api-clients/{id}'],
   'apiClients.delete': ['DELETE', '/organizations/api-clients/{id}'],
   'apiClients.refreshSecret': ['POST', '/organizations/api-clients/{id}/secret'],
+  'billing.get': ['GET', '/organizations/billing'],
+  'billing.setPaymentMethod': ['PUT', '/organizations/billing/payment-method'],
+  'billing.usage': ['GET', '/organizations/billing/usage'],
+  'billing.statement': ['GET', '/organizations/billing/statements/{month}'],
   'databases.list': ['GET', '/deployments/databases/{vendor}'],
   'databases.create': ['POST', '/deployments/databases/{vendor}'],
   'databases.get': ['GET', '/deployments/databases/{vendor}/{id}'],
@@ -370,6 +374,16 @@ export class Allotrope {
     update: (id: string, body: T.UpdateApiClient) => this.call<T.ApiClient>('apiClients.update', { id }, { body }),
     delete: (id: string) => this.call<void>('apiClients.delete', { id }),
     refreshSecret: (id: string) => this.call<T.ClientSecret>('apiClients.refreshSecret', { id }),
+  };
+
+  /** Credit, payment method, usage and statements (owner, admin and billing roles; usage also with billing off). */
+  readonly billing = {
+    get: () => this.call<T.Billing>('billing.get', {}),
+    setPaymentMethod: (body: T.SetPaymentMethod) => this.call<T.Billing>('billing.setPaymentMethod', {}, { body }),
+    /** JSON lines and totals; the same report as CSV is `?format=csv` on the route itself. */
+    usage: (query: T.UsageQuery = {}) => this.call<T.UsageReport>('billing.usage', {}, { query: { ...query, format: 'json' } }),
+    /** The statement of one UTC calendar month, `yyyy-mm`. */
+    statement: (month: string) => this.call<T.Statement>('billing.statement', { month }, { query: { format: 'json' } }),
   };
 
   // ---- databases ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // Type-only imports, so nothing of the server ends up in a bundle of the SDK.
 import type { Static } from '@sinclair/typebox';
 import type * as B from '../api/schemas/backups.js';
+import type * as Bill from '../api/schemas/billing.js';
 import type * as C from '../api/schemas/catalog.js';
 import type * as D from '../api/schemas/databases.js';
 import type * as I from '../api/schemas/identity.js';
@@ -64,3 +65,9 @@ export interface Page {
   limit?: number;
   after?: string;
 }
+
+export type Billing = Static<typeof Bill.Billing>;
+export type SetPaymentMethod = Static<typeof Bill.SetPaymentMethod>;
+export type UsageQuery = Omit<Static<typeof Bill.UsageQuery>, 'format'>;
+export type UsageReport = Static<typeof Bill.UsageReport>;
+export type Statement = Static<typeof Bill.Statement>;

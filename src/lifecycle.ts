@@ -72,6 +72,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     pollIntervalMs: options.pollIntervalMs,
     // The embedded SQLite store has exactly one control plane, so claims found at start are a dead process's.
     singleInstance: store.dialect === 'sqlite',
+    // Several control planes share a PostgreSQL store: concurrent claims pass over each other's rows.
+    skipLocked: store.dialect === 'postgres',
   });
 
   const databases = databaseDepsFrom(config, {

@@ -3,5 +3,6 @@
 import type { IdentityTables } from './identity.js';
 import type { LifecycleTables } from './lifecycle.js';
 import type { BackupTables } from './backups.js';
+import type { SharedTables } from './shared.js';
 
-export interface Tables extends IdentityTables, LifecycleTables, BackupTables {}
+export interface Tables extends IdentityTables, LifecycleTables, BackupTables, SharedTables {}

@@ -23,6 +23,7 @@ import { databaseOperationKinds } from './operations/kinds/databases.js';
 import { nodeAccessOf, nodeSpecsOf } from './operations/kinds/node-specs.js';
 import type { NodeHealth, NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
 import type { Store } from './store/db.js';
+import { LeaderLease } from './store/leader-lease.js';
 
 export interface LifecycleOptions {
   config: Config;
@@ -253,6 +254,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
   let unsubscribe: (() => void) | null = null;
   let healthTimer: NodeJS.Timeout | null = null;
   let healthRunning = false;
+  // One health pass at a time across control planes sharing the store (taken over when the holder stops renewing).
+  const healthLease = new LeaderLease(db, 'health', engine.workerId, Math.max(3 * config.runtime.healthIntervalMs, 10_000), clock);
 
   return {
     routes,
@@ -289,7 +292,9 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       healthTimer = setInterval(() => {
         if (healthRunning) return;
         healthRunning = true;
-        checkHealth()
+        healthLease
+          .acquire()
+          .then((leader) => (leader ? checkHealth() : undefined))
           .catch((err: unknown) => logger.error({ err }, 'health pass failed'))
           .finally(() => (healthRunning = false));
       }, config.runtime.healthIntervalMs);
@@ -298,6 +303,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     async stop() {
       if (healthTimer) clearInterval(healthTimer);
       healthTimer = null;
+      await healthLease.release().catch((err: unknown) => logger.warn({ err }, 'could not release the health lease'));
       unsubscribe?.();
       unsubscribe = null;
       await engine.stop();

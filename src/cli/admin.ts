@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Role } from '../auth/caller.js';
-import { rotateSigningKey, signingKeysPath } from '../auth/signing-keys.js';
+import { rotateSigningKey, rotateStoreSigningKey, signingKeysPath } from '../auth/signing-keys.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { ROLES, insertApiClient } from '../domain/api-clients.js';
@@ -11,7 +11,7 @@ import { insertEnvironment } from '../domain/environments.js';
 import { DomainError, invalid } from '../domain/errors.js';
 import { createOrganization, findOrganization } from '../domain/organizations.js';
 import { normalizeId } from '../ids.js';
-import { openStore } from '../store/db.js';
+import { openStore, storeDialectOf } from '../store/db.js';
 import { CliError } from './errors.js';
 
 interface CreateClientOptions {
@@ -102,6 +102,16 @@ export function registerAdminCommands(program: Command): void {
     .option('--config <file>', 'JSON configuration file')
     .action(async (opts: { config?: string }) => {
       const config = loadConfig({ configFile: opts.config });
+      if (storeDialectOf(config.storeUrl) === 'postgres') {
+        const store = await openStore(config.storeUrl);
+        try {
+          const kid = await rotateStoreSigningKey(store.db, systemClock.now(), config.tokenTtlSeconds);
+          process.stdout.write(`New signing key ${kid} written to the store; every server sharing it signs with it from now on.\n`);
+        } finally {
+          await store.close();
+        }
+        return;
+      }
       const kid = await rotateSigningKey(config.dataDir, systemClock.now(), config.tokenTtlSeconds);
       process.stdout.write(`New signing key ${kid} written to ${signingKeysPath(config.dataDir)}; running servers on this data directory sign with it from now on.\n`);
     });

@@ -26,7 +26,7 @@ function basicCredentials(header: string | undefined): { clientId: string; clien
 
 export function authRoutes(ctx: RouteContext) {
   return async (app: ApiInstance): Promise<void> => {
-    const limiter = new FailedAttemptLimiter(ctx.config.auth.maxFailedAttempts, ctx.config.auth.failureWindowMs, ctx.clock);
+    const limiter = new FailedAttemptLimiter(ctx.store.db, ctx.config.auth.maxFailedAttempts, ctx.config.auth.failureWindowMs, ctx.clock);
 
     app.post(
       '/organizations/oauth/token',
@@ -43,7 +43,7 @@ export function authRoutes(ctx: RouteContext) {
       },
       async (request, reply) => {
         const address = request.ip;
-        const wait = limiter.retryAfterSeconds(address);
+        const wait = await limiter.retryAfterSeconds(address);
         if (wait > 0) throw new DomainError('rate-limited', `too many failed attempts; retry in ${wait} seconds`, undefined, wait);
         const body = request.body ?? {};
         if (body.grant_type !== undefined && body.grant_type !== 'client_credentials') throw invalid('grant_type', 'unsupported_grant_type');
@@ -57,7 +57,7 @@ export function authRoutes(ctx: RouteContext) {
           return reply.code(201).send(grant);
         } catch (err) {
           if (err instanceof DomainError && err.kind === 'unauthorized') {
-            limiter.recordFailure(address);
+            await limiter.recordFailure(address);
             if (basic) reply.header('WWW-Authenticate', 'Basic realm="allotrope"');
           }
           throw err;

@@ -11,11 +11,16 @@ import { after, describe, test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { isExclusiveViolation } from '../src/operations/queue.js';
 import { migrations } from '../src/store/migrations/index.js';
+import { ManualClock } from '../src/clock.js';
+import { LeaderLease } from '../src/store/leader-lease.js';
 import { migrateStore, openStore, type Store, type StoreMigration } from '../src/store/db.js';
 import { allotropeCommand } from './helpers/cli.js';
 import { insertDatabaseRow } from './helpers/lifecycle-store.js';
 import { startServer } from './helpers/server.js';
 import { freshPgDatabase, testPgUrl } from './helpers/test-store.js';
+import { waitFor } from './helpers/wait-for.js';
+import { decodeProtectedHeader } from 'jose';
+import { rotateStoreSigningKey } from '../src/auth/signing-keys.js';
 
 const skip = testPgUrl ? false : 'ALLOTROPE_TEST_PG_URL is not set: no PostgreSQL server to test against (see docs/postgresql.md)';
 if (skip) process.stdout.write(`# store-postgres: skipped: ${skip}\n`);
@@ -177,6 +182,62 @@ describe('PostgreSQL store', { skip }, () => {
       assert.deepEqual((await moved.request('GET', '/deployments/environments', { token })).body, environments);
     } finally {
       await moved.stop();
+    }
+  });
+
+  test('a leader lease is held by one holder at a time, renewed by it, taken over once it lapses, and given up on release (both dialects)', async () => {
+    for (const storeUrl of [(await freshPgDatabase(testPgUrl!)).url, `sqlite:${join(tempDir(), 'd.db')}`]) {
+      await withStore(storeUrl, async (store) => {
+        const clock = new ManualClock(new Date('2026-03-01T10:00:00Z'));
+        const a = new LeaderLease(store.db, 'scheduler', 'a', 10_000, clock);
+        const b = new LeaderLease(store.db, 'scheduler', 'b', 10_000, clock);
+        const both = await Promise.all([a.acquire(), b.acquire()]);
+        assert.equal(both.filter(Boolean).length, 1, `${store.dialect}: one leader`);
+        const [leader, other] = both[0] ? [a, b] : [b, a];
+        clock.advance(8_000);
+        assert.equal(await leader.acquire(), true, 'renewed');
+        clock.advance(8_000);
+        assert.equal(await other.acquire(), false, 'the renewal counts from when it was renewed');
+        clock.advance(2_001);
+        assert.equal(await other.acquire(), true, `${store.dialect}: taken over once the lease lapsed`);
+        assert.equal(await leader.acquire(), false);
+        await other.release();
+        assert.equal(await leader.acquire(), true, 'free at once after a release');
+      });
+    }
+  });
+
+  test('two control planes on one store: a token from one is accepted by the other, a key rotation reaches both, failed attempts count across both', async () => {
+    const dataDir = tempDir();
+    const { url } = await freshPgDatabase(testPgUrl!);
+    const env = { ALLOTROPE_STORE_URL: url };
+    const a = await startServer({ dataDir, env });
+    // In-process servers take no data-dir lock; on PostgreSQL neither keeps its signing keys in the data dir.
+    const second = await startServer({ dataDir, env });
+    try {
+      const token = await a.token();
+      assert.equal((await second.request('GET', '/deployments/plans', { token })).status, 200, "a's token accepted by the other");
+      const rotated = await rotateStoreSigningKey(a.running.store.db, new Date(), 3600);
+      const fresh = await waitFor(async () => {
+        const t = await second.token(a.adminCredentials);
+        return decodeProtectedHeader(t).kid === rotated ? t : undefined;
+      }, { timeoutMs: 5_000, what: 'the other instance to sign with the rotated key' });
+      assert.equal((await a.request('GET', '/deployments/plans', { token: fresh })).status, 200);
+      assert.equal((await a.request('GET', '/deployments/plans', { token })).status, 200, 'the previous key is still published');
+
+      // Guessing alternately at both instances is limited like guessing at one.
+      const max = a.config.auth.maxFailedAttempts;
+      for (let i = 0; i < max; i++) {
+        const res = await [a, second][i % 2]!.request('POST', '/organizations/oauth/token', { form: { client_id: a.adminCredentials.clientId, client_secret: 'wrong' } });
+        assert.equal(res.status, 401);
+      }
+      for (const api of [a, second]) {
+        const limited = await api.request('POST', '/organizations/oauth/token', { form: { client_id: a.adminCredentials.clientId, client_secret: a.adminCredentials.clientSecret } });
+        assert.equal(limited.status, 429);
+      }
+    } finally {
+      await second.stop();
+      await a.stop();
     }
   });
 });

@@ -127,6 +127,10 @@ describe('PostgreSQL store', { skip }, () => {
   test('allotrope migrate lists pending migrations with --dry-run, applies them, then reports the store up to date', async () => {
     const { url } = await freshPgDatabase(testPgUrl!);
     const env = { ALLOTROPE_STORE_URL: url, ALLOTROPE_DATA_DIR: tempDir() };
+    // An admin command does not make a new installation in an empty database unless asked.
+    const admin = await runCli(['admin', 'create-client', '--name', 'robot'], env);
+    assert.equal(admin.status, 1);
+    assert.match(admin.stderr, /^allotrope: no Allotrope store in postgres:\/\/.*allotrope_t_\w+ \(its database holds no Allotrope tables\); check ALLOTROPE_STORE_URL, or pass --init/);
     const dry = await runCli(['migrate', '--dry-run'], env);
     assert.equal(dry.status, 0, dry.stderr);
     for (const name of Object.keys(migrations)) assert.match(dry.stdout, new RegExp(`^pending ${name}$`, 'm'));

@@ -24,6 +24,8 @@ export interface BackupSchedulerDeps {
   wake(): void;
   /** How often the loop ticks (default 30 s; due times are whole minutes). */
   intervalMs?: number;
+  /** Who this scheduler is among those sharing the store (default: this process). */
+  holder?: string;
 }
 
 export interface TickReport {
@@ -45,7 +47,7 @@ export function createBackupScheduler(deps: BackupSchedulerDeps): BackupSchedule
   let running: Promise<unknown> | null = null;
   const intervalMs = deps.intervalMs ?? 30_000;
   // Control planes sharing a store take turns: one ticks, the others take over when it stops renewing.
-  const lease = new LeaderLease(db, 'backup-scheduler', instanceId, Math.max(3 * intervalMs, 10_000), deps.clock);
+  const lease = new LeaderLease(db, 'backup-scheduler', deps.holder ?? instanceId, Math.max(3 * intervalMs, 10_000), deps.clock);
 
   async function tick(now: Date = deps.clock.now()): Promise<TickReport> {
     const report: TickReport = { started: [], skipped: [], swept: 0 };

@@ -216,7 +216,11 @@ describe('security attacks', () => {
     }
     /** The install's own private signing key, as an attacker who read the data dir would have it. */
     async function ownKey(): Promise<{ kid: string; key: Parameters<SignJWT['sign']>[0] }> {
-      const file = JSON.parse(readFileSync(`${server.dataDir}/keys/jwt-signing-keys.json`, 'utf8')) as { keys: { kid: string; privateJwk: JWK }[] };
+      // On a PostgreSQL store the keys are kept in the store instead of the data dir.
+      const rows = server.running.store.dialect === 'postgres' ? await server.running.store.db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute() : null;
+      const file = rows
+        ? { keys: rows.map((r) => ({ kid: r.kid, privateJwk: JSON.parse(r.private_jwk) as JWK })) }
+        : (JSON.parse(readFileSync(`${server.dataDir}/keys/jwt-signing-keys.json`, 'utf8')) as { keys: { kid: string; privateJwk: JWK }[] });
       const stored = file.keys.at(-1)!;
       return { kid: stored.kid, key: await importJWK(stored.privateJwk, 'ES256') };
     }

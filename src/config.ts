@@ -37,6 +37,8 @@ export interface Config {
   tls: { cert: string; key: string } | null;
   /** Serve plain HTTP on a non-loopback address because a TLS-terminating proxy stands in front. */
   insecureHttp: boolean;
+  /** TLS on the router's shared port, where `<database id>.<publicHost>` (SNI) picks the database. */
+  routerTls: RouterTlsConfig;
   /** Proxy addresses whose `X-Forwarded-*` headers are believed (only with insecureHttp or TLS). */
   trustedProxies: string[];
   /** Largest JSON/form request body, in bytes. */
@@ -67,12 +69,37 @@ export interface Config {
     /** Which OS user database nodes run as (ALLOTROPE_NODE_USER): see runtimes/local/node-user.ts. */
     nodeUser: NodeUserSetting;
   };
+  billing: {
+    /** Charge organizations (ALLOTROPE_BILLING=on); off: usage is only reported (showback), nothing needs paying. */
+    enabled: boolean;
+    /** Credit a new organization's billing account opens with, in micro-dollars (ALLOTROPE_BILLING_INITIAL_CREDIT, dollars). */
+    initialCreditMicros: number;
+    /** Storage-only rate of a paused (or failed) database: per GB of its plan's storage per month, micro-dollars. */
+    storageMicrosPerGbMonth: number;
+    /** Snapshots and backups kept: per GB stored per month, micro-dollars. */
+    snapshotMicrosPerGbMonth: number;
+  };
   engines: {
     /** Where `allotrope engines install` puts engines (ALLOTROPE_ENGINES_DIR; see engines/neo4j-install.ts). */
     dir: string;
     /** The Neo4j engine found there at start-up (`serve` looks); null: only Grafeo versions are offered. */
     neo4j: Neo4jInstall | null;
   };
+}
+
+export type RouterTlsMode = 'off' | 'self-signed' | 'certificate';
+const ROUTER_TLS_MODES: readonly RouterTlsMode[] = ['off', 'self-signed', 'certificate'];
+
+export interface RouterTlsConfig {
+  /** `off`: per-database plain ports only; `self-signed`: a certificate made once in `<dataDir>/router-tls`; `certificate`: the files below. */
+  mode: RouterTlsMode;
+  /** Certificate (chain) and key files for `certificate` mode; null takes the API's `tls.cert`/`tls.key`. */
+  cert: string | null;
+  key: string | null;
+  /** The one port every database is reached on over TLS. */
+  port: number;
+  /** Time a client has to finish the TLS handshake. */
+  handshakeTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -91,7 +118,11 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string | null; engines: { dir: string | null; neo4j: null } } {
+function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing'> & {
+  storeUrl: string | null;
+  engines: { dir: string | null; neo4j: null };
+  billing: { enabled: boolean; initialCredit: string; storagePricePerGbMonth: string; snapshotPricePerGbMonth: string };
+} {
   return {
     host: '127.0.0.1',
     port: 8080,
@@ -103,6 +134,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string |
     tokenTtlSeconds: 3600,
     tls: null,
     insecureHttp: false,
+    routerTls: { mode: 'off', cert: null, key: null, port: 7687, handshakeTimeoutMs: 10_000 },
     trustedProxies: [],
     bodyLimitBytes: 1024 * 1024,
     uploadLimitBytes: 1024 * 1024 * 1024,
@@ -112,6 +144,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string |
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
     engines: { dir: null, neo4j: null },
+    billing: { enabled: false, initialCredit: '50', storagePricePerGbMonth: '0.10', snapshotPricePerGbMonth: '0.05' },
   };
 }
 
@@ -180,6 +213,11 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   });
   set('ALLOTROPE_ENGINES_DIR', (v) => ((target.engines as Record<string, unknown>).dir = v));
   set('ALLOTROPE_NODE_USER', (v) => ((target.runtime as Record<string, unknown>).nodeUser = v));
+  const billing = target.billing as Record<string, unknown>;
+  set('ALLOTROPE_BILLING', (v) => (billing.enabled = parseBool('ALLOTROPE_BILLING', v)));
+  set('ALLOTROPE_BILLING_INITIAL_CREDIT', (v) => (billing.initialCredit = v));
+  set('ALLOTROPE_BILLING_STORAGE_PRICE', (v) => (billing.storagePricePerGbMonth = v));
+  set('ALLOTROPE_BILLING_SNAPSHOT_PRICE', (v) => (billing.snapshotPricePerGbMonth = v));
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
   const key = str('ALLOTROPE_TLS_KEY');
@@ -188,6 +226,23 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
       throw new ConfigError(`${cert === undefined ? 'ALLOTROPE_TLS_CERT' : 'ALLOTROPE_TLS_KEY'}: must be set together with ${cert === undefined ? 'ALLOTROPE_TLS_KEY' : 'ALLOTROPE_TLS_CERT'}`);
     }
     target.tls = { cert, key };
+  }
+  const routerTls = target.routerTls as Record<string, unknown>;
+  set('ALLOTROPE_ROUTER_TLS', (v) => (routerTls.mode = v.trim().toLowerCase()));
+  set('ALLOTROPE_ROUTER_TLS_PORT', (v) => (routerTls.port = parseIntStrict('ALLOTROPE_ROUTER_TLS_PORT', v)));
+  set('ALLOTROPE_ROUTER_TLS_HANDSHAKE_TIMEOUT_MS', (v) => (routerTls.handshakeTimeoutMs = parseIntStrict('ALLOTROPE_ROUTER_TLS_HANDSHAKE_TIMEOUT_MS', v)));
+  const routerCert = str('ALLOTROPE_ROUTER_TLS_CERT');
+  const routerKey = str('ALLOTROPE_ROUTER_TLS_KEY');
+  if (routerCert !== undefined || routerKey !== undefined) {
+    if (routerCert === undefined || routerKey === undefined) {
+      throw new ConfigError(
+        `${routerCert === undefined ? 'ALLOTROPE_ROUTER_TLS_CERT' : 'ALLOTROPE_ROUTER_TLS_KEY'}: must be set together with ${routerCert === undefined ? 'ALLOTROPE_ROUTER_TLS_KEY' : 'ALLOTROPE_ROUTER_TLS_CERT'}`,
+      );
+    }
+    routerTls.cert = routerCert;
+    routerTls.key = routerKey;
+    // Files given without a mode mean "use them".
+    if (str('ALLOTROPE_ROUTER_TLS') === undefined) routerTls.mode = 'certificate';
   }
 }
 
@@ -226,6 +281,44 @@ function isObject(v: unknown): v is Record<string, unknown> {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function routerTlsOf(
+  r: Record<string, unknown>,
+  ctx: { tls: Config['tls']; port: number; dbPorts: { first: number; last: number }; cwd: string; fail: (setting: string, msg: string) => never },
+): RouterTlsConfig {
+  const { fail } = ctx;
+  const mode = r.mode as RouterTlsMode;
+  if (!ROUTER_TLS_MODES.includes(mode)) fail('ALLOTROPE_ROUTER_TLS (routerTls.mode)', `${JSON.stringify(r.mode)} is not one of ${ROUTER_TLS_MODES.join(', ')}`);
+  const file = (key: 'cert' | 'key', env: string): string | null => {
+    const v = r[key];
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'string' || v.trim() === '') fail(`${env} (routerTls.${key})`, `must be a file path, got ${JSON.stringify(v)}`);
+    return resolve(ctx.cwd, (v as string).trim());
+  };
+  let cert = file('cert', 'ALLOTROPE_ROUTER_TLS_CERT');
+  let key = file('key', 'ALLOTROPE_ROUTER_TLS_KEY');
+  if ((cert === null) !== (key === null)) fail(cert === null ? 'ALLOTROPE_ROUTER_TLS_CERT (routerTls.cert)' : 'ALLOTROPE_ROUTER_TLS_KEY (routerTls.key)', 'must be set together with the other of routerTls.cert/routerTls.key');
+  if (mode === 'certificate' && cert === null) {
+    if (!ctx.tls) {
+      fail('ALLOTROPE_ROUTER_TLS (routerTls.mode)', "'certificate' needs ALLOTROPE_ROUTER_TLS_CERT/ALLOTROPE_ROUTER_TLS_KEY (routerTls.cert/key) or the API's tls.cert/tls.key (ALLOTROPE_TLS_CERT/ALLOTROPE_TLS_KEY)");
+    }
+    cert = ctx.tls!.cert;
+    key = ctx.tls!.key;
+  }
+  const port = r.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail('ALLOTROPE_ROUTER_TLS_PORT (routerTls.port)', `must be a whole number from 1 to 65535, got ${JSON.stringify(port)}`);
+  if (mode !== 'off') {
+    if (port === ctx.port) fail('ALLOTROPE_ROUTER_TLS_PORT (routerTls.port)', `${port} is the API port`);
+    if ((port as number) >= ctx.dbPorts.first && (port as number) <= ctx.dbPorts.last) {
+      fail('ALLOTROPE_ROUTER_TLS_PORT (routerTls.port)', `${port} lies in the database port range ${ctx.dbPorts.first}-${ctx.dbPorts.last}`);
+    }
+  }
+  const hs = r.handshakeTimeoutMs;
+  if (typeof hs !== 'number' || !Number.isInteger(hs) || hs < 100 || hs > 120_000) {
+    fail('ALLOTROPE_ROUTER_TLS_HANDSHAKE_TIMEOUT_MS (routerTls.handshakeTimeoutMs)', `must be a whole number from 100 to 120000, got ${JSON.stringify(hs)}`);
+  }
+  return { mode, cert: mode === 'certificate' ? cert : null, key: mode === 'certificate' ? key : null, port: port as number, handshakeTimeoutMs: hs as number };
 }
 
 function validate(raw: Record<string, unknown>, cwd: string): Config {
@@ -281,6 +374,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
       `refusing to serve plain HTTP on non-loopback address ${host}; configure tls.cert/tls.key (ALLOTROPE_TLS_CERT/ALLOTROPE_TLS_KEY), or set ALLOTROPE_INSECURE_HTTP=1 when a TLS-terminating proxy stands in front`,
     );
   }
+  const routerTls = routerTlsOf(group('routerTls', raw.routerTls), { tls, port, dbPorts: { first, last }, cwd, fail });
   const trustedProxiesRaw = raw.trustedProxies;
   if (!Array.isArray(trustedProxiesRaw) || trustedProxiesRaw.some((p) => typeof p !== 'string')) fail('trustedProxies', 'must be a list of addresses or CIDR ranges');
   const trustedProxies = trustedProxiesRaw as string[];
@@ -321,6 +415,19 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
   const importHosts = Array.isArray(bk.importHosts) && bk.importHosts.length > 0 && bk.importHosts.every((h) => typeof h === 'string' && /^(\*\.)?[a-z0-9.-]+$/i.test(h))
     ? (bk.importHosts as string[])
     : fail('ALLOTROPE_IMPORT_HOSTS (backups.importHosts)', 'must be a comma-separated list of host names or *.domain patterns');
+  const bl = group('billing', raw.billing);
+  // Dollar amounts are decimal strings (a JSON number is accepted too), kept as integer micro-dollars.
+  const dollars = (setting: string, v: unknown): number => {
+    const text = typeof v === 'number' ? String(v) : v;
+    const micros = typeof text === 'string' ? parseDollarsToMicros(text) : null;
+    return micros ?? fail(setting, `must be an amount in dollars with at most 6 decimals, like 50 or 0.10, got ${JSON.stringify(v)}`);
+  };
+  const billingConfig = {
+    enabled: bool('ALLOTROPE_BILLING (billing.enabled)', bl.enabled),
+    initialCreditMicros: dollars('ALLOTROPE_BILLING_INITIAL_CREDIT (billing.initialCredit)', bl.initialCredit),
+    storageMicrosPerGbMonth: dollars('ALLOTROPE_BILLING_STORAGE_PRICE (billing.storagePricePerGbMonth)', bl.storagePricePerGbMonth),
+    snapshotMicrosPerGbMonth: dollars('ALLOTROPE_BILLING_SNAPSHOT_PRICE (billing.snapshotPricePerGbMonth)', bl.snapshotPricePerGbMonth),
+  };
   const rt = group('runtime', raw.runtime);
   const eng = group('engines', raw.engines);
   const enginesDir = eng.dir === null || eng.dir === undefined ? defaultEnginesDir() : resolve(cwd, nonEmptyString('engines.dir', eng.dir));
@@ -335,6 +442,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     tokenTtlSeconds,
     tls,
     insecureHttp,
+    routerTls,
     trustedProxies,
     bodyLimitBytes,
     uploadLimitBytes,
@@ -353,5 +461,13 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     },
     runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000), nodeUser: nodeUserOf(rt.nodeUser) },
     engines: { dir: enginesDir, neo4j: null },
+    billing: billingConfig,
   };
+}
+
+/** `50`, `0.10`, `12.345678` → integer micro-dollars; null for anything else (negative, more than 6 decimals, text). */
+export function parseDollarsToMicros(text: string): number | null {
+  const m = /^\s*(\d{1,12})(?:\.(\d{1,6}))?\s*$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * 1_000_000 + Number((m[2] ?? '').padEnd(6, '0'));
 }

@@ -17,6 +17,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
 import { TRANSITIONS, autoPauseDatabase, autoResumeDatabase, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
+import { meterSettledDatabases, recordUsageEvent } from './domain/usage-meter.js';
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
@@ -75,6 +76,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     singleInstance: store.dialect === 'sqlite',
     // Several control planes share a PostgreSQL store: concurrent claims pass over each other's rows.
     skipLocked: store.dialect === 'postgres',
+    onOperationEnd: (trx, databaseId, now) => recordUsageEvent(trx, databaseId, now, config.billing),
   });
 
   const databases = databaseDepsFrom(config, {
@@ -105,19 +107,22 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     if (!databaseId) return;
     const incident = event.type === 'exited' || event.type === 'unhealthy' || event.type === 'gave-up';
     const health = event.type === 'exited' || event.type === 'gave-up' ? 'stopped' : incident ? 'unhealthy' : 'healthy';
-    await db
-      .updateTable('databases')
-      .set({
-        under_incident: incident ? 1 : 0,
-        health_status: health,
-        health_checked_at: clock.now().toISOString(),
-        // Nobody brings the node back any more: `running` would contradict the process. A restart revives it.
-        ...(event.type === 'gave-up' ? { state: 'failed' } : {}),
-      })
-      .where('id', '=', databaseId)
-      .where('state', '=', 'running')
-      .where('id', 'not in', busy)
-      .execute();
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('databases')
+        .set({
+          under_incident: incident ? 1 : 0,
+          health_status: health,
+          health_checked_at: clock.now().toISOString(),
+          // Nobody brings the node back any more: `running` would contradict the process. A restart revives it.
+          ...(event.type === 'gave-up' ? { state: 'failed' } : {}),
+        })
+        .where('id', '=', databaseId)
+        .where('state', '=', 'running')
+        .where('id', 'not in', busy)
+        .execute();
+      if (event.type === 'gave-up') await recordUsageEvent(trx, databaseId, clock.now(), config.billing);
+    });
     logger[incident ? 'warn' : 'info']({ databaseId, stationId: event.stationId, event: event.type, detail: event.detail }, `database node ${event.type}`);
   }
 
@@ -286,6 +291,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
         await onRuntimeEvent({ stationId: failure.stationId, type: 'gave-up', detail: failure.error });
       }
       logger.info({ started: report.started.length, adopted: report.adopted.length, stopped: report.stopped.length }, 'runtime reconciled');
+      const metered = await meterSettledDatabases(db, clock.now(), config.billing);
+      if (metered > 0) logger.info({ databases: metered }, 'usage meter started for databases that had none or disagreed with their state');
       await syncParking().catch((err: unknown) => logger.error({ err }, 'auto-resume parking failed'));
       engine.start();
       engine.wake();

@@ -23,6 +23,8 @@ const SOURCES = [
   'src/auth/tokens.ts',
   'src/api/idempotency.ts',
   'src/api/routes/auth.ts',
+  'src/domain/billing.ts',
+  'src/domain/payment-providers.ts',
 ];
 
 /** A thrown template as a pattern: `environment '${id}' does not exist` matches the doc's `environment '<id>' does not exist`. */

@@ -18,7 +18,9 @@ import type { Store } from '../store/db.js';
 import { answerClientError, MAX_PATH_SEGMENT_CHARS, sendError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { confineBillingRole } from '../auth/policy.js';
 import { authRoutes } from './routes/auth.js';
+import { billingRoutes } from './routes/billing.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { environmentRoutes } from './routes/environments.js';
 import { organizationRoutes } from './routes/organization.js';
@@ -176,11 +178,14 @@ export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
         reply.header('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.message}"`);
         throw unauthorized(err.message);
       }
+      // The matched route's pattern, not the raw URL: dot segments or encodings cannot smuggle another path past it.
+      confineBillingRole(request.caller, request.routeOptions.url ?? request.url.split('?')[0]!);
     });
     registerIdempotency(scope, { store, clock });
     await scope.register(catalogRoutes(ctx));
     await scope.register(environmentRoutes(ctx));
     await scope.register(organizationRoutes(ctx));
+    await scope.register(billingRoutes(ctx));
     for (const plugin of deps.routes ?? []) await scope.register(plugin);
   });
 

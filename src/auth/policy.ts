@@ -61,6 +61,21 @@ export function requireOrganizationAdmin(caller: Caller, what: string): void {
   if (!isOrganizationAdmin(caller.role)) throw forbidden(`role '${caller.role}' may not ${what}; it needs an admin or owner`);
 }
 
+/** Throws 403 unless the caller may see and manage billing: owners, admins and the billing role (api.md §2). */
+export function requireBillingAccess(caller: Caller, what: string): void {
+  if (!isOrganizationAdmin(caller.role) && caller.role !== 'billing') throw forbidden(`role '${caller.role}' may not ${what}; it needs an admin, owner or billing role`);
+}
+
+/** Where the billing role may go: billing and usage only, nothing else (checked for every authenticated route). */
+export const BILLING_ROLE_PATHS = '/organizations/billing';
+
+/** Throws 403 when a billing-role caller asks for anything but `/organizations/billing…`. */
+export function confineBillingRole(caller: Caller, path: string): void {
+  if (caller.role !== 'billing') return;
+  if (path === BILLING_ROLE_PATHS || path.startsWith(`${BILLING_ROLE_PATHS}/`)) return;
+  throw forbidden(`role 'billing' may only use ${BILLING_ROLE_PATHS} and what lies below it`);
+}
+
 /** Throws 403 for roles that never touch deployments (billing). */
 export function requireDeploymentRole(caller: Caller): void {
   if (caller.role === 'billing') throw forbidden(`role 'billing' may not use deployments`);

@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { Command } from 'commander';
+import { FileClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { dataPlane } from '../data-plane.js';
 import { findNeo4j } from '../engines/neo4j-install.js';
@@ -37,7 +38,10 @@ export function registerServeCommand(program: Command): void {
       const owner = got;
       let server;
       try {
-        server = await serve(config, { extend: [dataPlane], deferStart: lock === null });
+        // Tests only: a clock the test moves through a file (billing across a SIGKILL needs hours to pass).
+        const testClockFile = process.env.ALLOTROPE_TEST_CLOCK_FILE;
+        server = await serve(config, { extend: [dataPlane], deferStart: lock === null, ...(testClockFile ? { clock: new FileClock(testClockFile) } : {}) });
+        if (testClockFile) server.app.log.warn({ testClockFile }, 'ALLOTROPE_TEST_CLOCK_FILE is set: time comes from a file (for tests only)');
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${config.host}:${config.port}: address already in use (set ALLOTROPE_PORT)`);

@@ -12,11 +12,13 @@ import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../op
 import type { Tables } from '../store/schema/index.js';
 import type { DatabaseNodesTable, DatabasesTable } from '../store/schema/lifecycle.js';
 import { catalogVersions, defaultVersion, findPlan, findRegion, findVersion, GRAFEO_VERSION, type Region, type Version } from './catalog.js';
+import { assertMayStartBilling } from './billing.js';
 import { getEnvironment, type Environment } from './environments.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
 import { allocatePortPair, type PortRange } from './ports.js';
 import { assertPlainText } from './plain-text.js';
 import type { Config } from '../config.js';
+import { connectionUrls, routerTlsEndpoint, type ConnectionUrls, type RouterTlsEndpoint } from './connection-urls.js';
 
 export const DATABASE_STATES = [
   'provisioning',
@@ -84,6 +86,8 @@ export interface DatabaseDeps {
   neo4jMissing?: string;
   /** Where node processes listen; used to skip ports another program already holds. */
   nodeHost: string;
+  /** The router's shared TLS port, when on: connection URLs then name it (connection-urls.ts). */
+  routerTls?: RouterTlsEndpoint | null;
   /** Wakes the operations engine after an enqueue. */
   wake(): void;
   /**
@@ -92,11 +96,18 @@ export interface DatabaseDeps {
    * the caller's role or that environment type's scope does not allow cloning from it.
    */
   snapshotUsable?(caller: Caller, snapshotId: string): Promise<boolean>;
+  /** Billing settings: with billing on, actions that start charging need credit or a valid payment method (402). */
+  billing?: Config['billing'];
+}
+
+/** 402 when the action would start charging an organization that can no longer pay (src/domain/billing.ts). */
+async function checkBilling(deps: DatabaseDeps, organizationId: string, what: string): Promise<void> {
+  if (deps.billing?.enabled) await assertMayStartBilling({ db: deps.db, clock: deps.clock, billing: deps.billing }, organizationId, what);
 }
 
 /** DatabaseDeps from the server's configuration (node processes listen on the API's host). */
 export function databaseDepsFrom(
-  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines'>,
+  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines' | 'billing' | 'routerTls'>,
   parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotUsable'>,
 ): DatabaseDeps {
   return {
@@ -106,6 +117,8 @@ export function databaseDepsFrom(
     regions: config.regions,
     versions: catalogVersions(config.engines.neo4j?.version ?? null),
     nodeHost: config.host,
+    billing: config.billing,
+    routerTls: routerTlsEndpoint(config),
   };
 }
 
@@ -130,7 +143,7 @@ export interface DatabaseJson {
   privateDomainName: string;
   boltPort: number;
   httpPort: number;
-  connectionUrls: { bolt: string; neo4j: string; http: string; browser: string };
+  connectionUrls: ConnectionUrls;
   createdAt: string;
   status: DatabaseStatus;
   enabledExtrasKinds: string[];
@@ -258,6 +271,8 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
     }
   }
 
+  await checkBilling(deps, caller.organizationId, 'create the database');
+
   const password = newPassword();
   const passwordHash = await hashPassword(password);
   const now = deps.clock.now();
@@ -342,7 +357,7 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
 // ---------------------------------------------------------------------------------------------------
 // Read
 
-export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row: DatabasesTable, known?: { nodes: DatabaseNodesTable[]; pending: Set<string>; locked: Set<string> }): Promise<DatabaseJson> {
+export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, row: DatabasesTable, known?: { nodes: DatabaseNodesTable[]; pending: Set<string>; locked: Set<string> }): Promise<DatabaseJson> {
   const nodes = known?.nodes ?? (await deps.db.selectFrom('database_nodes').selectAll().where('database_id', '=', row.id).orderBy('created_at').execute());
   const status = known
     ? statusJson(deps.clock, row, known.pending.has(row.id), known.locked.has(row.id))
@@ -360,13 +375,7 @@ export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row
     privateDomainName: host,
     boltPort: row.bolt_port,
     httpPort: row.http_port,
-    connectionUrls: {
-      bolt: `bolt://${host}:${row.bolt_port}`,
-      neo4j: `neo4j://${host}:${row.bolt_port}`,
-      http: `http://${host}:${row.http_port}`,
-      // Neo4j Browser connects to the Bolt URL given as `dbms` (over WebSocket, on the Bolt port).
-      browser: `http://${host}:${row.http_port}/browser/?dbms=bolt://${host}:${row.bolt_port}`,
-    },
+    connectionUrls: connectionUrls(row, deps.routerTls ?? null),
     createdAt: new Date(row.created_at).toUTCString(),
     status,
     enabledExtrasKinds: JSON.parse(row.enabled_extras) as string[],
@@ -404,7 +413,7 @@ export interface DatabaseFilter {
 }
 
 /** Databases the caller may see, ordered by id; returns up to `limit + 1` so the caller can tell if more remain. */
-export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, filter: DatabaseFilter): Promise<DatabaseJson[]> {
+export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, caller: Caller, filter: DatabaseFilter): Promise<DatabaseJson[]> {
   if (caller.role === 'billing') throw forbidden(`role 'billing' may not use deployments`);
   if (filter.state !== undefined && !(DATABASE_STATES as readonly string[]).includes(filter.state)) {
     throw invalid('state', `state '${filter.state}' is not one of ${DATABASE_STATES.join(', ')}`);
@@ -427,7 +436,7 @@ export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock'>, ca
   return Promise.all(rows.map((row) => databaseJson(deps, row, { nodes, pending, locked })));
 }
 
-export async function getDatabase(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, id: string): Promise<DatabaseJson> {
+export async function getDatabase(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, caller: Caller, id: string): Promise<DatabaseJson> {
   const { row } = await findDatabase(deps, caller, id, 'read');
   return databaseJson(deps, row);
 }
@@ -520,6 +529,15 @@ export async function autoPauseDatabase(deps: DatabaseDeps, id: string, idleMinu
  * progress. Null when any of that changed (another knock already started the resume, say).
  */
 export async function autoResumeDatabase(deps: DatabaseDeps, id: string): Promise<string | null> {
+  // A knock does not start charging an organization that can no longer pay; it stays paused (no caller to tell).
+  const owner = await deps.db.selectFrom('databases').select('organization_id').where('id', '=', id).executeTakeFirst();
+  if (!owner) return null;
+  try {
+    await checkBilling(deps, owner.organization_id, 'resume the database');
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'payment-required') return null;
+    throw err;
+  }
   return systemAction(deps, id, 'resume', (r) => `Auto-resume database ${r.name}: a client connected`, (r) => r.auto_resume === 1);
 }
 
@@ -548,7 +566,9 @@ async function systemAction(
 }
 
 export async function resumeDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
-  return startAction(deps, caller, id, 'resume', {}, (r) => `Resume database ${r.name}`);
+  const { row } = await findDatabase(deps, caller, id, TRANSITIONS.resume.scope);
+  await checkBilling(deps, row.organization_id, 'resume the database');
+  return enqueueAction(deps, row, 'resume', {}, (r) => `Resume database ${r.name}`);
 }
 
 export async function terminateDatabase(deps: DatabaseDeps, caller: Caller, id: string): Promise<string> {
@@ -562,10 +582,11 @@ export async function emptyDatabase(deps: DatabaseDeps, caller: Caller, id: stri
 export async function changePlan(deps: DatabaseDeps, caller: Caller, id: string, targetPlanName: unknown): Promise<string> {
   const plan = typeof targetPlanName === 'string' ? findPlan(targetPlanName) : undefined;
   if (!plan) throw invalid('targetPlanName', `plan '${String(targetPlanName ?? '')}' does not exist; see GET /deployments/plans`);
-  return startAction(
+  const { row: current } = await findDatabase(deps, caller, id, TRANSITIONS['change-plan'].scope);
+  if (plan.priceMinorPerHour > (findPlan(current.plan)?.priceMinorPerHour ?? 0)) await checkBilling(deps, current.organization_id, `move the database to the dearer plan '${plan.id}'`);
+  return enqueueAction(
     deps,
-    caller,
-    id,
+    current,
     'change-plan',
     { targetPlan: plan.id },
     (r) => `Change plan of database ${r.name} from ${r.plan.toUpperCase()} to ${plan.name}`,

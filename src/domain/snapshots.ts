@@ -8,6 +8,7 @@ import { newId, normalizeId } from '../ids.js';
 import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Tables } from '../store/schema/index.js';
+import { recordSnapshotGone } from '../store/snapshot-storage.js';
 import type { SnapshotsTable } from '../store/schema/backups.js';
 import type { DatabasesTable } from '../store/schema/lifecycle.js';
 import { findPlan } from './catalog.js';
@@ -198,6 +199,7 @@ export async function deleteSnapshot(deps: BackupsDomainDeps, caller: Caller, da
     .executeTakeFirst();
   if (restoring) throw conflict(`snapshot '${snapshot.id}' is being restored by operation ${restoring.id}`);
   if (snapshot.blob_key) await deps.blobStore.delete(snapshot.blob_key);
+  await recordSnapshotGone(deps.db, snapshot.id, deps.clock.now());
   await deps.db.deleteFrom('snapshots').where('id', '=', snapshot.id).execute();
 }
 

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain/errors.js';
@@ -52,6 +52,11 @@ export interface EngineOptions {
   stopTimeoutMs?: number;
   /** A step still running after this long fails the operation (a step may set its own `timeoutMs`). Default 15 min. */
   stepTimeoutMs?: number;
+  /**
+   * Written in the transaction that ends any operation, after the kind's own onSuccess/onFailure: the
+   * billing meter records the state the database settled in (src/domain/usage-meter.ts).
+   */
+  onOperationEnd?(trx: Transaction<Tables>, databaseId: string, now: Date): Promise<unknown>;
 }
 
 export interface RecoveryReport {
@@ -279,6 +284,7 @@ export class OperationsEngine {
         );
         await setNextOperation(trx, ctx.operation.id, nextId);
       }
+      await this.options.onOperationEnd?.(trx, ctx.operation.databaseId, clock.now());
     });
     ctx.logger.info({ nextOperationId: nextId }, 'operation finished');
     if (nextId) this.wake();
@@ -300,6 +306,7 @@ export class OperationsEngine {
       if (stepName) await recordStepEnd(trx, ctx.operation.id, position, 'failed', clock.now(), error.message);
       if (!(await endOperation(trx, ctx.operation.id, this.workerId, { status: 'failed', now: clock.now(), error: error.message }))) return;
       await kind?.onFailure?.(trx, ctx, error, settled);
+      await this.options.onOperationEnd?.(trx, ctx.operation.databaseId, clock.now());
     });
   }
 }

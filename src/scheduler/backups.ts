@@ -12,6 +12,7 @@ import { newId } from '../ids.js';
 import { enqueueOperation } from '../operations/queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Store } from '../store/db.js';
+import { recordSnapshotGone } from '../store/snapshot-storage.js';
 import { dueNow } from './backup-schedule.js';
 import { instanceId } from '../instance-id.js';
 import { LeaderLease } from '../store/leader-lease.js';
@@ -113,6 +114,7 @@ export function createBackupScheduler(deps: BackupSchedulerDeps): BackupSchedule
       .execute();
     for (const s of snapshots) {
       if (s.blob_key) await deps.blobStore.delete(s.blob_key);
+      await recordSnapshotGone(db, s.id, now);
       await db.deleteFrom('snapshots').where('id', '=', s.id).execute();
       swept++;
     }

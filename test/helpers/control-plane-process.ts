@@ -38,7 +38,7 @@ export interface ControlPlaneProcessOptions {
   config?: Record<string, unknown>;
   /** ALLOTROPE_STORE_URL (default: the test store of the data dir, see test-store.ts). */
   storeUrl?: string;
-  /** More environment variables. */
+  /** Extra environment variables (e.g. ALLOTROPE_BILLING, or the test-only ALLOTROPE_TEST_CLOCK_FILE). */
   env?: Record<string, string>;
 }
 

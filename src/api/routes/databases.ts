@@ -68,7 +68,13 @@ const Database = Type.Object({
   privateDomainName: Type.String(),
   boltPort: Type.Integer(),
   httpPort: Type.Integer(),
-  connectionUrls: Type.Object({ bolt: Type.String(), neo4j: Type.String(), http: Type.String(), browser: Type.String() }),
+  connectionUrls: Type.Object(
+    { bolt: Type.String(), neo4j: Type.String(), http: Type.String(), browser: Type.String() },
+    {
+      description:
+        "Where clients connect. With the router's TLS on (ALLOTROPE_ROUTER_TLS): bolt+s/neo4j+s (bolt+ssc/neo4j+ssc with the generated self-signed certificate) and https on the shared TLS port, the database named by the host <id>.<publicHost>; otherwise bolt/neo4j/http on the database's own boltPort/httpPort",
+    },
+  ),
   createdAt: HttpDate,
   status: Status,
   enabledExtrasKinds: Type.Array(Type.String()),

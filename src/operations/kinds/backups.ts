@@ -24,6 +24,7 @@ import { ArchiveError, detectImportFormat, extractArchive, writeArchive, type Ar
 import { HashingCounter, StorageError, type BlobStore } from '../../storage/blob-store.js';
 import { FetchRefusedError, safeFetch, type SafeFetchOptions } from '../../storage/safe-fetch.js';
 import type { Tables } from '../../store/schema/index.js';
+import { recordSnapshotGone } from '../../store/snapshot-storage.js';
 import { OperationError, type OperationKind, type Step, type StepContext } from '../kind.js';
 import { nodeSpecsOf } from './node-specs.js';
 
@@ -353,7 +354,7 @@ export async function restoreSnapshotInto(deps: BackupKindsDeps, ctx: StepContex
 }
 
 /** Deletes the oldest ready scheduled backups of a database beyond `retention` (blob first, then row). */
-export async function applyRetention(db: Kysely<Tables>, blobStore: BlobStore, databaseId: string, retention: number): Promise<number> {
+export async function applyRetention(db: Kysely<Tables>, blobStore: BlobStore, databaseId: string, retention: number, now: Date): Promise<number> {
   const rows = await db
     .selectFrom('snapshots')
     .select(['id', 'blob_key'])
@@ -366,6 +367,7 @@ export async function applyRetention(db: Kysely<Tables>, blobStore: BlobStore, d
   const doomed = rows.slice(Math.max(0, retention));
   for (const row of doomed) {
     if (row.blob_key) await blobStore.delete(row.blob_key);
+    await recordSnapshotGone(db, row.id, now);
     await db.deleteFrom('snapshots').where('id', '=', row.id).execute();
   }
   return doomed.length;
@@ -398,7 +400,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
           if (row?.kind !== 'scheduled') return 'not a scheduled backup';
           const schedule = await ctx.db.selectFrom('backup_schedules').select('retention').where('database_id', '=', ctx.operation.databaseId).executeTakeFirst();
           if (!schedule) return 'no schedule';
-          const deleted = await applyRetention(ctx.db, deps.blobStore, ctx.operation.databaseId, schedule.retention);
+          const deleted = await applyRetention(ctx.db, deps.blobStore, ctx.operation.databaseId, schedule.retention, ctx.clock.now());
           return `${deleted} old scheduled backup(s) deleted (retention ${schedule.retention})`;
         },
       },

@@ -5,6 +5,7 @@ import * as lifecycle from './0002_lifecycle.js';
 import * as backups from './0003_backups.js';
 import * as engines from './0004_engines.js';
 import * as sharedStore from './0006_shared_store.js';
+import * as billing from './0007_billing.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_identity': identity,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_backups': backups,
   '0004_engines': engines,
   '0006_shared_store': sharedStore,
+  '0007_billing': billing,
 };

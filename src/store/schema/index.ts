@@ -4,5 +4,6 @@ import type { IdentityTables } from './identity.js';
 import type { LifecycleTables } from './lifecycle.js';
 import type { BackupTables } from './backups.js';
 import type { SharedTables } from './shared.js';
+import type { BillingTables } from './billing.js';
 
-export interface Tables extends IdentityTables, LifecycleTables, BackupTables, SharedTables {}
+export interface Tables extends IdentityTables, LifecycleTables, BackupTables, SharedTables, BillingTables {}

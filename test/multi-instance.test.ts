@@ -48,6 +48,7 @@ describe('several control planes on one PostgreSQL store and one data dir', { sk
     processes.push(owner);
     const standby = await startControlPlaneProcess(options);
     processes.push(standby);
+    await waitFor(() => standby.output().includes('standing by'), { what: 'the second instance to stand by' });
     assert.match(standby.output(), new RegExp(`standing by: the databases of .* are run by pid ${owner.child.pid}`));
 
     // A token from one instance is accepted by the other (the signing keys are in the store).

@@ -53,10 +53,11 @@ export function registerServeCommand(program: Command): void {
       }
       const running = server;
       url = running.url;
-      process.stdout.write(`Allotrope management API listening on ${running.url} (reference: ${running.url}/docs)\n`);
       const standingBy = new AbortController();
+      // Said before "listening", so whoever waits for that line knows the role too.
+      if (!lock && 'heldBy' in owner) process.stdout.write(`Allotrope: standing by: the databases of ${config.dataDir} are run by ${describeHolder(owner.heldBy)}; this instance takes over when it stops\n`);
+      process.stdout.write(`Allotrope management API listening on ${running.url} (reference: ${running.url}/docs)\n`);
       if (!lock && 'heldBy' in owner) {
-        process.stdout.write(`Allotrope: standing by: the databases of ${config.dataDir} are run by ${describeHolder(owner.heldBy)}; this instance takes over when it stops\n`);
         const lease = standbyLease(running.store.db, config.dataDir, instanceId, systemClock);
         const renew = () => void lease.acquire().catch((err: unknown) => running.app.log.warn({ err }, 'could not renew the standby lease'));
         renew();

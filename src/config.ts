@@ -357,8 +357,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
   const port = intIn('port', raw.port, 0, 65535);
   const dataDir = resolve(cwd, nonEmptyString('dataDir', raw.dataDir));
   const storeUrl = raw.storeUrl === null || raw.storeUrl === undefined ? `sqlite:${join(dataDir, 'allotrope.db')}` : nonEmptyString('storeUrl', raw.storeUrl);
-  if (/^postgres(ql)?:\/\//.test(storeUrl)) fail(label('storeUrl'), 'PostgreSQL stores are not supported yet; use a SQLite file path');
-  if (storeUrl.includes('://') && !storeUrl.startsWith('sqlite://')) fail(label('storeUrl'), `unsupported scheme in '${storeUrl.split('://')[0]}://'`);
+  if (storeUrl.includes('://') && !storeUrl.startsWith('sqlite://') && !/^postgres(ql)?:\/\//.test(storeUrl)) fail(label('storeUrl'), `unsupported scheme in '${storeUrl.split('://')[0]}://'`);
   const publicHost = nonEmptyString('publicHost', raw.publicHost);
   if (!/^[a-zA-Z0-9.:\-[\]]+$/.test(publicHost)) fail(label('publicHost'), `'${publicHost}' is not a host name or address`);
 

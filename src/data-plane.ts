@@ -7,6 +7,7 @@ import { createBackups, createBackupsStorage } from './backups.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Extension, ExtensionDeps } from './main.js';
 import { createLocalRuntime } from './runtimes/local/local-runtime.js';
+import { standbyWaiting } from './runtime-owner.js';
 import { nodeOwner, privateDataDir } from './runtimes/local/node-user.js';
 
 export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
@@ -45,8 +46,11 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
       await backups.scheduler.stop();
       await lifecycle.stop();
       // A clean stop leaves no database process behind; the next start brings back those that should run.
-      // (After a crash they keep serving, and the next start adopts them.)
-      await runtime.close();
+      // (After a crash they keep serving, and the next start adopts them.) With a standby waiting on this
+      // data dir they keep serving too: it takes the runtime over and adopts them.
+      const handOver = await standbyWaiting(store.db, config.dataDir, clock).catch(() => false);
+      if (handOver) logger.info('a standby control plane takes over: the database processes keep running');
+      await runtime.close({ leaveRunning: handOver });
     },
   };
 }

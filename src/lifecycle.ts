@@ -24,6 +24,7 @@ import { databaseOperationKinds } from './operations/kinds/databases.js';
 import { nodeAccessOf, nodeSpecsOf } from './operations/kinds/node-specs.js';
 import type { NodeHealth, NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
 import type { Store } from './store/db.js';
+import { LeaderLease } from './store/leader-lease.js';
 
 export interface LifecycleOptions {
   config: Config;
@@ -73,6 +74,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     pollIntervalMs: options.pollIntervalMs,
     // The embedded SQLite store has exactly one control plane, so claims found at start are a dead process's.
     singleInstance: store.dialect === 'sqlite',
+    // Several control planes share a PostgreSQL store: concurrent claims pass over each other's rows.
+    skipLocked: store.dialect === 'postgres',
     onOperationEnd: (trx, databaseId, now) => recordUsageEvent(trx, databaseId, now, config.billing),
   });
 
@@ -256,6 +259,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
   let unsubscribe: (() => void) | null = null;
   let healthTimer: NodeJS.Timeout | null = null;
   let healthRunning = false;
+  // One health pass at a time across control planes sharing the store (taken over when the holder stops renewing).
+  const healthLease = new LeaderLease(db, 'health', engine.workerId, Math.max(3 * config.runtime.healthIntervalMs, 10_000), clock);
 
   return {
     routes,
@@ -294,7 +299,9 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       healthTimer = setInterval(() => {
         if (healthRunning) return;
         healthRunning = true;
-        checkHealth()
+        healthLease
+          .acquire()
+          .then((leader) => (leader ? checkHealth() : undefined))
           .catch((err: unknown) => logger.error({ err }, 'health pass failed'))
           .finally(() => (healthRunning = false));
       }, config.runtime.healthIntervalMs);
@@ -303,6 +310,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     async stop() {
       if (healthTimer) clearInterval(healthTimer);
       healthTimer = null;
+      await healthLease.release().catch((err: unknown) => logger.warn({ err }, 'could not release the health lease'));
       unsubscribe?.();
       unsubscribe = null;
       await engine.stop();

@@ -107,6 +107,11 @@ export interface ServeOptions {
   extend?: Array<(deps: ExtensionDeps) => Promise<Extension>>;
   /** Where the first-start credentials are shown; defaults to stdout. */
   announce?: (text: string) => void;
+  /**
+   * Serve the API but leave the extensions' start hooks (the runtime, operations, schedulers) until
+   * `startExtensions()`: a standby instance waiting to own the runtime of a shared data dir.
+   */
+  deferStart?: boolean;
 }
 
 export interface RunningServer {
@@ -117,6 +122,8 @@ export interface RunningServer {
   config: Config;
   /** Set on the first start of an empty store: the admin client created then. */
   bootstrap: BootstrapResult | null;
+  /** Runs the extensions' start hooks (once); serve() does it itself unless `deferStart`. */
+  startExtensions(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -211,7 +218,12 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
       readinessChecks: extensions.flatMap((e) => e.readinessChecks ?? []),
     });
     await app.listen({ host: config.host, port: config.port });
-    for (const e of extensions) await e.start?.();
+    let started: Promise<void> | null = null;
+    const startExtensions = (): Promise<void> =>
+      (started ??= (async () => {
+        for (const e of extensions) await e.start?.();
+      })());
+    if (!opts.deferStart) await startExtensions();
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;
@@ -224,9 +236,11 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
       store,
       config,
       bootstrap,
+      startExtensions,
       async close() {
         if (closed) return;
         closed = true;
+        await started?.catch(() => undefined);
         for (const e of [...extensions].reverse()) await e.stop?.();
         await running.close();
         await store.close();

@@ -4,8 +4,31 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SignJWT, generateKeyPair, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
-import { rotateSigningKey, signingKeysPath } from '../src/auth/signing-keys.js';
+import { SignJWT, generateKeyPair, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { rotateSigningKey, rotateStoreSigningKey, signingKeysPath } from '../src/auth/signing-keys.js';
+import { openStore } from '../src/store/db.js';
+import { testStoreUrlFor } from './helpers/test-store.js';
+
+// The signing keys live in the data dir's key file, or in the store when the tests run on PostgreSQL.
+async function withTestStore<T>(dataDir: string, fn: (db: Awaited<ReturnType<typeof openStore>>['db']) => Promise<T>): Promise<T | undefined> {
+  const url = await testStoreUrlFor(dataDir);
+  if (!url) return undefined;
+  const store = await openStore(url);
+  try {
+    return await fn(store.db);
+  } finally {
+    await store.close();
+  }
+}
+
+async function rotate(dataDir: string, now: Date, ttlSeconds: number): Promise<string> {
+  return (await withTestStore(dataDir, (db) => rotateStoreSigningKey(db, now, ttlSeconds))) ?? rotateSigningKey(dataDir, now, ttlSeconds);
+}
+
+async function privateJwkOf(dataDir: string, kid: string): Promise<JWK> {
+  const fromStore = await withTestStore(dataDir, async (db) => JSON.parse((await db.selectFrom('signing_keys').select('private_jwk').where('kid', '=', kid).executeTakeFirstOrThrow()).private_jwk) as JWK);
+  return fromStore ?? (JSON.parse(readFileSync(signingKeysPath(dataDir), 'utf8')) as { keys: { kid: string; privateJwk: JWK }[] }).keys.find((k) => k.kid === kid)!.privateJwk;
+}
 import { ManualClock } from '../src/clock.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -143,8 +166,7 @@ describe('bearer check', () => {
   test('a correctly signed token whose iat lies more than a minute ahead is refused', async () => {
     const real = await server.token();
     const { kid } = decodeProtectedHeader(real);
-    const stored = (JSON.parse(readFileSync(signingKeysPath(server.dataDir), 'utf8')) as { keys: { kid: string; privateJwk: object }[] }).keys.find((k) => k.kid === kid)!;
-    const key = await importJWK(stored.privateJwk, 'ES256');
+    const key = await importJWK(await privateJwkOf(server.dataDir, kid!), 'ES256');
     const now = Math.floor(clock.now().getTime() / 1000);
     const signed = (iat: number) => new SignJWT({ ...decodeJwt(real), iat, exp: iat + 3600 }).setProtectedHeader({ alg: 'ES256', kid: kid!, typ: 'JWT' }).sign(key);
     // Within the allowed clock skew: accepted (so the refusal below is about iat alone).
@@ -273,7 +295,7 @@ describe('signing key rotation', () => {
     try {
       const oldToken = await server.token();
       const oldKid = decodeProtectedHeader(oldToken).kid;
-      const kid = await rotateSigningKey(server.dataDir, new Date(), 3600);
+      const kid = await rotate(server.dataDir, new Date(), 3600);
       assert.notEqual(kid, oldKid);
       // New tokens are signed with the new key once the server has looked at the file (at most a second).
       const newToken = await waitFor(async () => {
@@ -299,7 +321,7 @@ describe('signing key rotation', () => {
       await server.stop();
 
       const now = new Date();
-      const kid = await rotateSigningKey(dataDir, now, 3600);
+      const kid = await rotate(dataDir, now, 3600);
       server = await startServer({ dataDir });
       try {
         const jwks = (await server.request('GET', '/.well-known/jwks.json')).body;
@@ -312,7 +334,7 @@ describe('signing key rotation', () => {
       }
 
       // An hour after the rotation the first key can no longer have live tokens: the next rotation drops it.
-      await rotateSigningKey(dataDir, new Date(now.getTime() + 3601_000), 3600);
+      await rotate(dataDir, new Date(now.getTime() + 3601_000), 3600);
       server = await startServer({ dataDir });
       try {
         assert.equal((await server.request('GET', '/.well-known/jwks.json')).body.keys.length, 2);

@@ -12,6 +12,7 @@ import { allotropeCommand } from './helpers/cli.js';
 import { boltConnects } from './helpers/bolt-connects.js';
 import { testPortRange, waitForOperation } from './helpers/lifecycle.js';
 import { startServerProcess } from './helpers/server.js';
+import { testPgUrl } from './helpers/test-store.js';
 
 function runCli(args: string[], env: Record<string, string>) {
   const [cmd, argv] = allotropeCommand(args);
@@ -28,7 +29,8 @@ describe('allotrope serve', () => {
         assert.ok(out.includes(`client_id:     ${first.adminCredentials.clientId}`));
         assert.ok(out.includes(`client_secret: ${first.adminCredentials.clientSecret}`));
         assert.equal(statSync(join(dataDir, 'initial-credentials')).mode & 0o777, 0o600);
-        assert.equal(statSync(signingKeysPath(dataDir)).mode & 0o777, 0o600);
+        // On a PostgreSQL store the keys live in the store (shared by every instance), not in the data dir.
+        if (!testPgUrl) assert.equal(statSync(signingKeysPath(dataDir)).mode & 0o777, 0o600);
         const token = await first.token();
         const versions = await first.request('GET', '/deployments/versions', { token });
         assert.equal(versions.status, 200);
@@ -131,7 +133,8 @@ describe('allotrope admin create-client', () => {
       assert.equal(plain.status, 0, plain.stderr);
       assert.match(plain.stdout, /^ {2}id: {12}[0-9a-f]{32} {3}\(for \/organizations\/api-clients\/\{id\}\)$/m);
 
-      const server = await startServerProcess({ dataDir });
+      // The store create-client made is the data dir's SQLite file, whatever store the other tests use.
+      const server = await startServerProcess({ dataDir, env: { ALLOTROPE_STORE_URL: `sqlite:${join(dataDir, 'allotrope.db')}` } });
       try {
         const token = await server.token({ clientId: created.clientId, clientSecret: created.clientSecret });
         assert.deepEqual(decodeJwt(token).env, created.environmentIds);

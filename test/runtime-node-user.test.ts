@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { graphServerFiles } from '../src/runtimes/local/command.js';
 import { NODE_ID_BASE, nodeOwner, ownerCanRun, parseNodeUser } from '../src/runtimes/local/node-user.js';
 import { createDatabaseAndWait, removeDataDir, startLifecycleServerProcess, testPortRange, waitForOperation, type LifecycleServerProcess } from './helpers/lifecycle.js';
+import { testPgUrl } from './helpers/test-store.js';
 
 const DB = '/deployments/databases/graphneo';
 
@@ -90,8 +91,8 @@ describe('allotrope serve started as root', { skip }, () => {
     assert.notEqual(uids[0], uids[1]);
 
     const secrets = [
-      join(server.dataDir, 'keys', 'jwt-signing-keys.json'),
-      join(server.dataDir, 'allotrope.db'),
+      // On a PostgreSQL store (ALLOTROPE_TEST_PG_URL) the store and the signing keys are not in the data dir.
+      ...(testPgUrl ? [] : [join(server.dataDir, 'keys', 'jwt-signing-keys.json'), join(server.dataDir, 'allotrope.db')]),
       join(server.dataDir, 'initial-credentials'),
       join(nodesDir, stations[1]!, 'users.json'),
       join(nodesDir, stations[1]!, 'data', 'graph.grafeo'),

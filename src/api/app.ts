@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDef
 import type { Logger } from 'pino';
 import { authenticateBearer, InvalidTokenError } from '../auth/bearer.js';
 import { authenticateConsoleSession, CSRF_HEADER, sessionFromCookies } from '../auth/console-sessions.js';
-import { loadSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
+import { loadSigningKeys, loadStoreSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { DomainError, invalid, unauthorized } from '../domain/errors.js';
@@ -76,7 +76,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export async function buildApp(deps: AppDeps): Promise<ApiInstance> {
   const { config, store, clock } = deps;
-  const keys = deps.signingKeys ?? (await loadSigningKeys(config.dataDir, clock.now()));
+  // A PostgreSQL store may be shared by several control planes: their keys are shared through it.
+  const keys =
+    deps.signingKeys ?? (store.dialect === 'postgres' ? await loadStoreSigningKeys(store.db, config.dataDir, clock.now()) : await loadSigningKeys(config.dataDir, clock.now()));
   const ctx: RouteContext = { config, store, clock, keys, environmentInUse: deps.environmentInUse, readinessChecks: deps.readinessChecks ?? [] };
 
   const https = config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};

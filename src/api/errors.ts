@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorKind } from '../domain/errors.js';
 import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from '../domain/plain-text.js';
+import { isUniqueViolation } from '../store/errors.js';
 
 /** Longest path parameter the router accepts (ids are 32 or 36 characters). */
 export const MAX_PATH_SEGMENT_CHARS = 100;
@@ -108,6 +109,8 @@ export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer & { 
     // A client error from Fastify or a plugin we did not map: its message is about the request, not our internals.
     return { status, body: { error: (fe.message || 'bad request').split('\n')[0]! }, internal: false };
   }
+  // A check-then-insert that a concurrent request (on this or another instance) won at the store's unique key.
+  if (isUniqueViolation(err)) return { status: 409, body: { error: 'a concurrent request changed the same thing first; retry' }, internal: false };
   return { status: 500, body: { error: `internal error ${requestId}` }, internal: true };
 }
 

@@ -1,44 +1,40 @@
 // Failed-attempt limiter for the token endpoint: after `maxFailures` failures from one address within
-// `windowMs`, further attempts from it get 429 until the oldest failure leaves the window. In memory,
-// per process: enough to stop guessing against one instance (several instances each keep their own count).
+// `windowMs`, further attempts from it get 429 until the oldest failure leaves the window. The failures
+// are rows in the store (`token_failures`), so control planes sharing a store share the count: guessing
+// round-robin across instances gains nothing. Rows older than the window are swept as failures arrive.
+import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
-
-// Bounds the memory an address-spraying client can make us hold.
-const MAX_TRACKED_ADDRESSES = 10_000;
+import { newId } from '../ids.js';
+import type { Tables } from '../store/schema/index.js';
 
 export class FailedAttemptLimiter {
-  private readonly failures = new Map<string, number[]>();
-
   constructor(
+    private readonly db: Kysely<Tables>,
     private readonly maxFailures: number,
     private readonly windowMs: number,
     private readonly clock: Clock,
   ) {}
 
   /** Seconds the address must wait, or 0 when it may try now. */
-  retryAfterSeconds(address: string): number {
-    const times = this.recent(address);
-    if (times.length < this.maxFailures) return 0;
-    const oldest = times[times.length - this.maxFailures]!;
-    return Math.max(1, Math.ceil((oldest + this.windowMs - this.clock.now().getTime()) / 1000));
+  async retryAfterSeconds(address: string): Promise<number> {
+    const now = this.clock.now().getTime();
+    const recent = await this.db
+      .selectFrom('token_failures')
+      .select('failed_at')
+      .where('address', '=', address)
+      .where('failed_at', '>', new Date(now - this.windowMs).toISOString())
+      .orderBy('failed_at', 'desc')
+      .limit(this.maxFailures)
+      .execute();
+    if (recent.length < this.maxFailures) return 0;
+    const oldest = Date.parse(recent[recent.length - 1]!.failed_at);
+    return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
   }
 
-  recordFailure(address: string): void {
-    const times = this.recent(address);
-    times.push(this.clock.now().getTime());
-    if (times.length > this.maxFailures) times.splice(0, times.length - this.maxFailures);
-    this.failures.delete(address);
-    this.failures.set(address, times);
-    if (this.failures.size > MAX_TRACKED_ADDRESSES) {
-      const oldestAddress = this.failures.keys().next().value;
-      if (oldestAddress !== undefined) this.failures.delete(oldestAddress);
-    }
-  }
-
-  private recent(address: string): number[] {
-    const cutoff = this.clock.now().getTime() - this.windowMs;
-    const times = (this.failures.get(address) ?? []).filter((t) => t > cutoff);
-    if (times.length === 0) this.failures.delete(address);
-    return times;
+  async recordFailure(address: string): Promise<void> {
+    const now = this.clock.now();
+    await this.db.insertInto('token_failures').values({ id: newId(), address, failed_at: now.toISOString() }).execute();
+    // Whatever left the window no longer counts, for any address: the table holds one window's failures.
+    await this.db.deleteFrom('token_failures').where('failed_at', '<=', new Date(now.getTime() - this.windowMs).toISOString()).execute();
   }
 }

@@ -3,10 +3,14 @@
 // the tokens it signed have expired, and the newest key signs. A running server picks a rotation up by
 // itself: it looks at the file (a stat) at most once a second before signing or publishing, and at once
 // when a token names a key it does not know, so no restart is needed.
+// Control planes sharing a PostgreSQL store share their keys through it instead (`signing_keys`, see
+// loadStoreSigningKeys): a token from one instance is accepted by all, and a rotation reaches all.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Kysely } from 'kysely';
+import type { Tables } from '../store/schema/index.js';
 
 export const TOKEN_ALG = 'ES256';
 
@@ -103,10 +107,7 @@ function fileStamp(path: string): string {
 export async function rotateSigningKey(dataDir: string, now: Date, tokenTtlSeconds: number): Promise<string> {
   const path = signingKeysPath(dataDir);
   const file = readKeyFile(path) ?? { keys: [] };
-  file.keys = file.keys.filter((_key, i) => {
-    const supersededAt = file.keys[i + 1]?.createdAt;
-    return supersededAt === undefined || Date.parse(supersededAt) + tokenTtlSeconds * 1000 > now.getTime();
-  });
+  file.keys = stillPublished(file.keys, now, tokenTtlSeconds);
   const fresh = await newStoredKey(now);
   file.keys.push(fresh);
   mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
@@ -116,6 +117,14 @@ export async function rotateSigningKey(dataDir: string, now: Date, tokenTtlSecon
   chmodSync(temp, 0o600);
   renameSync(temp, path);
   return fresh.kid;
+}
+
+/** The keys (oldest first) whose tokens may still be valid: a key superseded more than a token lifetime ago is dropped. */
+function stillPublished(keys: StoredKey[], now: Date, tokenTtlSeconds: number): StoredKey[] {
+  return keys.filter((_key, i) => {
+    const supersededAt = keys[i + 1]?.createdAt;
+    return supersededAt === undefined || Date.parse(supersededAt) + tokenTtlSeconds * 1000 > now.getTime();
+  });
 }
 
 async function newStoredKey(now: Date): Promise<StoredKey> {
@@ -158,4 +167,70 @@ async function toSnapshot(file: KeyFile): Promise<KeySnapshot> {
     jwks: { keys: published },
     publicKey: (kid) => publicKeys.get(kid),
   };
+}
+
+// ---- Keys in the store (control planes sharing a PostgreSQL store) ----
+
+async function readStoreKeys(db: Kysely<Tables>): Promise<StoredKey[]> {
+  const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute();
+  return rows.map((r) => ({ kid: r.kid, alg: TOKEN_ALG, createdAt: r.created_at, privateJwk: JSON.parse(r.private_jwk) as JWK }));
+}
+
+async function insertStoreKeys(db: Kysely<Tables>, keys: StoredKey[]): Promise<void> {
+  for (const k of keys) {
+    await db
+      .insertInto('signing_keys')
+      .values({ kid: k.kid, alg: k.alg, private_jwk: JSON.stringify(k.privateJwk), created_at: k.createdAt })
+      .onConflict((oc) => oc.column('kid').doNothing())
+      .execute();
+  }
+}
+
+/**
+ * Loads the signing keys from the store. An empty store is seeded with the data directory's key file when
+ * there is one (an install moved from SQLite keeps its tokens valid), else with a new key pair. The rows
+ * are read again at most once a second (at once for a token naming an unknown key).
+ */
+export async function loadStoreSigningKeys(db: Kysely<Tables>, dataDir: string, now: Date): Promise<SigningKeys> {
+  let keys = await readStoreKeys(db);
+  if (keys.length === 0) {
+    // Two instances seeding at once: both rows stay, the newest signs, both are published.
+    await insertStoreKeys(db, readKeyFile(signingKeysPath(dataDir))?.keys ?? [await newStoredKey(now)]);
+    keys = await readStoreKeys(db);
+  }
+  let snapshot = await toSnapshot({ keys });
+  let stamp = keys.map((k) => k.kid).join(',');
+  let checkedAt = Date.now();
+  return {
+    get current() {
+      return snapshot.current;
+    },
+    get jwks() {
+      return snapshot.jwks;
+    },
+    publicKey: (kid) => snapshot.publicKey(kid),
+    async refresh({ force = false } = {}) {
+      if (!force && Date.now() - checkedAt < 1000) return;
+      checkedAt = Date.now();
+      try {
+        const fresh = await readStoreKeys(db);
+        const now = fresh.map((k) => k.kid).join(',');
+        if (fresh.length === 0 || now === stamp) return;
+        snapshot = await toSnapshot({ keys: fresh });
+        stamp = now;
+      } catch {
+        // The store unreachable for a moment must not take signing down: keep the keys in use.
+      }
+    },
+  };
+}
+
+/** rotateSigningKey for keys kept in the store: every instance signs with the new key within a second or so. */
+export async function rotateStoreSigningKey(db: Kysely<Tables>, now: Date, tokenTtlSeconds: number): Promise<string> {
+  const fresh = await newStoredKey(now);
+  await insertStoreKeys(db, [fresh]);
+  const keep = new Set(stillPublished(await readStoreKeys(db), now, tokenTtlSeconds).map((k) => k.kid));
+  keep.add(fresh.kid);
+  await db.deleteFrom('signing_keys').where('kid', 'not in', [...keep]).execute();
+  return fresh.kid;
 }

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Role } from '../auth/caller.js';
-import { rotateSigningKey, signingKeysPath } from '../auth/signing-keys.js';
+import { rotateSigningKey, rotateStoreSigningKey, signingKeysPath } from '../auth/signing-keys.js';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { ROLES, insertApiClient } from '../domain/api-clients.js';
@@ -11,7 +11,7 @@ import { insertEnvironment } from '../domain/environments.js';
 import { DomainError, invalid } from '../domain/errors.js';
 import { createOrganization, findOrganization } from '../domain/organizations.js';
 import { normalizeId } from '../ids.js';
-import { openStore } from '../store/db.js';
+import { connectStore, openStore, redactStoreUrl, sqliteFileOf, storeDialectOf } from '../store/db.js';
 import { CliError } from './errors.js';
 
 interface CreateClientOptions {
@@ -25,20 +25,26 @@ interface CreateClientOptions {
 }
 
 /**
- * The SQLite file a store URL names (null for other stores). A command run from another directory, or without
- * the server's ALLOTROPE_DATA_DIR, would otherwise make a brand-new store whose credentials no server accepts.
+ * Refuses to make a brand-new store unless asked: a command run from another directory, or without the
+ * server's ALLOTROPE_DATA_DIR or ALLOTROPE_STORE_URL, would otherwise make one whose credentials no server accepts.
  */
-function sqliteFile(storeUrl: string): string | null {
-  if (/^[a-z]+:\/\//.test(storeUrl) && !storeUrl.startsWith('sqlite://')) return null;
-  return storeUrl.replace(/^sqlite:(\/\/)?/, '');
-}
-
-function assertStoreExists(storeUrl: string, dataDir: string, init: boolean | undefined): void {
-  const file = sqliteFile(storeUrl);
-  if (init || file === null || existsSync(file)) return;
-  throw new CliError(
-    `no Allotrope store at ${file} (data dir ${dataDir}); run this where \`allotrope serve\` runs, with the same ALLOTROPE_DATA_DIR or --config, or pass --init to start a new installation there`,
-  );
+async function assertStoreExists(storeUrl: string, dataDir: string, init: boolean | undefined): Promise<void> {
+  if (init) return;
+  const file = sqliteFileOf(storeUrl);
+  if (file !== null) {
+    if (existsSync(file)) return;
+    throw new CliError(
+      `no Allotrope store at ${file} (data dir ${dataDir}); run this where \`allotrope serve\` runs, with the same ALLOTROPE_DATA_DIR or --config, or pass --init to start a new installation there`,
+    );
+  }
+  const store = await connectStore(storeUrl, { poolSize: 1 });
+  try {
+    const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
+    if (tables.some((t) => t.name === 'kysely_migration')) return;
+  } finally {
+    await store.close();
+  }
+  throw new CliError(`no Allotrope store in ${redactStoreUrl(storeUrl)} (its database holds no Allotrope tables); check ALLOTROPE_STORE_URL, or pass --init to start a new installation there`);
 }
 
 export function registerAdminCommands(program: Command): void {
@@ -55,7 +61,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--init', 'create a new store (and the default organization) if there is none yet')
     .action(async (opts: CreateClientOptions) => {
       const config = loadConfig({ configFile: opts.config });
-      assertStoreExists(config.storeUrl, config.dataDir, opts.init);
+      await assertStoreExists(config.storeUrl, config.dataDir, opts.init);
       const clock = systemClock;
       const store = await openStore(config.storeUrl);
       try {
@@ -102,6 +108,16 @@ export function registerAdminCommands(program: Command): void {
     .option('--config <file>', 'JSON configuration file')
     .action(async (opts: { config?: string }) => {
       const config = loadConfig({ configFile: opts.config });
+      if (storeDialectOf(config.storeUrl) === 'postgres') {
+        const store = await openStore(config.storeUrl);
+        try {
+          const kid = await rotateStoreSigningKey(store.db, systemClock.now(), config.tokenTtlSeconds);
+          process.stdout.write(`New signing key ${kid} written to the store; every server sharing it signs with it from now on.\n`);
+        } finally {
+          await store.close();
+        }
+        return;
+      }
       const kid = await rotateSigningKey(config.dataDir, systemClock.now(), config.tokenTtlSeconds);
       process.stdout.write(`New signing key ${kid} written to ${signingKeysPath(config.dataDir)}; running servers on this data directory sign with it from now on.\n`);
     });

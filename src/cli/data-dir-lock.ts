@@ -46,8 +46,8 @@ function ask(name: string): Promise<DataDirHolder | null> {
   });
 }
 
-/** Takes the data dir for this process; throws a CliError naming the holder when another serve has it. */
-export async function lockDataDir(dataDir: string, holder: () => DataDirHolder): Promise<DataDirLock> {
+/** Takes the data dir for this process, or names the serve that holds it. */
+async function attemptLock(dataDir: string, holder: () => DataDirHolder): Promise<DataDirLock | { heldBy: DataDirHolder }> {
   const name = socketName(dataDir);
   const server = net.createServer((socket) => socket.end(`${JSON.stringify(holder())}\n`));
   for (let attempt = 0; ; attempt++) {
@@ -61,10 +61,7 @@ export async function lockDataDir(dataDir: string, holder: () => DataDirHolder):
     if (!taken) break;
     if (taken.code !== 'EADDRINUSE') throw new CliError(`cannot lock the data dir ${dataDir}: ${taken.code ?? taken.message}`);
     const other = await ask(name);
-    if (other) {
-      const who = other.pid ? `pid ${other.pid}${other.url ? `, API at ${other.url}` : ''}` : 'another process';
-      throw new CliError(`the data dir ${dataDir} is in use by another allotrope serve (${who}); stop it first, or give this one its own ALLOTROPE_DATA_DIR`);
-    }
+    if (other) return { heldBy: other };
     // A socket file nobody answers on is what a crashed holder left (never in the abstract namespace).
     if (attempt > 0 || name.startsWith('\0')) throw new CliError(`cannot lock the data dir ${dataDir}: its lock is held but does not answer`);
     rmSync(name, { force: true });
@@ -76,4 +73,37 @@ export async function lockDataDir(dataDir: string, holder: () => DataDirHolder):
         server.close(() => resolve());
       }),
   };
+}
+
+/** What a refusal says of the holder. */
+export function describeHolder(other: DataDirHolder): string {
+  return other.pid ? `pid ${other.pid}${other.url ? `, API at ${other.url}` : ''}` : 'another process';
+}
+
+/** Takes the data dir now, or says who holds it (a standby waits with waitForDataDir). */
+export async function tryLockDataDir(dataDir: string, holder: () => DataDirHolder): Promise<DataDirLock | { heldBy: DataDirHolder }> {
+  return attemptLock(dataDir, holder);
+}
+
+/**
+ * Waits until the holder lets the data dir go (it stopped or died: the kernel frees the lock at once)
+ * and takes it; resolves null when `signal` aborts first.
+ */
+export async function waitForDataDir(dataDir: string, holder: () => DataDirHolder, intervalMs: number, signal: AbortSignal): Promise<DataDirLock | null> {
+  while (!signal.aborted) {
+    // The holder dying between our bind and our question reads as "held but does not answer": try again.
+    const got = await attemptLock(dataDir, holder).catch((err: unknown) => {
+      if (err instanceof CliError) return null;
+      throw err;
+    });
+    if (got && !('heldBy' in got)) return got;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, intervalMs);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+  return null;
 }

@@ -7,7 +7,11 @@ import { loadConfig } from '../config.js';
 import { dataPlane } from '../data-plane.js';
 import { findNeo4j } from '../engines/neo4j-install.js';
 import { serve } from '../main.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { describeHolder, tryLockDataDir, waitForDataDir, type DataDirLock } from './data-dir-lock.js';
+import { systemClock } from '../clock.js';
+import { instanceId } from '../instance-id.js';
+import { standbyLease } from '../runtime-owner.js';
+import { storeDialectOf } from '../store/db.js';
 import { CliError } from './errors.js';
 
 export function registerServeCommand(program: Command): void {
@@ -22,12 +26,21 @@ export function registerServeCommand(program: Command): void {
       config.engines.neo4j = neo4j.install;
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
       let url: string | null = null;
-      const lock = await lockDataDir(config.dataDir, () => ({ pid: process.pid, url }));
+      const holder = () => ({ pid: process.pid, url });
+      const got = await tryLockDataDir(config.dataDir, holder);
+      let lock: DataDirLock | null = 'heldBy' in got ? null : got;
+      if (!lock && 'heldBy' in got) {
+        // Only control planes sharing a PostgreSQL store may share a data dir: one owns the runtime, the others stand by.
+        if (storeDialectOf(config.storeUrl) !== 'postgres') {
+          throw new CliError(`the data dir ${config.dataDir} is in use by another allotrope serve (${describeHolder(got.heldBy)}); stop it first, or give this one its own ALLOTROPE_DATA_DIR`);
+        }
+      }
+      const owner = got;
       let server;
       try {
         // Tests only: a clock the test moves through a file (billing across a SIGKILL needs hours to pass).
         const testClockFile = process.env.ALLOTROPE_TEST_CLOCK_FILE;
-        server = await serve(config, { extend: [dataPlane], ...(testClockFile ? { clock: new FileClock(testClockFile) } : {}) });
+        server = await serve(config, { extend: [dataPlane], deferStart: lock === null, ...(testClockFile ? { clock: new FileClock(testClockFile) } : {}) });
         if (testClockFile) server.app.log.warn({ testClockFile }, 'ALLOTROPE_TEST_CLOCK_FILE is set: time comes from a file (for tests only)');
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
@@ -36,11 +49,36 @@ export function registerServeCommand(program: Command): void {
         if (e.code === 'EACCES') throw new CliError(`cannot listen on ${config.host}:${config.port}: permission denied`);
         throw err;
       } finally {
-        if (!server) await lock.release();
+        if (!server) await lock?.release();
       }
       const running = server;
       url = running.url;
+      const standingBy = new AbortController();
+      // Said before "listening", so whoever waits for that line knows the role too.
+      if (!lock && 'heldBy' in owner) process.stdout.write(`Allotrope: standing by: the databases of ${config.dataDir} are run by ${describeHolder(owner.heldBy)}; this instance takes over when it stops\n`);
       process.stdout.write(`Allotrope management API listening on ${running.url} (reference: ${running.url}/docs)\n`);
+      if (!lock && 'heldBy' in owner) {
+        const lease = standbyLease(running.store.db, config.dataDir, instanceId, systemClock);
+        const renew = () => void lease.acquire().catch((err: unknown) => running.app.log.warn({ err }, 'could not renew the standby lease'));
+        renew();
+        const renewTimer = setInterval(renew, 1000);
+        renewTimer.unref();
+        void waitForDataDir(config.dataDir, holder, 200, standingBy.signal).then(async (taken) => {
+          clearInterval(renewTimer);
+          if (!taken) return;
+          lock = taken;
+          await lease.release().catch(() => undefined);
+          const since = Date.now();
+          try {
+            await running.startExtensions();
+          } catch (err) {
+            running.app.log.error({ err }, 'taking over the runtime failed');
+            process.exit(1);
+          }
+          running.app.log.info({ ms: Date.now() - since }, 'took over the runtime of the data dir');
+          process.stdout.write(`Allotrope: this instance now runs the databases of ${config.dataDir}\n`);
+        });
+      }
       if (neo4j.install) running.app.log.info({ neo4j: neo4j.install.version, dir: neo4j.install.dir }, `Neo4j ${neo4j.install.version} engine found: new databases run on Neo4j by default`);
       else running.app.log.info({ enginesDir: config.engines.dir }, `only Grafeo versions are offered: ${neo4j.reason}`);
       let stopping = false;
@@ -48,9 +86,10 @@ export function registerServeCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         running.app.log.info({ signal }, 'shutting down');
+        standingBy.abort();
         running.close().then(
           async () => {
-            await lock.release();
+            await lock?.release();
             process.exit(0);
           },
           (err: unknown) => {

@@ -15,7 +15,7 @@ import { catalogVersions, defaultVersion, findPlan, findRegion, findVersion, GRA
 import { assertMayStartBilling } from './billing.js';
 import { getEnvironment, type Environment } from './environments.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
-import { allocatePortPair, type PortRange } from './ports.js';
+import { allocatePortPair, retryWhenPortTaken, type PortRange } from './ports.js';
 import { assertPlainText } from './plain-text.js';
 import type { Config } from '../config.js';
 import { connectionUrls, routerTlsEndpoint, type ConnectionUrls, type RouterTlsEndpoint } from './connection-urls.js';
@@ -279,7 +279,9 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
   const id = newId();
   const stationId = newId();
   let operationId = '';
-  await deps.db
+  // Two creates at once on PostgreSQL can pick the same free ports; the loser's insert hits the
+  // port_allocations key and it picks again.
+  await retryWhenPortTaken(() => deps.db
     .transaction()
     .execute(async (trx) => {
       if (await nameTaken(trx, env.id, name)) throw conflict(`a database named '${name}' already exists in environment '${env.id}'`);
@@ -348,7 +350,7 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
         throw conflict(`a database named '${name}' already exists in environment '${env.id}'`);
       }
       throw err;
-    });
+    }));
   deps.wake();
   const database = await databaseJson(deps, (await deps.db.selectFrom('databases').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
   return { database, operationId, credentials: { username: 'neo4j', password } };

@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { Transaction } from 'kysely';
 import type { Tables } from '../store/schema/index.js';
 import { DomainError } from './errors.js';
+import { isUniqueViolation } from '../store/errors.js';
 
 export interface PortRange {
   first: number;
@@ -55,4 +56,21 @@ export async function allocatePortPair(
     ])
     .execute();
   return { boltPort, httpPort };
+}
+
+/** Whether `err` is the store refusing a port another transaction allocated first (SQLite or PostgreSQL 23505). */
+export function isPortTaken(err: unknown): boolean {
+  const e = err as { constraint?: string; message?: string } | null;
+  return isUniqueViolation(err) && (e?.constraint === 'port_allocations_pkey' || /port_allocations\.port/.test(String(e?.message)));
+}
+
+/** Runs `allocate` (a transaction that allocates ports) again when a concurrent one took its ports first. */
+export async function retryWhenPortTaken<T>(allocate: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await allocate();
+    } catch (err) {
+      if (attempt >= attempts || !isPortTaken(err)) throw err;
+    }
+  }
 }

@@ -89,9 +89,16 @@ export class OperationsEngine {
   /** Gives back the claims of dead workers so their current step is re-run. Call before start(). */
   async recover(): Promise<RecoveryReport> {
     const { db, clock, logger } = this.options;
-    let query = db.selectFrom('operations').select(['id', 'locked_by', 'operation_type', 'current_step']).where('status', '=', 'started').where('locked_by', 'is not', null);
-    if (!this.options.singleInstance) query = query.where('lease_expires_at', '<', clock.now().toISOString());
-    const stale = await query.execute();
+    const claimed = await db
+      .selectFrom('operations')
+      .select(['id', 'locked_by', 'operation_type', 'current_step', 'lease_expires_at'])
+      .where('status', '=', 'started')
+      .where('locked_by', 'is not', null)
+      .execute();
+    const nowIso = clock.now().toISOString();
+    // Shared store: a claim is a dead worker's when its lease ran out, or when it names a process of this
+    // machine that no longer exists (a control plane that died here, e.g. the runtime owner a standby replaces).
+    const stale = this.options.singleInstance ? claimed : claimed.filter((op) => (op.lease_expires_at ?? '') < nowIso || deadLocalWorker(op.locked_by!));
     for (const op of stale) {
       await releaseOperation(db, op.id, op.locked_by);
       logger.warn({ operationId: op.id, operationType: op.operation_type, step: op.current_step }, 'operation interrupted by a control-plane stop; it will resume');
@@ -333,4 +340,17 @@ function userFacing(err: unknown, stepName: string | undefined): OperationError 
   const shown = hideServerPaths(message);
   if (err instanceof OperationError && shown === message) return err;
   return new OperationError(shown, { cause: err });
+}
+
+/** Whether `workerId` (`host:pid:random`, see OperationsEngine.workerId) names a process of this machine that is gone. */
+function deadLocalWorker(workerId: string): boolean {
+  const [host, pidText] = workerId.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

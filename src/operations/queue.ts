@@ -107,6 +107,9 @@ export async function claimOperation(
     })
     .where('id', '=', next)
     .where('status', '=', 'started')
+    // Checked again on the row as updated: on PostgreSQL a claim that waited for another's row lock must
+    // not take the row that other claim just took (the subquery is not re-evaluated).
+    .where((eb) => eb.or([eb('locked_by', 'is', null), eb('lease_expires_at', '<', nowIso)]))
     .returningAll()
     .executeTakeFirst();
 }

@@ -14,6 +14,8 @@ import type { BlobStore } from '../storage/blob-store.js';
 import type { Store } from '../store/db.js';
 import { recordSnapshotGone } from '../store/snapshot-storage.js';
 import { dueNow } from './backup-schedule.js';
+import { instanceId } from '../instance-id.js';
+import { LeaderLease } from '../store/leader-lease.js';
 
 export interface BackupSchedulerDeps {
   store: Store;
@@ -23,6 +25,8 @@ export interface BackupSchedulerDeps {
   wake(): void;
   /** How often the loop ticks (default 30 s; due times are whole minutes). */
   intervalMs?: number;
+  /** Who this scheduler is among those sharing the store (default: this process). */
+  holder?: string;
 }
 
 export interface TickReport {
@@ -42,6 +46,9 @@ export function createBackupScheduler(deps: BackupSchedulerDeps): BackupSchedule
   const logger = deps.logger.child({ area: 'backup-scheduler' });
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
+  const intervalMs = deps.intervalMs ?? 30_000;
+  // Control planes sharing a store take turns: one ticks, the others take over when it stops renewing.
+  const lease = new LeaderLease(db, 'backup-scheduler', deps.holder ?? instanceId, Math.max(3 * intervalMs, 10_000), deps.clock);
 
   async function tick(now: Date = deps.clock.now()): Promise<TickReport> {
     const report: TickReport = { started: [], skipped: [], swept: 0 };
@@ -126,11 +133,13 @@ export function createBackupScheduler(deps: BackupSchedulerDeps): BackupSchedule
       if (timer) return;
       const run = () => {
         if (running) return;
-        running = tick()
+        running = lease
+          .acquire()
+          .then((leader) => (leader ? tick() : null))
           .catch((err: unknown) => logger.error({ err }, 'backup scheduler tick failed'))
           .finally(() => (running = null));
       };
-      timer = setInterval(run, deps.intervalMs ?? 30_000);
+      timer = setInterval(run, intervalMs);
       timer.unref();
       run();
     },
@@ -138,6 +147,7 @@ export function createBackupScheduler(deps: BackupSchedulerDeps): BackupSchedule
       if (timer) clearInterval(timer);
       timer = null;
       await running;
+      await lease.release().catch((err: unknown) => logger.warn({ err }, 'could not release the backup scheduler lease'));
     },
   };
 }

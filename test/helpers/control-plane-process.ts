@@ -9,6 +9,7 @@ import { initialCredentialsPath } from '../../src/main.js';
 import { allotropeCommand } from './cli.js';
 import type { ApiResponse, Credentials, RequestOptions } from './server.js';
 import { waitFor } from './wait-for.js';
+import { testStoreEnv } from './test-store.js';
 
 export interface ControlPlaneProcess {
   url: string;
@@ -35,6 +36,8 @@ export interface ControlPlaneProcessOptions {
   enginesDir?: string;
   /** Settings written to the `--config` file (keys of src/config.ts `Config`, nested groups may be partial). */
   config?: Record<string, unknown>;
+  /** ALLOTROPE_STORE_URL (default: the test store of the data dir, see test-store.ts). */
+  storeUrl?: string;
   /** Extra environment variables (e.g. ALLOTROPE_BILLING, or the test-only ALLOTROPE_TEST_CLOCK_FILE). */
   env?: Record<string, string>;
 }
@@ -47,6 +50,7 @@ export async function startControlPlaneProcess(options: ControlPlaneProcessOptio
   const configFile = join(dataDir, CONFIG_FILE);
   writeFileSync(configFile, JSON.stringify(options.config ?? {}));
   const [command, args] = allotropeCommand(['serve', '--config', configFile]);
+  const storeEnv = options.storeUrl ? { ALLOTROPE_STORE_URL: options.storeUrl } : await testStoreEnv(dataDir);
   const child = spawn(command, args, {
     env: {
       ...process.env,
@@ -60,6 +64,7 @@ export async function startControlPlaneProcess(options: ControlPlaneProcessOptio
       ALLOTROPE_STORAGE_URL: '',
       // Databases run on Grafeo unless a test asks for the installed Neo4j engine.
       ALLOTROPE_ENGINES_DIR: options.enginesDir ?? join(dataDir, 'no-engines'),
+      ...storeEnv,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { newId } from '../../src/ids.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import type { DatabasesTable } from '../../src/store/schema/lifecycle.js';
+import { dropPgDatabase, freshPgDatabase, testPgUrl } from './test-store.js';
 
 export interface TempStore {
   store: Store;
@@ -16,12 +17,14 @@ export interface TempStore {
 
 export async function openTempStore(): Promise<TempStore> {
   const dir = await mkdtemp(path.join(tmpdir(), 'allotrope-ops-'));
-  const store = await openStore(path.join(dir, 'store.sqlite'));
+  const pgDatabase = testPgUrl ? await freshPgDatabase(testPgUrl) : undefined;
+  const store = await openStore(pgDatabase?.url ?? path.join(dir, 'store.sqlite'));
   return {
     store,
     dir,
     close: async () => {
       await store.close();
+      if (pgDatabase) await dropPgDatabase(testPgUrl!, pgDatabase.name);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -12,6 +12,7 @@ import { createLogger, initialCredentialsPath, serve, type RunningServer, type S
 import type { DestinationStream } from 'pino';
 import { allotropeCommand } from './cli.js';
 import { waitFor } from './wait-for.js';
+import { testStoreEnv } from './test-store.js';
 
 export interface Credentials {
   clientId: string;
@@ -114,7 +115,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
   try {
     const config = loadConfig({
       configFile: opts.configFile,
-      env: { ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_HOST: '127.0.0.1', ALLOTROPE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...opts.env },
+      env: {
+        ALLOTROPE_DATA_DIR: dataDir,
+        ALLOTROPE_PORT: '0',
+        ALLOTROPE_HOST: '127.0.0.1',
+        ALLOTROPE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        ...(await testStoreEnv(dataDir)),
+        ...opts.env,
+      },
     });
     const extend = [...(opts.extend ?? [])];
     if (opts.routes?.length) extend.push(async () => ({ routes: opts.routes }));
@@ -152,9 +160,10 @@ export async function startServerProcess(opts: { env?: Record<string, string>; a
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'allotrope-test-'));
   const [cmd, args] = allotropeCommand(['serve', ...(opts.args ?? [])]);
+  const storeEnv = await testStoreEnv(dataDir);
   const child = spawn(cmd, args, {
     // Databases run on Grafeo unless a test points ALLOTROPE_ENGINES_DIR at the installed Neo4j engine.
-    env: { ...process.env, ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_HOST: '127.0.0.1', ALLOTROPE_LOG_LEVEL: 'warn', ALLOTROPE_ENGINES_DIR: join(dataDir, 'no-engines'), ...opts.env },
+    env: { ...process.env, ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_HOST: '127.0.0.1', ALLOTROPE_LOG_LEVEL: 'warn', ALLOTROPE_ENGINES_DIR: join(dataDir, 'no-engines'), ...storeEnv, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

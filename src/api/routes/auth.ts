@@ -30,11 +30,11 @@ export const TOKEN_PATH = '/organizations/oauth/token';
 
 export function authRoutes(ctx: RouteContext) {
   return async (app: ApiInstance): Promise<void> => {
-    const limiter = new FailedAttemptLimiter(ctx.config.auth.maxFailedAttempts, ctx.config.auth.failureWindowMs, ctx.clock);
+    const limiter = new FailedAttemptLimiter(ctx.store.db, ctx.config.auth.maxFailedAttempts, ctx.config.auth.failureWindowMs, ctx.clock);
 
     const grant = async (request: FastifyRequest, reply: FastifyReply, fields: Static<typeof TokenRequest>) => {
       const address = request.ip;
-      const wait = limiter.retryAfterSeconds(address);
+      const wait = await limiter.retryAfterSeconds(address);
       if (wait > 0) throw new DomainError('rate-limited', `too many failed attempts; retry in ${wait} seconds`, undefined, wait);
       if (fields.grant_type !== undefined && fields.grant_type !== 'client_credentials') throw invalid('grant_type', 'unsupported_grant_type');
       const basic = basicCredentials(request.headers.authorization);
@@ -47,7 +47,7 @@ export function authRoutes(ctx: RouteContext) {
         return reply.code(201).send(granted);
       } catch (err) {
         if (err instanceof DomainError && err.kind === 'unauthorized') {
-          limiter.recordFailure(address);
+          await limiter.recordFailure(address);
           if (basic) reply.header('WWW-Authenticate', 'Basic realm="allotrope"');
         }
         throw err;

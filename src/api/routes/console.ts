@@ -63,7 +63,9 @@ export function consoleRoutes(ctx: RouteContext) {
   const idle = ctx.config.console.idleMinutes;
   return async (app: ApiInstance): Promise<void> => {
     const files = loadStatic();
-    const limiter = new FailedAttemptLimiter(ctx.config.auth.maxFailedAttempts, ctx.config.auth.failureWindowMs, ctx.clock);
+    const limiter = new FailedAttemptLimiter(ctx.store.db, ctx.config.auth.maxFailedAttempts, ctx.config.auth.failureWindowMs, ctx.clock);
+    // Counted apart from the token endpoint's failures from the same address (one table, two keys).
+    const limitKey = (ip: string) => `console ${ip}`;
     const answer = (user: ConsoleUser, session: string) => ({
       user: { id: user.id, username: user.username, role: user.role, organizationId: user.organizationId },
       csrfToken: csrfTokenFor(session),
@@ -108,14 +110,14 @@ export function consoleRoutes(ctx: RouteContext) {
         requireSameOrigin(origin(request));
         // A JSON body only: a cross-site HTML form cannot send one, so nobody is signed in to an account not theirs.
         if (!(request.headers['content-type'] ?? '').startsWith('application/json')) throw forbidden('sign in with a JSON body');
-        const wait = limiter.retryAfterSeconds(request.ip);
+        const wait = await limiter.retryAfterSeconds(limitKey(request.ip));
         if (wait > 0) throw new DomainError('rate-limited', `too many failed sign-ins; retry in ${wait} seconds`, undefined, wait);
         try {
           const { session, user } = await signIn(ctx.store.db, ctx.clock, idle, request.body.username, request.body.password);
           reply.header('Set-Cookie', sessionCookie(tls, session)).header('Cache-Control', 'no-store');
           return reply.code(201).send(answer(user, session));
         } catch (err) {
-          if (err instanceof DomainError && err.kind === 'unauthorized') limiter.recordFailure(request.ip);
+          if (err instanceof DomainError && err.kind === 'unauthorized') await limiter.recordFailure(limitKey(request.ip));
           throw err;
         }
       },

@@ -3,7 +3,8 @@
 import type { IdentityTables } from './identity.js';
 import type { LifecycleTables } from './lifecycle.js';
 import type { BackupTables } from './backups.js';
+import type { SharedTables } from './shared.js';
 import type { BillingTables } from './billing.js';
 import type { ConsoleTables } from './console.js';
 
-export interface Tables extends IdentityTables, LifecycleTables, BackupTables, BillingTables, ConsoleTables {}
+export interface Tables extends IdentityTables, LifecycleTables, BackupTables, SharedTables, BillingTables, ConsoleTables {}

@@ -8,6 +8,7 @@ import { createLifecycle } from './lifecycle.js';
 import type { Extension, ExtensionDeps } from './main.js';
 import { createLocalRuntime } from './runtimes/local/local-runtime.js';
 import { nodeOwner, privateDataDir } from './runtimes/local/node-user.js';
+import { attachRouter } from './router/attach.js';
 
 export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
   const { config, store, clock, logger } = deps;
@@ -17,7 +18,10 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     await mkdir(join(rootDir, 'nodes'), { recursive: true });
     await privateDataDir(config.dataDir, join(rootDir, 'nodes'));
   }
-  const runtime = createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, engines: { neo4j: config.engines.neo4j }, logger: logger.child({ area: 'runtime' }) });
+  // The router owns the public ports and forwards to the nodes' loopback ports, which the runtime wrapper
+  // records in the store (and pokes the router about) at every start and stop.
+  const router = await attachRouter(deps, createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, engines: { neo4j: config.engines.neo4j }, logger: logger.child({ area: 'runtime' }) }));
+  const runtime = router.runtime;
   const blobStore = createBackupsStorage({ config, clock, ...(config.backups.storageUrl ? { storageUrl: config.backups.storageUrl } : {}) });
   // The backups area enqueues operations that the lifecycle's engine runs; the engine exists only after.
   let wakeEngine = (): void => undefined;
@@ -37,6 +41,7 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     routes: [lifecycle.routes, backups.routes],
     publicRoutes: [backups.downloadsRoute],
     environmentInUse: lifecycle.environmentInUse,
+    registerMetrics: router.registerMetrics,
     async start() {
       await lifecycle.start();
       backups.scheduler.start();
@@ -44,9 +49,10 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     async stop() {
       await backups.scheduler.stop();
       await lifecycle.stop();
-      // A clean stop leaves no database process behind; the next start brings back those that should run.
-      // (After a crash they keep serving, and the next start adopts them.)
-      await runtime.close();
+      // ALLOTROPE_ON_EXIT=stop (the default): a clean stop leaves no database process and no router behind;
+      // the next start brings back those that should run. `keep`: both keep serving and the next start adopts
+      // them (as after a crash).
+      await router.close();
     },
   };
 }

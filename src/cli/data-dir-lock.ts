@@ -19,10 +19,14 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
-function socketName(dataDir: string): string {
+/** What holds the lock: `serve` (the API) or `router` (src/router/, one per data dir as well). */
+export type LockRole = 'serve' | 'router';
+
+function socketName(dataDir: string, role: LockRole): string {
   const real = realpathSync(dataDir);
-  if (process.platform === 'linux') return `\0allotrope-data-dir-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`;
-  return join(real, 'serve.lock');
+  const prefix = role === 'serve' ? 'allotrope-data-dir' : 'allotrope-router';
+  if (process.platform === 'linux') return `\0${prefix}-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`;
+  return join(real, `${role}.lock`);
 }
 
 function ask(name: string): Promise<DataDirHolder | null> {
@@ -47,8 +51,8 @@ function ask(name: string): Promise<DataDirHolder | null> {
 }
 
 /** Takes the data dir for this process; throws a CliError naming the holder when another serve has it. */
-export async function lockDataDir(dataDir: string, holder: () => DataDirHolder): Promise<DataDirLock> {
-  const name = socketName(dataDir);
+export async function lockDataDir(dataDir: string, holder: () => DataDirHolder, role: LockRole = 'serve'): Promise<DataDirLock> {
+  const name = socketName(dataDir, role);
   const server = net.createServer((socket) => socket.end(`${JSON.stringify(holder())}\n`));
   for (let attempt = 0; ; attempt++) {
     const taken = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
@@ -63,7 +67,7 @@ export async function lockDataDir(dataDir: string, holder: () => DataDirHolder):
     const other = await ask(name);
     if (other) {
       const who = other.pid ? `pid ${other.pid}${other.url ? `, API at ${other.url}` : ''}` : 'another process';
-      throw new CliError(`the data dir ${dataDir} is in use by another allotrope serve (${who}); stop it first, or give this one its own ALLOTROPE_DATA_DIR`);
+      throw new CliError(`the data dir ${dataDir} is in use by another allotrope ${role} (${who}); stop it first, or give this one its own ALLOTROPE_DATA_DIR`);
     }
     // A socket file nobody answers on is what a crashed holder left (never in the abstract namespace).
     if (attempt > 0 || name.startsWith('\0')) throw new CliError(`cannot lock the data dir ${dataDir}: its lock is held but does not answer`);

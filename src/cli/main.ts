@@ -7,6 +7,7 @@ import { registerAdminCommands } from './admin.js';
 import { registerEnginesCommands } from './engines.js';
 import { CliError } from './errors.js';
 import { registerServeCommand } from './serve.js';
+import { registerRouterCommand } from '../router/cli.js';
 
 const program = new Command('allotrope')
   .description('Self-hostable managed graph-database platform: management API and Bolt graph servers')
@@ -17,6 +18,7 @@ registerServeCommand(program);
 registerAdminCommands(program);
 registerGraphServerCommand(program);
 registerEnginesCommands(program);
+registerRouterCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,10 +4,12 @@ import * as identity from './0001_identity.js';
 import * as lifecycle from './0002_lifecycle.js';
 import * as backups from './0003_backups.js';
 import * as engines from './0004_engines.js';
+import * as router from './0005_router.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_identity': identity,
   '0002_lifecycle': lifecycle,
   '0003_backups': backups,
   '0004_engines': engines,
+  '0005_router': router,
 };

@@ -35,7 +35,7 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     wake: () => wakeEngine(),
     settings: { importHosts: config.backups.importHosts, importAllowHttp: config.backups.importAllowHttp },
   });
-  const lifecycle = await createLifecycle({ config, store, clock, logger, runtime, backups: backups.hooks, extraKinds: backups.kinds });
+  const lifecycle = await createLifecycle({ config, store, clock, logger, runtime, backups: backups.hooks, extraKinds: backups.kinds, endpointsChanged: router.poke });
   wakeEngine = () => lifecycle.engine.wake();
   return {
     routes: [lifecycle.routes, backups.routes],

@@ -17,6 +17,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
 import { TRANSITIONS, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
+import { switchConnectionUrlKind } from './domain/switch-url.js';
 import { createAccessSync } from './scheduler/access-sync.js';
 import { autoPausePass } from './scheduler/auto-pause.js';
 import { OperationsEngine } from './operations/engine.js';
@@ -42,6 +43,8 @@ export interface LifecycleOptions {
   };
   /** Operation kinds of other areas (snapshot, export, restore, import) run by the same engine. */
   extraKinds?: readonly OperationKind[];
+  /** Tells the router its endpoint table changed (a switch); it also polls, so this only makes it immediate. */
+  endpointsChanged?(): void;
   /** How often idle workers look for operations enqueued elsewhere (default 1 s). */
   pollIntervalMs?: number;
 }
@@ -68,7 +71,11 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     db,
     clock,
     logger,
-    kinds: [...databaseOperationKinds({ runtime, nodeHost, afterStates, ...options.backups }), ...(options.extraKinds ?? [])],
+    kinds: [
+      ...databaseOperationKinds({ runtime, nodeHost, afterStates, ...options.backups }),
+      switchConnectionUrlKind({ endpointsChanged: options.endpointsChanged ?? (() => undefined) }),
+      ...(options.extraKinds ?? []),
+    ],
     concurrency: config.operations.concurrency,
     leaseMs: config.operations.leaseMs,
     pollIntervalMs: options.pollIntervalMs,

@@ -16,6 +16,8 @@ export interface AttachedRouter<R extends Runtime> {
   /** `runtime`, recording node ports for the router. */
   runtime: Runtime;
   registerMetrics(registry: Registry): void;
+  /** Tells the router to re-read its table now. */
+  poke(): void;
   /** Closes the runtime and, unless onExit is `keep`, stops the nodes and the router. */
   close(): Promise<void>;
   inner: R;
@@ -33,6 +35,7 @@ export async function attachRouter<R extends Runtime>(deps: { config: Config; st
       onError: (err, stationId) => logger.warn({ err, stationId }, "could not record a node's ports for the router"),
     }),
     registerMetrics: (registry) => registerRouterMetrics(registry, config.dataDir),
+    poke: () => void askRouter(config.dataDir, { op: 'poke' }),
     async close() {
       const keep = config.onExit === 'keep';
       await runtime.close({ leaveRunning: keep });

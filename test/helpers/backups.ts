@@ -17,6 +17,7 @@ import type { Config } from '../../src/config.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
 import type { ExtensionDeps, Extension } from '../../src/main.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
+import { attachRouter } from '../../src/router/attach.js';
 import type { Runtime } from '../../src/runtimes/runtime.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs.js';
@@ -87,19 +88,22 @@ export function backupsExtension(
         })
       : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: options.downloadsUrl, downloadSecret: options.downloadSecret, clock: deps.clock });
     let wakeEngine = (): void => undefined;
-    const used = options.wrapRuntime ? options.wrapRuntime(runtime) : runtime;
+    // As serve's data plane: the router owns the public ports and learns where nodes listen.
+    const router = await attachRouter({ ...deps, config }, options.wrapRuntime ? options.wrapRuntime(runtime) : runtime);
+    const used = router.runtime;
     const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, blobStore, wake: () => wakeEngine(), settings: options.settings });
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, endpointsChanged: router.poke, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
     wakeEngine = () => lifecycle.engine.wake();
     await expose?.({ lifecycle, backups, runtime, blobStore });
     return {
       routes: [lifecycle.routes, backups.routes],
       environmentInUse: lifecycle.environmentInUse,
+      registerMetrics: router.registerMetrics,
       start: () => lifecycle.start(),
       async stop() {
         await backups.scheduler.stop();
         await lifecycle.stop();
-        await runtime.close();
+        await router.close();
       },
     };
   };

@@ -56,7 +56,7 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
     });
     // As serve's data plane: the router owns the public ports, nodes listen on loopback ports it is told of.
     const router = await attachRouter({ ...deps, config }, local);
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: router.runtime, pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) });
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: router.runtime, endpointsChanged: router.poke, pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) });
     expose?.({ lifecycle, runtime: local });
     return {
       routes: [lifecycle.routes],

@@ -111,7 +111,15 @@ export function backupsExtension(
 
 /** `wrapRuntime` puts a test's own layer between the control plane and the real local runtime (to inject a failure). */
 export async function startBackupsServer(
-  options: { s3?: S3Target; settings?: BackupsSettings; wrapRuntime?: (runtime: LocalRuntime) => Runtime; /** ALLOTROPE_DB_PORTS (default: a claimed test range of 40). */ dbPorts?: string } = {},
+  options: {
+    s3?: S3Target;
+    settings?: BackupsSettings;
+    wrapRuntime?: (runtime: LocalRuntime) => Runtime;
+    /** ALLOTROPE_DB_PORTS (default: a claimed test range of 40). */
+    dbPorts?: string;
+    /** More ALLOTROPE_* variables. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<BackupsServer> {
   const downloadPort = await freePort();
   const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
@@ -126,7 +134,7 @@ export async function startBackupsServer(
   });
 
   const server = await startServer({
-    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
+    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1', ...options.env },
     extend: [extension],
   });
   try {

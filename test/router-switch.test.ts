@@ -111,4 +111,19 @@ describe('switch connection URL', () => {
     assert.match(busy.body.error, /in progress/);
     await operationFinished(server, token, clone.database.id, pause.body.operationId);
   });
+
+  it('the connection URL from create keeps working across a restore (driver kept open)', async () => {
+    const db = await createDatabase(server, token, { environmentId: server.environmentId, name: 'restored', plan: 'ds2' });
+    const app = driver(db.database.connectionUrls.neo4j, db.password);
+    await app.executeQuery("CREATE (:Marker {v: 'before the snapshot'})");
+    const snap = await server.request('POST', `${DB}/${db.database.id}/snapshots`, { token, body: { label: 'router' } });
+    assert.equal(snap.status, 202, snap.text);
+    await operationFinished(server, token, db.database.id, snap.body.operationId);
+    await app.executeQuery("MATCH (m:Marker) SET m.v = 'after the snapshot'");
+    const restore = await server.request('POST', `${DB}/${db.database.id}/snapshots/${snap.body.snapshot.id}/restore`, { token, body: {} });
+    assert.equal(restore.status, 202, restore.text);
+    await operationFinished(server, token, db.database.id, restore.body.operationId);
+    // The node was replaced (new process, new loopback port); the URL is the router's and stays.
+    assert.equal(await marker(app), 'before the snapshot');
+  });
 });

@@ -44,6 +44,8 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
       ...deps.config,
       operations: { concurrency: options.concurrency ?? deps.config.operations.concurrency, leaseMs: options.leaseMs ?? deps.config.operations.leaseMs },
       runtime: { ...deps.config.runtime, healthIntervalMs: options.healthIntervalMs ?? 500 },
+      // Versions of an installed engine are offered when the runtime is given it.
+      engines: { ...deps.config.engines, ...(options.engines ? { neo4j: options.engines.neo4j } : {}) },
     };
     const local = createLocalRuntime({
       rootDir: join(config.dataDir, 'runtime'),

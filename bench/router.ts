@@ -4,6 +4,7 @@
 // streamed to the client, and connection set-up (a new driver's first query). Targets: ≥ 0.9 of the
 // straight throughput for small queries, ≥ 0.95 for the large result. A real control plane runs in-process
 // (serve() with the data plane) and starts the router as `allotrope serve` does.
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +15,14 @@ import { dataPlane } from '../src/data-plane.js';
 import { createLogger, serve } from '../src/main.js';
 
 const DB = '/deployments/databases/graphneo';
-const QUERIES = Number(process.env.BENCH_ROUTER_QUERIES ?? 1000);
+const QUERIES = Number(process.env.BENCH_ROUTER_QUERIES ?? 300);
 const ROWS = 100_000;
-const ROUNDS = Number(process.env.BENCH_ROUTER_ROUNDS ?? 3);
-const SETUPS = 20;
+const ROUNDS = Number(process.env.BENCH_ROUTER_ROUNDS ?? 9);
+const SETUPS = 27;
+
+const RELAY = `const net = require('node:net');
+const server = net.createServer({ noDelay: true }, (c) => { const u = net.connect({ host: '127.0.0.1', port: Number(process.argv[1]), noDelay: true }); c.pipe(u); u.pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); });
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -86,9 +91,14 @@ async function main(): Promise<void> {
     }
     const password = created.credentials.password as string;
     const node = await server.store.db.selectFrom('database_nodes').select('internal_bolt_port').where('database_id', '=', created.database.id).executeTakeFirstOrThrow();
-    const urls = { router: `bolt://127.0.0.1:${created.database.boltPort}`, straight: `bolt://127.0.0.1:${node.internal_bolt_port}` };
-    const drivers = { router: neo4j.driver(urls.router, neo4j.auth.basic('neo4j', password)), straight: neo4j.driver(urls.straight, neo4j.auth.basic('neo4j', password)) };
-    const figures = { router: { seq: [] as number[], par: [] as number[], rows: [] as number[], setup: [] as number[] }, straight: { seq: [] as number[], par: [] as number[], rows: [] as number[], setup: [] as number[] } };
+    // A second reference: the smallest possible proxy hop (a bare pipe() relay in a process of its own), so
+    // the router's own cost shows apart from what any extra process hop costs on this machine.
+    const relay = spawn(process.execPath, ['-e', RELAY, String(node.internal_bolt_port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const relayPort = await new Promise<number>((resolve) => relay.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString()))));
+    const urls = { router: `bolt://127.0.0.1:${created.database.boltPort}`, straight: `bolt://127.0.0.1:${node.internal_bolt_port}`, relay: `bolt://127.0.0.1:${relayPort}` };
+    const drivers = Object.fromEntries(Object.entries(urls).map(([k, u]) => [k, neo4j.driver(u, neo4j.auth.basic('neo4j', password))])) as Record<keyof typeof urls, Driver>;
+    const empty = () => ({ seq: [] as number[], par: [] as number[], rows: [] as number[], setup: [] as number[] });
+    const figures = { router: empty(), straight: empty(), relay: empty() };
     // Warm both paths (JIT, pools) before measuring.
     for (const d of Object.values(drivers)) {
       await sequential(d);
@@ -96,7 +106,7 @@ async function main(): Promise<void> {
     }
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which path goes first, so neither always gets the warmer machine.
-      const order = round % 2 === 0 ? (['router', 'straight'] as const) : (['straight', 'router'] as const);
+      const order = round % 2 === 0 ? (['router', 'straight', 'relay'] as const) : (['relay', 'straight', 'router'] as const);
       for (const path of order) {
         figures[path].seq.push(await sequential(drivers[path]));
         figures[path].par.push(await parallel(drivers[path]));
@@ -105,13 +115,18 @@ async function main(): Promise<void> {
       }
     }
     for (const d of Object.values(drivers)) await d.close();
-    const r = { seq: median(figures.router.seq), par: median(figures.router.par), rows: median(figures.router.rows), setup: median(figures.router.setup) };
-    const s = { seq: median(figures.straight.seq), par: median(figures.straight.par), rows: median(figures.straight.rows), setup: median(figures.straight.setup) };
+    relay.kill();
+    const summary = (f: ReturnType<typeof empty>) => ({ seq: median(f.seq), par: median(f.par), rows: median(f.rows), setup: median(f.setup) });
+    const r = summary(figures.router);
+    const s = summary(figures.straight);
+    const p = summary(figures.relay);
     console.log(`straight to the node: RETURN $i ${s.seq.toFixed(0)}/s sequential, ${s.par.toFixed(0)}/s 8 at once; ${ROWS} rows at ${(s.rows / 1000).toFixed(0)}k rows/s; new driver → first query ${s.setup.toFixed(1)} ms`);
+    console.log(`through a bare relay: RETURN $i ${p.seq.toFixed(0)}/s sequential, ${p.par.toFixed(0)}/s 8 at once; ${ROWS} rows at ${(p.rows / 1000).toFixed(0)}k rows/s; new driver → first query ${p.setup.toFixed(1)} ms`);
     console.log(`through the router:   RETURN $i ${r.seq.toFixed(0)}/s sequential, ${r.par.toFixed(0)}/s 8 at once; ${ROWS} rows at ${(r.rows / 1000).toFixed(0)}k rows/s; new driver → first query ${r.setup.toFixed(1)} ms`);
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     console.log(
-      `router ÷ straight: small queries ${ratio(r.seq, s.seq)} sequential, ${ratio(r.par, s.par)} 8 at once (target ≥ 0.90); 100k-row result ${ratio(r.rows, s.rows)} (target ≥ 0.95); set-up +${(r.setup - s.setup).toFixed(1)} ms`,
+      `bare relay ÷ straight: small queries ${ratio(p.seq, s.seq)} sequential, ${ratio(p.par, s.par)} 8 at once; 100k-row result ${ratio(p.rows, s.rows)}\n` +
+        `router ÷ straight: small queries ${ratio(r.seq, s.seq)} sequential, ${ratio(r.par, s.par)} 8 at once (target ≥ 0.90); 100k-row result ${ratio(r.rows, s.rows)} (target ≥ 0.95); set-up +${(r.setup - s.setup).toFixed(1)} ms`,
     );
   } finally {
     await server.close();

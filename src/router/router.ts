@@ -77,6 +77,8 @@ export function createRouter(options: RouterOptions): Router {
   let table: EndpointTable = { byPort: new Map(), byId: new Map(), signature: '' };
   const listeners = new Map<number, net.Server>();
   const conns = new Set<Conn>();
+  /** Every accepted client socket, forwarded or not yet (held, being refused). */
+  const sockets = new Set<net.Socket>();
   const refusals: Record<string, number> = {};
   let accepted = 0;
   const activity = new Map<string, Activity>();
@@ -122,11 +124,19 @@ export function createRouter(options: RouterOptions): Router {
     }
   }
 
+  // Ports another program holds: tried again every few seconds, said once per cause.
+  const listenFailures = new Map<number, { at: number; reason: string }>();
+
   function listen(port: number): void {
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => accept(socket, port));
+    const failed = listenFailures.get(port);
+    if (failed && Date.now() - failed.at < 5_000) return;
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => accept(socket, port));
+    server.on('listening', () => listenFailures.delete(port));
     server.on('error', (err: NodeJS.ErrnoException) => {
-      logger.error({ port, err: err.message }, 'cannot listen on a database port; trying again at the next table read');
-      listeners.delete(port);
+      const reason = err.code ?? err.message;
+      if (listenFailures.get(port)?.reason !== reason) logger.error({ port, err: err.message }, 'cannot listen on a database port; trying again every 5 s');
+      listenFailures.set(port, { at: Date.now(), reason });
+      if (listeners.get(port) === server) listeners.delete(port);
     });
     listeners.set(port, server);
     server.listen({ port, host: options.host, exclusive: true });
@@ -212,6 +222,8 @@ export function createRouter(options: RouterOptions): Router {
 
   function accept(socket: net.Socket, port: number): void {
     accepted += 1;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
     let head = Buffer.alloc(0);
@@ -269,7 +281,8 @@ export function createRouter(options: RouterOptions): Router {
     }
     if (!routable(endpoint)) {
       const resumable = endpoint.state === 'paused' && endpoint.autoResume;
-      if (!resumable && !WAITABLE.has(endpoint.state)) {
+      // A running database without a routable node: its node is being brought back after a crash.
+      if (!resumable && !WAITABLE.has(endpoint.state) && endpoint.state !== 'running') {
         return reply('unavailable', {
           code: 'Neo.TransientError.General.DatabaseUnavailable',
           message: `Database '${endpoint.name}' is ${endpoint.state}${endpoint.state === 'paused' ? ' and auto-resume is off; resume it first' : ''}.`,
@@ -308,7 +321,7 @@ export function createRouter(options: RouterOptions): Router {
 
   function forward(client: net.Socket, port: number, portKind: Kind, endpoint: Endpoint, head: Buffer, address: string, kind: Kind): void {
     const target = endpoint.target!;
-    const upstream = net.connect({ host: '127.0.0.1', port: portKind === 'bolt' ? target.boltPort : target.httpPort });
+    const upstream = net.connect({ host: '127.0.0.1', port: portKind === 'bolt' ? target.boltPort : target.httpPort, noDelay: true });
     upstream.setNoDelay(true);
     const conn: Conn = { client, upstream, databaseId: endpoint.databaseId, port, kind, address };
     conns.add(conn);
@@ -374,10 +387,11 @@ export function createRouter(options: RouterOptions): Router {
       closed = true;
       if (pollTimer) clearInterval(pollTimer);
       if (activityTimer) clearInterval(activityTimer);
-      for (const wake of [...waiters]) wake();
+      // Every client socket first: a server's close() waits for its connections to end.
+      for (const conn of conns) conn.client.destroy();
+      for (const socket of sockets) socket.destroy();
       await Promise.all([...listeners.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       listeners.clear();
-      for (const conn of conns) conn.client.destroy();
       await writeActivity().catch(() => undefined);
     },
   };

@@ -47,6 +47,8 @@ interface Conn {
   kind: Kind;
   address: string;
   drainTimer?: NodeJS.Timeout;
+  /** Bytes both ways at the last activity sample. */
+  bytes: number;
 }
 
 interface Activity {
@@ -111,6 +113,18 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   async function writeActivity(): Promise<void> {
+    // Traffic is seen by sampling byte counters here, not by a listener on every chunk (which would cost
+    // every forwarded message a little).
+    for (const conn of conns) {
+      const bytes = conn.client.bytesRead + conn.client.bytesWritten;
+      if (bytes === conn.bytes) continue;
+      conn.bytes = bytes;
+      const a = activity.get(conn.databaseId);
+      if (a) {
+        a.lastAt = Date.now();
+        a.dirty = true;
+      }
+    }
     const at = now().toISOString();
     for (const [databaseId, a] of activity) {
       if (!a.dirty) continue;
@@ -323,7 +337,7 @@ export function createRouter(options: RouterOptions): Router {
     const target = endpoint.target!;
     const upstream = net.connect({ host: '127.0.0.1', port: portKind === 'bolt' ? target.boltPort : target.httpPort, noDelay: true });
     upstream.setNoDelay(true);
-    const conn: Conn = { client, upstream, databaseId: endpoint.databaseId, port, kind, address };
+    const conn: Conn = { client, upstream, databaseId: endpoint.databaseId, port, kind, address, bytes: 0 };
     conns.add(conn);
     touch(endpoint.databaseId, +1);
     let connected = false;
@@ -334,16 +348,6 @@ export function createRouter(options: RouterOptions): Router {
       upstream.pipe(client);
       client.resume();
     });
-    // Activity: a timestamp per chunk, written to the store at most every activityWriteMs.
-    const seen = (): void => {
-      const a = activity.get(endpoint.databaseId);
-      if (a) {
-        a.lastAt = Date.now();
-        a.dirty = true;
-      }
-    };
-    client.on('data', seen);
-    upstream.on('data', seen);
     let finished = false;
     const finish = (): void => {
       if (finished) return;

@@ -37,6 +37,8 @@ export interface Config {
   tls: { cert: string; key: string } | null;
   /** Serve plain HTTP on a non-loopback address because a TLS-terminating proxy stands in front. */
   insecureHttp: boolean;
+  /** TLS on the router's shared port, where `<database id>.<publicHost>` (SNI) picks the database. */
+  routerTls: RouterTlsConfig;
   /** Proxy addresses whose `X-Forwarded-*` headers are believed (only with insecureHttp or TLS). */
   trustedProxies: string[];
   /** Largest JSON/form request body, in bytes. */
@@ -84,6 +86,21 @@ export interface Config {
   };
 }
 
+export type RouterTlsMode = 'off' | 'self-signed' | 'certificate';
+const ROUTER_TLS_MODES: readonly RouterTlsMode[] = ['off', 'self-signed', 'certificate'];
+
+export interface RouterTlsConfig {
+  /** `off`: per-database plain ports only; `self-signed`: a certificate made once in `<dataDir>/router-tls`; `certificate`: the files below. */
+  mode: RouterTlsMode;
+  /** Certificate (chain) and key files for `certificate` mode; null takes the API's `tls.cert`/`tls.key`. */
+  cert: string | null;
+  key: string | null;
+  /** The one port every database is reached on over TLS. */
+  port: number;
+  /** Time a client has to finish the TLS handshake. */
+  handshakeTimeoutMs: number;
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -112,6 +129,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines'> & { storeUrl: string |
     tokenTtlSeconds: 3600,
     tls: null,
     insecureHttp: false,
+    routerTls: { mode: 'off', cert: null, key: null, port: 7687, handshakeTimeoutMs: 10_000 },
     trustedProxies: [],
     bodyLimitBytes: 1024 * 1024,
     uploadLimitBytes: 1024 * 1024 * 1024,
@@ -204,6 +222,23 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
     }
     target.tls = { cert, key };
   }
+  const routerTls = target.routerTls as Record<string, unknown>;
+  set('ALLOTROPE_ROUTER_TLS', (v) => (routerTls.mode = v.trim().toLowerCase()));
+  set('ALLOTROPE_ROUTER_TLS_PORT', (v) => (routerTls.port = parseIntStrict('ALLOTROPE_ROUTER_TLS_PORT', v)));
+  set('ALLOTROPE_ROUTER_TLS_HANDSHAKE_TIMEOUT_MS', (v) => (routerTls.handshakeTimeoutMs = parseIntStrict('ALLOTROPE_ROUTER_TLS_HANDSHAKE_TIMEOUT_MS', v)));
+  const routerCert = str('ALLOTROPE_ROUTER_TLS_CERT');
+  const routerKey = str('ALLOTROPE_ROUTER_TLS_KEY');
+  if (routerCert !== undefined || routerKey !== undefined) {
+    if (routerCert === undefined || routerKey === undefined) {
+      throw new ConfigError(
+        `${routerCert === undefined ? 'ALLOTROPE_ROUTER_TLS_CERT' : 'ALLOTROPE_ROUTER_TLS_KEY'}: must be set together with ${routerCert === undefined ? 'ALLOTROPE_ROUTER_TLS_KEY' : 'ALLOTROPE_ROUTER_TLS_CERT'}`,
+      );
+    }
+    routerTls.cert = routerCert;
+    routerTls.key = routerKey;
+    // Files given without a mode mean "use them".
+    if (str('ALLOTROPE_ROUTER_TLS') === undefined) routerTls.mode = 'certificate';
+  }
 }
 
 function nodeUserOf(v: unknown): NodeUserSetting {
@@ -241,6 +276,44 @@ function isObject(v: unknown): v is Record<string, unknown> {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function routerTlsOf(
+  r: Record<string, unknown>,
+  ctx: { tls: Config['tls']; port: number; dbPorts: { first: number; last: number }; cwd: string; fail: (setting: string, msg: string) => never },
+): RouterTlsConfig {
+  const { fail } = ctx;
+  const mode = r.mode as RouterTlsMode;
+  if (!ROUTER_TLS_MODES.includes(mode)) fail('ALLOTROPE_ROUTER_TLS (routerTls.mode)', `${JSON.stringify(r.mode)} is not one of ${ROUTER_TLS_MODES.join(', ')}`);
+  const file = (key: 'cert' | 'key', env: string): string | null => {
+    const v = r[key];
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'string' || v.trim() === '') fail(`${env} (routerTls.${key})`, `must be a file path, got ${JSON.stringify(v)}`);
+    return resolve(ctx.cwd, (v as string).trim());
+  };
+  let cert = file('cert', 'ALLOTROPE_ROUTER_TLS_CERT');
+  let key = file('key', 'ALLOTROPE_ROUTER_TLS_KEY');
+  if ((cert === null) !== (key === null)) fail(cert === null ? 'ALLOTROPE_ROUTER_TLS_CERT (routerTls.cert)' : 'ALLOTROPE_ROUTER_TLS_KEY (routerTls.key)', 'must be set together with the other of routerTls.cert/routerTls.key');
+  if (mode === 'certificate' && cert === null) {
+    if (!ctx.tls) {
+      fail('ALLOTROPE_ROUTER_TLS (routerTls.mode)', "'certificate' needs ALLOTROPE_ROUTER_TLS_CERT/ALLOTROPE_ROUTER_TLS_KEY (routerTls.cert/key) or the API's tls.cert/tls.key (ALLOTROPE_TLS_CERT/ALLOTROPE_TLS_KEY)");
+    }
+    cert = ctx.tls!.cert;
+    key = ctx.tls!.key;
+  }
+  const port = r.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail('ALLOTROPE_ROUTER_TLS_PORT (routerTls.port)', `must be a whole number from 1 to 65535, got ${JSON.stringify(port)}`);
+  if (mode !== 'off') {
+    if (port === ctx.port) fail('ALLOTROPE_ROUTER_TLS_PORT (routerTls.port)', `${port} is the API port`);
+    if ((port as number) >= ctx.dbPorts.first && (port as number) <= ctx.dbPorts.last) {
+      fail('ALLOTROPE_ROUTER_TLS_PORT (routerTls.port)', `${port} lies in the database port range ${ctx.dbPorts.first}-${ctx.dbPorts.last}`);
+    }
+  }
+  const hs = r.handshakeTimeoutMs;
+  if (typeof hs !== 'number' || !Number.isInteger(hs) || hs < 100 || hs > 120_000) {
+    fail('ALLOTROPE_ROUTER_TLS_HANDSHAKE_TIMEOUT_MS (routerTls.handshakeTimeoutMs)', `must be a whole number from 100 to 120000, got ${JSON.stringify(hs)}`);
+  }
+  return { mode, cert: mode === 'certificate' ? cert : null, key: mode === 'certificate' ? key : null, port: port as number, handshakeTimeoutMs: hs as number };
 }
 
 function validate(raw: Record<string, unknown>, cwd: string): Config {
@@ -297,6 +370,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
       `refusing to serve plain HTTP on non-loopback address ${host}; configure tls.cert/tls.key (ALLOTROPE_TLS_CERT/ALLOTROPE_TLS_KEY), or set ALLOTROPE_INSECURE_HTTP=1 when a TLS-terminating proxy stands in front`,
     );
   }
+  const routerTls = routerTlsOf(group('routerTls', raw.routerTls), { tls, port, dbPorts: { first, last }, cwd, fail });
   const trustedProxiesRaw = raw.trustedProxies;
   if (!Array.isArray(trustedProxiesRaw) || trustedProxiesRaw.some((p) => typeof p !== 'string')) fail('trustedProxies', 'must be a list of addresses or CIDR ranges');
   const trustedProxies = trustedProxiesRaw as string[];
@@ -353,6 +427,7 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     tokenTtlSeconds,
     tls,
     insecureHttp,
+    routerTls,
     trustedProxies,
     bodyLimitBytes,
     uploadLimitBytes,

@@ -73,7 +73,7 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     logger,
     kinds: [
       ...databaseOperationKinds({ runtime, nodeHost, afterStates, ...options.backups }),
-      switchConnectionUrlKind({ endpointsChanged: options.endpointsChanged ?? (() => undefined) }),
+      switchConnectionUrlKind({ endpointsChanged: options.endpointsChanged ?? (() => undefined), tlsPublicHost: config.routerTls.mode === 'off' ? null : config.publicHost }),
       ...(options.extraKinds ?? []),
     ],
     concurrency: config.operations.concurrency,

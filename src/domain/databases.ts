@@ -17,6 +17,7 @@ import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js
 import { allocatePortPair, type PortRange } from './ports.js';
 import { assertPlainText } from './plain-text.js';
 import type { Config } from '../config.js';
+import { connectionUrls, routerTlsEndpoint, type ConnectionUrls, type RouterTlsEndpoint } from './connection-urls.js';
 
 export const DATABASE_STATES = [
   'provisioning',
@@ -84,6 +85,8 @@ export interface DatabaseDeps {
   neo4jMissing?: string;
   /** Where node processes listen; used to skip ports another program already holds. */
   nodeHost: string;
+  /** The router's shared TLS port, when on: connection URLs then name it (connection-urls.ts). */
+  routerTls?: RouterTlsEndpoint | null;
   /** Wakes the operations engine after an enqueue. */
   wake(): void;
   /**
@@ -96,7 +99,7 @@ export interface DatabaseDeps {
 
 /** DatabaseDeps from the server's configuration (node processes listen on the API's host). */
 export function databaseDepsFrom(
-  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines'>,
+  config: Pick<Config, 'publicHost' | 'dbPorts' | 'regions' | 'host' | 'engines' | 'routerTls'>,
   parts: Pick<DatabaseDeps, 'db' | 'clock' | 'wake' | 'snapshotUsable'>,
 ): DatabaseDeps {
   return {
@@ -106,6 +109,7 @@ export function databaseDepsFrom(
     regions: config.regions,
     versions: catalogVersions(config.engines.neo4j?.version ?? null),
     nodeHost: config.host,
+    routerTls: routerTlsEndpoint(config),
   };
 }
 
@@ -130,7 +134,7 @@ export interface DatabaseJson {
   privateDomainName: string;
   boltPort: number;
   httpPort: number;
-  connectionUrls: { bolt: string; neo4j: string; http: string; browser: string };
+  connectionUrls: ConnectionUrls;
   createdAt: string;
   status: DatabaseStatus;
   enabledExtrasKinds: string[];
@@ -342,7 +346,7 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
 // ---------------------------------------------------------------------------------------------------
 // Read
 
-export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row: DatabasesTable, known?: { nodes: DatabaseNodesTable[]; pending: Set<string>; locked: Set<string> }): Promise<DatabaseJson> {
+export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, row: DatabasesTable, known?: { nodes: DatabaseNodesTable[]; pending: Set<string>; locked: Set<string> }): Promise<DatabaseJson> {
   const nodes = known?.nodes ?? (await deps.db.selectFrom('database_nodes').selectAll().where('database_id', '=', row.id).orderBy('created_at').execute());
   const status = known
     ? statusJson(deps.clock, row, known.pending.has(row.id), known.locked.has(row.id))
@@ -360,13 +364,7 @@ export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row
     privateDomainName: host,
     boltPort: row.bolt_port,
     httpPort: row.http_port,
-    connectionUrls: {
-      bolt: `bolt://${host}:${row.bolt_port}`,
-      neo4j: `neo4j://${host}:${row.bolt_port}`,
-      http: `http://${host}:${row.http_port}`,
-      // Neo4j Browser connects to the Bolt URL given as `dbms` (over WebSocket, on the Bolt port).
-      browser: `http://${host}:${row.http_port}/browser/?dbms=bolt://${host}:${row.bolt_port}`,
-    },
+    connectionUrls: connectionUrls(row, deps.routerTls ?? null),
     createdAt: new Date(row.created_at).toUTCString(),
     status,
     enabledExtrasKinds: JSON.parse(row.enabled_extras) as string[],
@@ -404,7 +402,7 @@ export interface DatabaseFilter {
 }
 
 /** Databases the caller may see, ordered by id; returns up to `limit + 1` so the caller can tell if more remain. */
-export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, filter: DatabaseFilter): Promise<DatabaseJson[]> {
+export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, caller: Caller, filter: DatabaseFilter): Promise<DatabaseJson[]> {
   if (caller.role === 'billing') throw forbidden(`role 'billing' may not use deployments`);
   if (filter.state !== undefined && !(DATABASE_STATES as readonly string[]).includes(filter.state)) {
     throw invalid('state', `state '${filter.state}' is not one of ${DATABASE_STATES.join(', ')}`);
@@ -427,7 +425,7 @@ export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock'>, ca
   return Promise.all(rows.map((row) => databaseJson(deps, row, { nodes, pending, locked })));
 }
 
-export async function getDatabase(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, id: string): Promise<DatabaseJson> {
+export async function getDatabase(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, caller: Caller, id: string): Promise<DatabaseJson> {
   const { row } = await findDatabase(deps, caller, id, 'read');
   return databaseJson(deps, row);
 }

@@ -8,6 +8,7 @@ import type { OperationKind } from '../operations/kind.js';
 import { OperationError } from '../operations/kind.js';
 import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import { findDatabase, type DatabaseDeps } from './databases.js';
+import { tlsHostName } from './connection-urls.js';
 import { DomainError, conflict, invalid, notFound } from './errors.js';
 
 export const SWITCH_URL_OPERATION = 'switch-connection-url';
@@ -60,8 +61,12 @@ export async function switchConnectionUrl(deps: DatabaseDeps, caller: Caller, id
   return operationId;
 }
 
-/** The operation: one idempotent transaction exchanging the two rows' endpoints, then `endpointsChanged`. */
-export function switchConnectionUrlKind(deps: { endpointsChanged(): void }): OperationKind {
+/**
+ * The operation: one idempotent transaction exchanging the two rows' endpoints, then `endpointsChanged`.
+ * With router TLS on (`tlsPublicHost`), the TLS host names `<id>.<publicHost>` are what clients use: each
+ * row's domain name is made its TLS host name first, so the exchange hands those over too.
+ */
+export function switchConnectionUrlKind(deps: { endpointsChanged(): void; tlsPublicHost?: string | null }): OperationKind {
   return {
     type: SWITCH_URL_OPERATION,
     steps: [
@@ -79,6 +84,7 @@ export function switchConnectionUrlKind(deps: { endpointsChanged(): void }): Ope
             if (ENDED.has(b!.state)) throw new OperationError(`database '${b!.id}' is ${b!.state}; the switch was not made`);
             const active = await activeOperationId(trx, b!.id);
             if (active) throw new OperationError(`operation ${active} is in progress on database '${b!.id}'; the switch was not made`);
+            if (deps.tlsPublicHost) for (const row of [a!, b!]) row.domain_name = tlsHostName(row, deps.tlsPublicHost);
             const swap = async (from: typeof a, to: typeof a, domain: string) =>
               trx.updateTable('databases').set({ domain_name: domain, bolt_port: to!.bolt_port, http_port: to!.http_port }).where('id', '=', from!.id).execute();
             // Via a placeholder, so no uniqueness check on the domain name ever sees two rows with one value.

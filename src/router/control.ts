@@ -1,11 +1,11 @@
 // The router's control socket: a unix socket in the data dir (`router.sock`) on which the API asks the router
 // who it is (`ping`), tells it the endpoint table changed (`poke`: re-read the store now rather than at the
-// next poll), reads its counters (`metrics`) and stops it (`stop`, when `serve` exits with ALLOTROPE_ON_EXIT=stop).
+// next poll), reads its counters (`metrics`), has it read its TLS certificate again (`reload-tls`) and stops it (`stop`, when `serve` exits with ALLOTROPE_ON_EXIT=stop).
 // One JSON line each way per connection. Only the data dir's owner can reach it (the dir is 0700).
 import net from 'node:net';
 import { join } from 'node:path';
 
-export type ControlRequest = { op: 'ping' } | { op: 'poke' } | { op: 'metrics' } | { op: 'stop' };
+export type ControlRequest = { op: 'ping' } | { op: 'poke' } | { op: 'metrics' } | { op: 'stop' } | { op: 'reload-tls' };
 
 export interface RouterPing {
   pid: number;

@@ -15,6 +15,7 @@ import { createLogger } from '../main.js';
 import { openStore } from '../store/db.js';
 import { askRouter, controlSocketPath, serveControl, type RouterPing } from './control.js';
 import { createRouter } from './router.js';
+import { createRouterTls, routerTlsOptions } from './tls.js';
 
 export async function runRouterProcess(config: Config): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -22,10 +23,16 @@ export async function runRouterProcess(config: Config): Promise<void> {
   const lock = await lockDataDir(config.dataDir, () => ({ pid: process.pid, url: null }), 'router');
   const store = await openStore(config.storeUrl);
   const deps = databaseDepsFrom(config, { db: store.db, clock: systemClock, wake: () => undefined });
+  // TLS (docs/tls.md): on every database port next to plain connections, and on one shared port by SNI.
+  const tlsOptions = routerTlsOptions(config);
+  const tls = tlsOptions ? await createRouterTls(tlsOptions) : null;
   const router = createRouter({
     db: store.db,
     logger,
     host: config.host,
+    publicHost: config.publicHost,
+    tls,
+    tlsPort: config.routerTls.port,
     trustedProxies: config.trustedProxies,
     autoResumeWaitMs: config.router.autoResumeWaitMs,
     switchDrainMs: config.router.switchDrainMs,
@@ -55,6 +62,12 @@ export async function runRouterProcess(config: Config): Promise<void> {
         return { ok: true };
       case 'metrics':
         return router.metrics();
+      case 'reload-tls':
+        if (!tls) return { ok: true, tls: false };
+        return tls.reload().then(
+          () => ({ ok: true, tls: true }),
+          (err: unknown) => ({ error: (err as Error).message }),
+        );
       case 'stop':
         setImmediate(() => void stop('asked over the control socket'));
         return { ok: true };
@@ -64,8 +77,15 @@ export async function runRouterProcess(config: Config): Promise<void> {
   });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  // The terminal or service manager that started serve must not take the router down with it.
-  process.on('SIGHUP', () => undefined);
+  // SIGHUP reloads the TLS certificate (a broken file keeps the one in use). The terminal or service manager
+  // that started serve does not take the router down with it: a hang-up is nothing more.
+  process.on('SIGHUP', () => {
+    if (!tls) return;
+    tls.reload().then(
+      () => logger.info('router TLS certificate reloaded'),
+      (err: unknown) => logger.error({ err: (err as Error).message }, 'router TLS certificate reload failed; keeping the previous one'),
+    );
+  });
   logger.info({ pid: process.pid, ports: router.ports().length }, 'router ready');
   process.stdout.write(`${JSON.stringify({ event: 'ready', pid: process.pid })}\n`);
 }

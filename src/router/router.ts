@@ -17,6 +17,8 @@ import type { Logger } from 'pino';
 import { cidrContains, parseIp, unmapIpv4 } from '../net/cidr.js';
 import type { Tables } from '../store/schema/index.js';
 import { readProxyHeader } from './proxy-protocol.js';
+import { sniff } from './sniff.js';
+import type { RouterTls } from './tls.js';
 import { refuseBolt, refuseHttp, type Refusal } from './refusals.js';
 import { readEndpointTable, type Endpoint, type EndpointTable } from './table.js';
 
@@ -32,6 +34,12 @@ export interface RouterOptions {
   switchDrainMs?: number;
   /** How often activity is written to the store (at most). */
   activityWriteMs?: number;
+  /** Host names are `<database id>.<publicHost>` on the shared TLS port. */
+  publicHost: string;
+  /** TLS termination (src/router/tls.ts): TLS clients are accepted on every database port and on `tlsPort`. */
+  tls?: RouterTls | null;
+  /** The shared TLS port, where the server name (SNI) picks the database. */
+  tlsPort?: number;
   /** Starts the resume operation of a paused database (domain autoResumeDatabase). */
   autoResume(databaseId: string): Promise<string | null>;
   now?: () => Date;
@@ -57,7 +65,6 @@ interface Activity {
   dirty: boolean;
 }
 
-const BOLT_MAGIC = Buffer.from([0x60, 0x60, 0xb0, 0x17]);
 
 export interface Router {
   start(): Promise<void>;
@@ -76,7 +83,9 @@ export function createRouter(options: RouterOptions): Router {
   const switchDrainMs = options.switchDrainMs ?? 10_000;
   const activityWriteMs = options.activityWriteMs ?? 1_000;
   const now = options.now ?? (() => new Date());
-  let table: EndpointTable = { byPort: new Map(), byId: new Map(), signature: '' };
+  let table: EndpointTable = { byPort: new Map(), byId: new Map(), byTlsName: new Map(), signature: '' };
+  const tls = options.tls ?? null;
+  const tlsPort = tls ? (options.tlsPort ?? null) : null;
   const listeners = new Map<number, net.Server>();
   const conns = new Set<Conn>();
   /** Every accepted client socket, forwarded or not yet (held, being refused). */
@@ -160,13 +169,14 @@ export function createRouter(options: RouterOptions): Router {
     const previous = table;
     table = next;
     for (const port of next.byPort.keys()) if (!listeners.has(port)) listen(port);
+    if (tlsPort !== null && !listeners.has(tlsPort)) listen(tlsPort);
     for (const [port, server] of listeners) {
-      if (next.byPort.has(port)) continue;
+      if (next.byPort.has(port) || port === tlsPort) continue;
       listeners.delete(port);
       server.close();
     }
     for (const conn of conns) {
-      const entry = next.byPort.get(conn.port);
+      const entry = conn.port === tlsPort ? (next.byId.has(conn.databaseId) ? { endpoint: next.byId.get(conn.databaseId)! } : undefined) : next.byPort.get(conn.port);
       if (!entry) {
         // The database is gone (terminated): nothing left to serve.
         conn.client.destroy();
@@ -198,7 +208,7 @@ export function createRouter(options: RouterOptions): Router {
       do {
         again = false;
         try {
-          await applyTable(await readEndpointTable(db));
+          await applyTable(await readEndpointTable(db, options.publicHost));
         } catch (err) {
           logger.error({ err }, 'reading the endpoint table failed; keeping the previous one');
         }
@@ -264,25 +274,66 @@ export function createRouter(options: RouterOptions): Router {
           head = head.subarray(proxy.length);
         }
       }
-      // Four bytes tell Bolt (its magic) from HTTP; a client that sends nothing waits (HTTP needs the request).
-      if (head.length < 4) return;
+      // The first bytes tell TLS, Bolt and HTTP apart (src/router/sniff.ts).
+      const what = sniff(head);
+      if (what === 'need-more' && head.length < 64) return;
       socket.off('data', onData);
       socket.pause();
       clearTimeout(deadline);
-      void route(socket, port, head, address);
+      if (what === 'tls' && tls) void terminated(socket, port, head, address);
+      else if (port === tlsPort) {
+        // The shared port serves TLS only: nothing names the database otherwise.
+        refuse('not-tls');
+        socket.destroy();
+      } else void route(socket, table.byPort.get(port), port, head, address, what === 'bolt' ? 'bolt' : 'http');
     };
     socket.on('data', onData);
     socket.resume();
   }
 
-  async function route(socket: net.Socket, port: number, head: Buffer, address: string): Promise<void> {
-    const kind: Kind = head.subarray(0, 4).equals(BOLT_MAGIC) ? 'bolt' : 'http';
+  /** TLS on a database port (the database is the port's) or on the shared port (the server name says). */
+  async function terminated(raw: net.Socket, port: number, head: Buffer, address: string): Promise<void> {
+    let socket: net.Socket;
+    let servername: string | null;
+    try {
+      ({ socket, servername } = await tls!.terminate(raw, head));
+    } catch (err) {
+      refuse('tls-handshake');
+      logger.debug({ err: (err as Error).message, address }, 'TLS handshake failed');
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let inner: Buffer;
+    try {
+      inner = await readUntil(socket, (b) => sniff(b) !== 'need-more' || b.length >= 64);
+    } catch {
+      return;
+    }
+    const what = sniff(inner);
+    const kind: Kind = what === 'bolt' ? 'bolt' : 'http';
+    if (port !== tlsPort) return route(socket, table.byPort.get(port), port, inner, address, kind);
+    const endpoint = servername ? table.byTlsName.get(servername.toLowerCase().replace(/\.$/, '')) : undefined;
+    let target: Kind = kind;
+    if (kind === 'http') {
+      // WebSocket Bolt (Neo4j Browser, browser drivers) goes to the node's Bolt port, other HTTP to its Query API.
+      try {
+        inner = await readUntil(socket, (b) => b.includes('\r\n\r\n') || b.length >= 16_384, inner);
+      } catch {
+        return;
+      }
+      if (/^upgrade:\s*websocket\s*$/im.test(inner.toString('latin1'))) target = 'bolt';
+    }
+    return route(socket, endpoint ? { endpoint, kind: target } : undefined, port, inner, address, kind);
+  }
+
+  async function route(socket: net.Socket, entry: { endpoint: Endpoint; kind: Kind } | undefined, port: number, head: Buffer, address: string, kind: Kind): Promise<void> {
     const reply = (reason: string, refusal: Refusal): void => {
       refuse(reason);
       if (kind === 'bolt') refuseBolt(socket, head, refusal);
       else refuseHttp(socket, refusal);
     };
-    const entry = table.byPort.get(port);
     if (!entry) return reply('unknown-port', { code: 'Neo.ClientError.Database.DatabaseNotFound', message: 'No database is served on this port.', httpStatus: 404 });
     let endpoint = entry.endpoint;
     if (!allowed(endpoint, address)) {
@@ -326,7 +377,7 @@ export function createRouter(options: RouterOptions): Router {
         });
       }
       // The port may have changed hands meanwhile (a switch): follow what the port serves now.
-      const now = table.byPort.get(port);
+      const now = port === tlsPort ? (table.byId.has(endpoint.databaseId) ? { endpoint: table.byId.get(endpoint.databaseId)! } : undefined) : table.byPort.get(port);
       if (!now || !routable(now.endpoint)) return reply('unavailable', { code: 'Neo.TransientError.General.DatabaseUnavailable', message: 'The database is not available; retry shortly.', httpStatus: 503 });
       endpoint = now.endpoint;
     }
@@ -399,6 +450,35 @@ export function createRouter(options: RouterOptions): Router {
       await writeActivity().catch(() => undefined);
     },
   };
+}
+
+/** Reads from `socket` until `enough(bytes)` (starting from `initial`); leaves the socket paused. */
+function readUntil(socket: net.Socket, enough: (b: Buffer) => boolean, initial: Buffer = Buffer.alloc(0)): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buf = initial;
+    if (enough(buf) && buf.length > 0) return resolve(buf);
+    const timer = setTimeout(() => fail(), 30_000);
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      if (!enough(buf)) return;
+      done();
+      socket.pause();
+      resolve(buf);
+    };
+    const fail = (): void => {
+      done();
+      socket.destroy();
+      reject(new Error('closed before the first bytes'));
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', fail);
+    };
+    socket.on('data', onData);
+    socket.once('end', fail);
+    socket.resume();
+  });
 }
 
 function unmapped(address: string): string {

@@ -1,6 +1,7 @@
 // The router's endpoint table, read from the store: per database that is not terminated, its public ports,
 // state, auto-resume flag, the network rules of its environment and where its node listens now.
 import type { Kysely } from 'kysely';
+import { tlsHostName } from '../domain/connection-urls.js';
 import type { Tables } from '../store/schema/index.js';
 
 export interface Endpoint {
@@ -14,6 +15,8 @@ export interface Endpoint {
   httpPort: number;
   /** CIDR ranges allowed; empty: every address. */
   rules: string[];
+  /** The TLS server name (SNI) that picks this database on the shared TLS port, lower case. */
+  tlsName: string;
   /** The serving node's loopback ports; null while no node runs. */
   target: { boltPort: number; httpPort: number } | null;
 }
@@ -21,11 +24,12 @@ export interface Endpoint {
 export interface EndpointTable {
   byPort: Map<number, { endpoint: Endpoint; kind: 'bolt' | 'http' }>;
   byId: Map<string, Endpoint>;
+  byTlsName: Map<string, Endpoint>;
   /** Changes when anything the router acts on changes. */
   signature: string;
 }
 
-export async function readEndpointTable(db: Kysely<Tables>): Promise<EndpointTable> {
+export async function readEndpointTable(db: Kysely<Tables>, publicHost: string): Promise<EndpointTable> {
   const rows = await db
     .selectFrom('databases')
     .innerJoin('environments', 'environments.id', 'databases.environment_id')
@@ -38,6 +42,7 @@ export async function readEndpointTable(db: Kysely<Tables>): Promise<EndpointTab
       'databases.auto_resume',
       'databases.bolt_port',
       'databases.http_port',
+      'databases.domain_name',
     ])
     .where('databases.state', '!=', 'terminated')
     .orderBy('databases.id')
@@ -56,7 +61,7 @@ export async function readEndpointTable(db: Kysely<Tables>): Promise<EndpointTab
   for (const n of nodes) {
     if (!targetOf.has(n.database_id) && n.internal_bolt_port && n.internal_http_port) targetOf.set(n.database_id, { boltPort: n.internal_bolt_port, httpPort: n.internal_http_port });
   }
-  const table: EndpointTable = { byPort: new Map(), byId: new Map(), signature: '' };
+  const table: EndpointTable = { byPort: new Map(), byId: new Map(), byTlsName: new Map(), signature: '' };
   for (const r of rows) {
     const endpoint: Endpoint = {
       databaseId: r.id,
@@ -68,9 +73,11 @@ export async function readEndpointTable(db: Kysely<Tables>): Promise<EndpointTab
       boltPort: r.bolt_port,
       httpPort: r.http_port,
       rules: rulesOf.get(r.environment_id) ?? [],
+      tlsName: tlsHostName({ id: r.id, domain_name: r.domain_name }, publicHost),
       target: targetOf.get(r.id) ?? null,
     };
     table.byId.set(r.id, endpoint);
+    table.byTlsName.set(endpoint.tlsName, endpoint);
     table.byPort.set(r.bolt_port, { endpoint, kind: 'bolt' });
     table.byPort.set(r.http_port, { endpoint, kind: 'http' });
   }

@@ -147,12 +147,12 @@ export interface LifecycleServer extends TestServer {
   environmentId: string;
 }
 
-export async function startLifecycleServer(options: LifecycleTestOptions & { dataDir?: string; dbPorts?: string; clock?: Clock } = {}): Promise<LifecycleServer> {
+export async function startLifecycleServer(options: LifecycleTestOptions & { dataDir?: string; dbPorts?: string; clock?: Clock; env?: Record<string, string> } = {}): Promise<LifecycleServer> {
   let parts!: { lifecycle: Lifecycle; runtime: LocalRuntime };
   const server = await startServer({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
-    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
+    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1', ...options.env },
     extend: [lifecycleExtension(options, (p) => (parts = p))],
   });
   const adminToken = await server.token();

@@ -1,7 +1,8 @@
 // The router's cost, in one run: the same Grafeo database reached through the router (its public port, as
 // clients do) and straight at its node's loopback port (the baseline), alternated round by round so both
 // see the same machine: small-query throughput (RETURN $i, sequential and 8 at once), a 100k-row result
-// streamed to the client, and connection set-up (a new driver's first query). Targets: ≥ 0.9 of the
+// streamed to the client, and connection set-up (a new driver's first query), plain and with TLS (the
+// router's self-signed certificate on the database's own port). Targets: ≥ 0.9 of the
 // straight throughput for small queries, ≥ 0.95 for the large result. A real control plane runs in-process
 // (serve() with the data plane) and starts the router as `allotrope serve` does.
 import { spawn } from 'node:child_process';
@@ -66,7 +67,7 @@ async function setup(url: string, password: string): Promise<number> {
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'allotrope-bench-router-'));
   const config = loadConfig({
-    env: { ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_DB_PORTS: process.env.BENCH_DB_PORTS ?? '26100-26199', ALLOTROPE_LOG_LEVEL: 'error', ALLOTROPE_ENGINES_DIR: join(dataDir, 'none') },
+    env: { ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_DB_PORTS: process.env.BENCH_DB_PORTS ?? '26100-26199', ALLOTROPE_LOG_LEVEL: 'error', ALLOTROPE_ENGINES_DIR: join(dataDir, 'none'), ALLOTROPE_ROUTER_TLS: 'self-signed', ALLOTROPE_ROUTER_TLS_PORT: process.env.BENCH_TLS_PORT ?? '26200' },
   });
   const server = await serve(config, { extend: [dataPlane], logger: createLogger('error'), announce: () => undefined });
   try {
@@ -95,10 +96,11 @@ async function main(): Promise<void> {
     // the router's own cost shows apart from what any extra process hop costs on this machine.
     const relay = spawn(process.execPath, ['-e', RELAY, String(node.internal_bolt_port)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const relayPort = await new Promise<number>((resolve) => relay.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString()))));
-    const urls = { router: `bolt://127.0.0.1:${created.database.boltPort}`, straight: `bolt://127.0.0.1:${node.internal_bolt_port}`, relay: `bolt://127.0.0.1:${relayPort}` };
+    // TLS: the same database port with a TLS client (self-signed certificate, so `+ssc`).
+    const urls = { router: `bolt://127.0.0.1:${created.database.boltPort}`, straight: `bolt://127.0.0.1:${node.internal_bolt_port}`, relay: `bolt://127.0.0.1:${relayPort}`, tls: `bolt+ssc://127.0.0.1:${created.database.boltPort}` };
     const drivers = Object.fromEntries(Object.entries(urls).map(([k, u]) => [k, neo4j.driver(u, neo4j.auth.basic('neo4j', password))])) as Record<keyof typeof urls, Driver>;
     const empty = () => ({ seq: [] as number[], par: [] as number[], rows: [] as number[], setup: [] as number[] });
-    const figures = { router: empty(), straight: empty(), relay: empty() };
+    const figures = { router: empty(), straight: empty(), relay: empty(), tls: empty() };
     // Warm both paths (JIT, pools) before measuring.
     for (const d of Object.values(drivers)) {
       await sequential(d);
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
     }
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which path goes first, so neither always gets the warmer machine.
-      const order = round % 2 === 0 ? (['router', 'straight', 'relay'] as const) : (['relay', 'straight', 'router'] as const);
+      const order = round % 2 === 0 ? (['router', 'straight', 'relay', 'tls'] as const) : (['tls', 'relay', 'straight', 'router'] as const);
       for (const path of order) {
         figures[path].seq.push(await sequential(drivers[path]));
         figures[path].par.push(await parallel(drivers[path]));
@@ -120,13 +122,15 @@ async function main(): Promise<void> {
     const r = summary(figures.router);
     const s = summary(figures.straight);
     const p = summary(figures.relay);
+    const t = summary(figures.tls);
     console.log(`straight to the node: RETURN $i ${s.seq.toFixed(0)}/s sequential, ${s.par.toFixed(0)}/s 8 at once; ${ROWS} rows at ${(s.rows / 1000).toFixed(0)}k rows/s; new driver → first query ${s.setup.toFixed(1)} ms`);
     console.log(`through a bare relay: RETURN $i ${p.seq.toFixed(0)}/s sequential, ${p.par.toFixed(0)}/s 8 at once; ${ROWS} rows at ${(p.rows / 1000).toFixed(0)}k rows/s; new driver → first query ${p.setup.toFixed(1)} ms`);
     console.log(`through the router:   RETURN $i ${r.seq.toFixed(0)}/s sequential, ${r.par.toFixed(0)}/s 8 at once; ${ROWS} rows at ${(r.rows / 1000).toFixed(0)}k rows/s; new driver → first query ${r.setup.toFixed(1)} ms`);
+    console.log(`router with TLS:      RETURN $i ${t.seq.toFixed(0)}/s sequential, ${t.par.toFixed(0)}/s 8 at once; ${ROWS} rows at ${(t.rows / 1000).toFixed(0)}k rows/s; new driver → first query ${t.setup.toFixed(1)} ms`);
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     console.log(
       `bare relay ÷ straight: small queries ${ratio(p.seq, s.seq)} sequential, ${ratio(p.par, s.par)} 8 at once; 100k-row result ${ratio(p.rows, s.rows)}\n` +
-        `router ÷ straight: small queries ${ratio(r.seq, s.seq)} sequential, ${ratio(r.par, s.par)} 8 at once (target ≥ 0.90); 100k-row result ${ratio(r.rows, s.rows)} (target ≥ 0.95); set-up +${(r.setup - s.setup).toFixed(1)} ms`,
+        `router ÷ straight: small queries ${ratio(r.seq, s.seq)} sequential, ${ratio(r.par, s.par)} 8 at once (target ≥ 0.90); 100k-row result ${ratio(r.rows, s.rows)} (target ≥ 0.95); set-up +${(r.setup - s.setup).toFixed(1)} ms, with TLS +${(t.setup - s.setup).toFixed(1)} ms`,
     );
   } finally {
     await server.close();

@@ -25,8 +25,15 @@ export interface AttachedRouter<R extends Runtime> {
 
 export async function attachRouter<R extends Runtime>(deps: { config: Config; store: Store; logger: Logger }, runtime: R): Promise<AttachedRouter<R>> {
   const { config, store, logger } = deps;
-  const router = await ensureRouter(config);
-  logger.info({ pid: router.pid, adopted: router.adopted }, router.adopted ? 'router adopted' : 'router started');
+  // A new router starts alongside the API (not awaited: its start-up would add to serve's); it reads the
+  // endpoint table when it is up, so nothing is lost meanwhile.
+  const router = await ensureRouter(config, { wait: false });
+  if (router.adopted) logger.info({ pid: router.pid }, 'router adopted');
+  else
+    router.ready.then(
+      (pid) => logger.info({ pid }, 'router started'),
+      (err: unknown) => logger.error({ err: (err as Error).message }, 'the router did not start: databases are not reachable until it runs'),
+    );
   return {
     inner: runtime,
     runtime: recordingEndpoints(runtime, {
@@ -39,7 +46,10 @@ export async function attachRouter<R extends Runtime>(deps: { config: Config; st
     async close() {
       const keep = config.onExit === 'keep';
       await runtime.close({ leaveRunning: keep });
-      if (!keep) await stopRouter(config.dataDir);
+      if (keep) return;
+      // A router still starting would otherwise come up after this stop and stay.
+      await router.ready.catch(() => undefined);
+      await stopRouter(config.dataDir);
     },
   };
 }

@@ -92,6 +92,11 @@ export async function runRouterProcess(config: Config): Promise<void> {
 
 export interface EnsureRouterOptions {
   timeoutMs?: number;
+  /**
+   * Resolve as soon as a new router is spawned (default: once it answers). Its start-up then overlaps the
+   * API's; `ready` settles when it answers (or rejects after `timeoutMs`).
+   */
+  wait?: boolean;
 }
 
 /** Where serve leaves its resolved configuration for the router it starts (same settings, however given). */
@@ -107,15 +112,16 @@ export async function stopRouter(dataDir: string, timeoutMs = 10_000): Promise<v
 }
 
 /** Adopts the data dir's running router, or starts one detached; resolves with its pid once it answers. */
-export async function ensureRouter(config: Config, options: EnsureRouterOptions = {}): Promise<{ pid: number; adopted: boolean }> {
+export async function ensureRouter(config: Config, options: EnsureRouterOptions = {}): Promise<{ pid: number; adopted: boolean; ready: Promise<number> }> {
   const running = await askRouter<RouterPing>(config.dataDir, { op: 'ping' });
-  if (running?.pid) return { pid: running.pid, adopted: true };
+  if (running?.pid) return { pid: running.pid, adopted: true, ready: Promise.resolve(running.pid) };
   const fromTypeScript = import.meta.url.endsWith('.ts');
   const main = fileURLToPath(new URL(`../cli/main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
   const loader = fromTypeScript ? ['--import', import.meta.resolve('tsx')] : [];
   const logFile = join(config.dataDir, 'router.log');
   writeFileSync(routerConfigPath(config.dataDir), `${JSON.stringify(config)}\n`, { mode: 0o600 });
   const fd = openSync(logFile, 'a', 0o600);
+  let pid = 0;
   try {
     const child = spawn(process.execPath, [...loader, main, 'router', '--resolved-config', routerConfigPath(config.dataDir)], {
       // Its own session: no terminal signal or service-manager stop of serve reaches it.
@@ -125,14 +131,23 @@ export async function ensureRouter(config: Config, options: EnsureRouterOptions 
       cwd: process.cwd(),
     });
     child.unref();
+    pid = child.pid ?? 0;
   } finally {
     closeSync(fd);
   }
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  while (Date.now() < deadline) {
-    const ping = await askRouter<RouterPing>(config.dataDir, { op: 'ping' }, 1_000);
-    if (ping?.pid) return { pid: ping.pid, adopted: false };
-    await delay(50);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const ready = (async () => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const ping = await askRouter<RouterPing>(config.dataDir, { op: 'ping' }, 1_000);
+      if (ping?.pid) return ping.pid;
+      await delay(50);
+    }
+    throw new Error(`the router did not start within ${timeoutMs} ms; see ${logFile}`);
+  })();
+  if (options.wait === false) {
+    ready.catch(() => undefined);
+    return { pid, adopted: false, ready };
   }
-  throw new Error(`the router did not start within ${options.timeoutMs ?? 20_000} ms; see ${logFile}`);
+  return { pid: await ready, adopted: false, ready };
 }

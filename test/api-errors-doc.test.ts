@@ -23,6 +23,7 @@ const SOURCES = [
   'src/auth/tokens.ts',
   'src/api/idempotency.ts',
   'src/api/routes/auth.ts',
+  'src/domain/switch-url.ts',
 ];
 
 /** A thrown template as a pattern: `environment '${id}' does not exist` matches the doc's `environment '<id>' does not exist`. */

@@ -38,7 +38,8 @@ export async function switchConnectionUrl(deps: DatabaseDeps, caller: Caller, id
         const current = await trx.selectFrom('databases').select(['id', 'state']).where('id', '=', db.id).executeTakeFirstOrThrow();
         if (ENDED.has(current.state)) throw conflict(`database '${db.id}' is ${current.state}; a switch needs two live databases`);
         const active = await activeOperationId(trx, db.id);
-        if (active) throw conflict(`operation ${active} is in progress${db.id === target.id ? ` on database '${db.id}'` : ''}`);
+        const where = db.id === target.id ? ` on database '${db.id}'` : '';
+        if (active) throw conflict(`operation ${active} is in progress${where}`);
       }
       return enqueueOperation(
         trx,

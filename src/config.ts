@@ -84,6 +84,15 @@ export interface Config {
     /** Snapshots and backups kept: per GB stored per month, micro-dollars. */
     snapshotMicrosPerGbMonth: number;
   };
+  /** The router (src/router/, docs/router.md): the process owning every database's public ports. */
+  router: {
+    /** How long a connection to a paused auto-resume database is held while it resumes (ALLOTROPE_AUTO_RESUME_WAIT_MS). */
+    autoResumeWaitMs: number;
+    /** How long open connections of a switched endpoint keep running before they are closed (ALLOTROPE_SWITCH_DRAIN_MS). */
+    switchDrainMs: number;
+  };
+  /** What a clean stop of `serve` does to the router and database nodes: `stop` them, or `keep` them serving (ALLOTROPE_ON_EXIT). */
+  onExit: 'stop' | 'keep';
   engines: {
     /** Where `allotrope engines install` puts engines (ALLOTROPE_ENGINES_DIR; see engines/neo4j-install.ts). */
     dir: string;
@@ -149,6 +158,8 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing'> & {
     backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000 },
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
+    router: { autoResumeWaitMs: 30_000, switchDrainMs: 10_000 },
+    onExit: 'stop',
     engines: { dir: null, neo4j: null },
     billing: { enabled: false, initialCredit: '50', storagePricePerGbMonth: '0.10', snapshotPricePerGbMonth: '0.05' },
   };
@@ -226,6 +237,10 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_BILLING_STORAGE_PRICE', (v) => (billing.storagePricePerGbMonth = v));
   set('ALLOTROPE_BILLING_SNAPSHOT_PRICE', (v) => (billing.snapshotPricePerGbMonth = v));
   set('ALLOTROPE_CONSOLE_IDLE_MINUTES', (v) => ((target.console as Record<string, unknown>).idleMinutes = parseIntStrict('ALLOTROPE_CONSOLE_IDLE_MINUTES', v)));
+  const router = target.router as Record<string, unknown>;
+  set('ALLOTROPE_AUTO_RESUME_WAIT_MS', (v) => (router.autoResumeWaitMs = parseIntStrict('ALLOTROPE_AUTO_RESUME_WAIT_MS', v)));
+  set('ALLOTROPE_SWITCH_DRAIN_MS', (v) => (router.switchDrainMs = parseIntStrict('ALLOTROPE_SWITCH_DRAIN_MS', v)));
+  set('ALLOTROPE_ON_EXIT', (v) => (target.onExit = v));
   set('ALLOTROPE_TRUSTED_PROXIES', (v) => (target.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)));
   const cert = str('ALLOTROPE_TLS_CERT');
   const key = str('ALLOTROPE_TLS_KEY');
@@ -438,6 +453,8 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
     snapshotMicrosPerGbMonth: dollars('ALLOTROPE_BILLING_SNAPSHOT_PRICE (billing.snapshotPricePerGbMonth)', bl.snapshotPricePerGbMonth),
   };
   const rt = group('runtime', raw.runtime);
+  const ro = group('router', raw.router);
+  const onExit = raw.onExit === 'stop' || raw.onExit === 'keep' ? raw.onExit : fail('ALLOTROPE_ON_EXIT (onExit)', `must be stop or keep, got ${JSON.stringify(raw.onExit)}`);
   const eng = group('engines', raw.engines);
   const enginesDir = eng.dir === null || eng.dir === undefined ? defaultEnginesDir() : resolve(cwd, nonEmptyString('engines.dir', eng.dir));
   return {
@@ -470,6 +487,11 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
       leaseMs: intIn('operations.leaseMs', ops.leaseMs, 1_000, 3_600_000),
     },
     runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000), nodeUser: nodeUserOf(rt.nodeUser) },
+    router: {
+      autoResumeWaitMs: intIn('ALLOTROPE_AUTO_RESUME_WAIT_MS (router.autoResumeWaitMs)', ro.autoResumeWaitMs, 0, 600_000),
+      switchDrainMs: intIn('ALLOTROPE_SWITCH_DRAIN_MS (router.switchDrainMs)', ro.switchDrainMs, 0, 3_600_000),
+    },
+    onExit,
     engines: { dir: enginesDir, neo4j: null },
     billing: billingConfig,
   };

@@ -9,6 +9,7 @@ import type { Extension, ExtensionDeps } from './main.js';
 import { createLocalRuntime } from './runtimes/local/local-runtime.js';
 import { standbyWaiting } from './runtime-owner.js';
 import { nodeOwner, privateDataDir } from './runtimes/local/node-user.js';
+import { attachRouter } from './router/attach.js';
 
 export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
   const { config, store, clock, logger } = deps;
@@ -18,7 +19,10 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     await mkdir(join(rootDir, 'nodes'), { recursive: true });
     await privateDataDir(config.dataDir, join(rootDir, 'nodes'));
   }
-  const runtime = createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, engines: { neo4j: config.engines.neo4j }, logger: logger.child({ area: 'runtime' }) });
+  // The router owns the public ports and forwards to the nodes' loopback ports, which the runtime wrapper
+  // records in the store (and pokes the router about) at every start and stop.
+  const router = await attachRouter(deps, createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, engines: { neo4j: config.engines.neo4j }, logger: logger.child({ area: 'runtime' }) }));
+  const runtime = router.runtime;
   const blobStore = createBackupsStorage({ config, clock, ...(config.backups.storageUrl ? { storageUrl: config.backups.storageUrl } : {}) });
   // The backups area enqueues operations that the lifecycle's engine runs; the engine exists only after.
   let wakeEngine = (): void => undefined;
@@ -32,25 +36,30 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     wake: () => wakeEngine(),
     settings: { importHosts: config.backups.importHosts, importAllowHttp: config.backups.importAllowHttp },
   });
-  const lifecycle = await createLifecycle({ config, store, clock, logger, runtime, backups: backups.hooks, extraKinds: backups.kinds });
+  const lifecycle = await createLifecycle({ config, store, clock, logger, runtime, backups: backups.hooks, extraKinds: backups.kinds, endpointsChanged: router.poke });
   wakeEngine = () => lifecycle.engine.wake();
+  // Whether this instance owns the runtime (a standby's start is deferred until it takes over).
+  let ranRuntime = false;
   return {
     routes: [lifecycle.routes, backups.routes],
     publicRoutes: [backups.downloadsRoute],
     environmentInUse: lifecycle.environmentInUse,
+    registerMetrics: router.registerMetrics,
     async start() {
+      ranRuntime = true;
       await lifecycle.start();
       backups.scheduler.start();
     },
     async stop() {
       await backups.scheduler.stop();
       await lifecycle.stop();
-      // A clean stop leaves no database process behind; the next start brings back those that should run.
-      // (After a crash they keep serving, and the next start adopts them.) With a standby waiting on this
-      // data dir they keep serving too: it takes the runtime over and adopts them.
-      const handOver = await standbyWaiting(store.db, config.dataDir, clock).catch(() => false);
-      if (handOver) logger.info('a standby control plane takes over: the database processes keep running');
-      await runtime.close({ leaveRunning: handOver });
+      // ALLOTROPE_ON_EXIT=stop (the default): a clean stop leaves no database process and no router behind;
+      // the next start brings back those that should run. `keep`: both keep serving and the next start adopts
+      // them (as after a crash). With a standby waiting on this data dir they keep serving too: it takes the
+      // runtime over and adopts them. A standby that never ran the runtime leaves the owner's router alone.
+      const handOver = !ranRuntime || (await standbyWaiting(store.db, config.dataDir, clock).catch(() => false));
+      if (handOver && ranRuntime) logger.info('a standby control plane takes over: the router and the database processes keep running');
+      await router.close({ keepServing: handOver });
     },
   };
 }

@@ -16,8 +16,11 @@ import { databaseRoutes } from './api/routes/databases.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { SettingDefinition } from './domain/database-settings.js';
-import { TRANSITIONS, autoPauseDatabase, autoResumeDatabase, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
+import { TRANSITIONS, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
+import { switchConnectionUrlKind } from './domain/switch-url.js';
 import { meterSettledDatabases, recordUsageEvent } from './domain/usage-meter.js';
+import { createAccessSync } from './scheduler/access-sync.js';
+import { autoPausePass } from './scheduler/auto-pause.js';
 import { OperationsEngine } from './operations/engine.js';
 import type { OperationKind, StepContext } from './operations/kind.js';
 import { databaseOperationKinds } from './operations/kinds/databases.js';
@@ -42,6 +45,8 @@ export interface LifecycleOptions {
   };
   /** Operation kinds of other areas (snapshot, export, restore, import) run by the same engine. */
   extraKinds?: readonly OperationKind[];
+  /** Tells the router its endpoint table changed (a switch); it also polls, so this only makes it immediate. */
+  endpointsChanged?(): void;
   /** How often idle workers look for operations enqueued elsewhere (default 1 s). */
   pollIntervalMs?: number;
 }
@@ -68,7 +73,11 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     db,
     clock,
     logger,
-    kinds: [...databaseOperationKinds({ runtime, nodeHost, afterStates, ...options.backups }), ...(options.extraKinds ?? [])],
+    kinds: [
+      ...databaseOperationKinds({ runtime, nodeHost, afterStates, ...options.backups }),
+      switchConnectionUrlKind({ endpointsChanged: options.endpointsChanged ?? (() => undefined), tlsPublicHost: config.routerTls.mode === 'off' ? null : config.publicHost }),
+      ...(options.extraKinds ?? []),
+    ],
     concurrency: config.operations.concurrency,
     leaseMs: config.operations.leaseMs,
     pollIntervalMs: options.pollIntervalMs,
@@ -126,94 +135,18 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
     logger[incident ? 'warn' : 'info']({ databaseId, stationId: event.stationId, event: event.type, detail: event.detail }, `database node ${event.type}`);
   }
 
-  let lastHealthPass = clock.now();
-  // Auto-pause: per running database, its nodes' activity counters as last seen and since when they have
-  // not moved. Kept in memory: after a control-plane restart the idle time counts again from zero, so a
-  // database is paused late, never early.
-  const quiet = new Map<string, { signature: string; since: Date }>();
-
-  /** Whether `id` has had no transaction for `idleMinutes`; unknown activity (no counters) is never idle. */
-  function idleLongEnough(id: string, healths: readonly NodeHealth[], idleMinutes: number, now: Date): boolean {
-    const activity = healths.map((h) => h.activity);
-    if (activity.length === 0 || activity.some((a) => a === undefined)) {
-      quiet.delete(id);
-      return false;
-    }
-    const signature = activity.map((a) => `${a!.pid}:${a!.transactionsBegun}`).join(',');
-    const seen = quiet.get(id);
-    if (!seen || seen.signature !== signature || activity.some((a) => a!.openTransactions > 0)) {
-      quiet.set(id, { signature, since: now });
-      return false;
-    }
-    return now.getTime() - seen.since.getTime() >= idleMinutes * 60_000;
-  }
-
-  // Auto-resume: paused databases with autoResume on have their ports held by the runtime ("parked"); the
-  // first client that knocks starts a resume operation. Synced at every health pass.
-  const parkedDatabases = new Set<string>();
-  const parkFailures = new Map<string, string>();
-  const waking = new Map<string, Promise<void>>();
-
-  function wake(databaseId: string): void {
-    if (waking.has(databaseId)) return;
-    const attempt = autoResumeDatabase(databases, databaseId)
-      .then((operationId) => {
-        if (operationId) logger.info({ databaseId, operationId }, 'auto-resuming a paused database: a client connected');
-      })
-      .catch((err: unknown) => logger.error({ err, databaseId }, 'auto-resume failed to start'))
-      .finally(() => waking.delete(databaseId));
-    waking.set(databaseId, attempt);
-  }
-
-  async function syncParking(): Promise<void> {
-    if (!runtime.park || !runtime.unpark) return;
-    const wanted = await db.selectFrom('databases').select('id').where('state', '=', 'paused').where('auto_resume', '=', 1).where('id', 'not in', busy).execute();
-    const wantedIds = new Set(wanted.map((w) => w.id));
-    for (const id of parkFailures.keys()) if (!wantedIds.has(id)) parkFailures.delete(id);
-    for (const id of [...parkedDatabases]) {
-      if (wantedIds.has(id)) continue;
-      parkedDatabases.delete(id);
-      const state = await db.selectFrom('databases').select('state').where('id', '=', id).executeTakeFirst();
-      // A database being resumed or restored lets go of its ports as its node starts; others let go now.
-      if (state && state.state !== 'paused') continue;
-      for (const spec of await nodeSpecsOf(db, id, nodeHost).catch(() => [])) await runtime.unpark(spec.stationId).catch(() => undefined);
-    }
-    // Parking again is a no-op for a node still parked, and re-parks one whose ports were let go when it
-    // was started (a resume) and which has since been paused again.
-    for (const id of wantedIds) {
-      try {
-        for (const spec of await nodeSpecsOf(db, id, nodeHost)) await runtime.park(spec, () => wake(id));
-        parkedDatabases.add(id);
-        parkFailures.delete(id);
-      } catch (err) {
-        // Said once per cause, not at every pass while the ports stay taken.
-        const reason = err instanceof Error ? err.message : String(err);
-        if (parkFailures.get(id) !== reason) logger.warn({ err, databaseId: id }, 'could not hold the ports of a paused database for auto-resume; trying again at every health pass');
-        parkFailures.set(id, reason);
-      }
-    }
-  }
+  const accessSync = createAccessSync({ db, runtime, logger, nodeHost, startedAt: clock.now() });
 
   async function checkHealth(): Promise<void> {
     const now = clock.now();
-    await syncParking().catch((err: unknown) => logger.error({ err }, 'auto-resume parking failed'));
-    const rows = await db
-      .selectFrom('databases')
-      .select(['id', 'name', 'auto_pause_enabled', 'auto_pause_idle_minutes'])
-      .where('state', '=', 'running')
-      .where('id', 'not in', busy)
-      .execute();
-    for (const id of quiet.keys()) if (!rows.some((r) => r.id === id && r.auto_pause_enabled === 1)) quiet.delete(id);
-    for (const { id, name, auto_pause_enabled: autoPause, auto_pause_idle_minutes: idleMinutes } of rows) {
+    // Auto-pause counts idleness from the router's view (src/scheduler/auto-pause.ts).
+    const paused = new Set(await autoPausePass({ db, clock, logger, databases }).catch((err: unknown) => (logger.error({ err }, 'auto-pause pass failed'), [] as string[])));
+    const rows = await db.selectFrom('databases').select('id').where('state', '=', 'running').where('id', 'not in', busy).execute();
+    for (const { id } of rows) {
+      if (paused.has(id)) continue;
       const nodes = await db.selectFrom('database_nodes').select('station_id').where('database_id', '=', id).execute();
       const healths: NodeHealth[] = await Promise.all(nodes.map((n) => runtime.health(n.station_id).catch(() => ({ status: 'unhealthy' as const, checkedAt: now }))));
       const status = healths.every((h) => h.status === 'healthy') ? 'healthy' : healths.some((h) => h.status === 'stopped') ? 'stopped' : 'unhealthy';
-      if (autoPause === 1 && status === 'healthy' && idleLongEnough(id, healths, idleMinutes, now)) {
-        quiet.delete(id);
-        const operationId = await autoPauseDatabase(databases, id, idleMinutes);
-        if (operationId) logger.info({ databaseId: id, operationId, idleMinutes }, `auto-pausing database ${name}: no queries for ${idleMinutes} minutes`);
-        continue;
-      }
       await db
         .updateTable('databases')
         .set({ health_status: status, health_checked_at: clock.now().toISOString(), under_incident: status === 'healthy' ? 0 : 1 })
@@ -223,38 +156,8 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
         .where('id', 'not in', busy)
         .execute();
     }
-    // Users whose expiry passed since the last pass lose access now, not at the next restart.
-    const expired = await db
-      .selectFrom('database_users')
-      .select('database_id')
-      .distinct()
-      .where('expire_at', '>', lastHealthPass.toISOString())
-      .where('expire_at', '<=', now.toISOString())
-      .execute();
-    lastHealthPass = now;
-    // Network rules added or deleted since the last pass reach every node of their environment now.
-    const rules = await ruleSignatures();
-    const changedEnvironments = [...new Set([...rules.keys(), ...rulesSeen.keys()])].filter((env) => rules.get(env) !== rulesSeen.get(env));
-    rulesSeen = rules;
-    const affected = changedEnvironments.length
-      ? await db.selectFrom('databases').select('id').where('environment_id', 'in', changedEnvironments).where('state', 'not in', ['terminated', 'terminating']).execute()
-      : [];
-    for (const databaseId of new Set([...expired.map((e) => e.database_id), ...affected.map((a) => a.id)])) {
-      const access = await nodeAccessOf(db, databaseId, now);
-      for (const spec of await nodeSpecsOf(db, databaseId, nodeHost)) {
-        await runtime.writeUsers(spec.stationId, access).catch((err: unknown) => logger.warn({ err, databaseId }, 'could not hand new users or network rules to a node'));
-      }
-    }
+    await accessSync.pass(now);
   }
-
-  /** Per environment with rules, its ranges as one string: what tells a change of its network rules. */
-  async function ruleSignatures(): Promise<Map<string, string>> {
-    const rows = await db.selectFrom('network_rules').select(['environment_id', 'ip_range']).orderBy('environment_id').orderBy('ip_range').execute();
-    const out = new Map<string, string>();
-    for (const r of rows) out.set(r.environment_id, out.has(r.environment_id) ? `${out.get(r.environment_id)},${r.ip_range}` : r.ip_range);
-    return out;
-  }
-  let rulesSeen = new Map<string, string>();
 
   let unsubscribe: (() => void) | null = null;
   let healthTimer: NodeJS.Timeout | null = null;
@@ -277,7 +180,6 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       // transient state are left to their (resumed) operation, whose current step is re-run.
       const running = await db.selectFrom('databases').select('id').where('state', '=', 'running').execute();
       const desired: NodeSpec[] = [];
-      rulesSeen = await ruleSignatures();
       for (const { id } of running) {
         const access = await nodeAccessOf(db, id, clock.now());
         for (const spec of await nodeSpecsOf(db, id, nodeHost)) {
@@ -293,7 +195,6 @@ export async function createLifecycle(options: LifecycleOptions): Promise<Lifecy
       logger.info({ started: report.started.length, adopted: report.adopted.length, stopped: report.stopped.length }, 'runtime reconciled');
       const metered = await meterSettledDatabases(db, clock.now(), config.billing);
       if (metered > 0) logger.info({ databases: metered }, 'usage meter started for databases that had none or disagreed with their state');
-      await syncParking().catch((err: unknown) => logger.error({ err }, 'auto-resume parking failed'));
       engine.start();
       engine.wake();
       healthTimer = setInterval(() => {

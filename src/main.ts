@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import { ensureConsoleOwner } from './auth/console-sessions.js';
 import { bootstrapIfEmpty, type BootstrapResult } from './domain/organizations.js';
 import { openStore, type Store } from './store/db.js';
+import type { Registry } from 'prom-client';
 import { ephemeralPortRange, overlap } from './net/ephemeral-ports.js';
 
 /** Secrets never reach the log, whatever a request or an error carries. */
@@ -95,6 +96,8 @@ export interface Extension {
   publicRoutes?: RoutePlugin[];
   environmentInUse?: (environmentId: string) => Promise<boolean>;
   readinessChecks?: Array<() => Promise<string | null>>;
+  /** Registers the area's metrics on the API's Prometheus registry (served at /metrics). */
+  registerMetrics?(registry: Registry): void;
   /** Called once the API listens. */
   start?(): Promise<void>;
   /** Called on shutdown, before the store closes. */
@@ -217,6 +220,7 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Ru
       },
       readinessChecks: extensions.flatMap((e) => e.readinessChecks ?? []),
     });
+    for (const e of extensions) e.registerMetrics?.(app.apiMetrics.registry);
     await app.listen({ host: config.host, port: config.port });
     let started: Promise<void> | null = null;
     const startExtensions = (): Promise<void> =>

@@ -25,6 +25,7 @@ const SOURCES = [
   'src/api/routes/auth.ts',
   'src/domain/billing.ts',
   'src/domain/payment-providers.ts',
+  'src/domain/switch-url.ts',
 ];
 
 /** A thrown template as a pattern: `environment '${id}' does not exist` matches the doc's `environment '<id>' does not exist`. */

@@ -2,7 +2,7 @@
 // environments, the production privilege scope, PATCH, database users (new credentials work within
 // seconds on a real graph-server) and settings/config with needsRestart.
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { insertApiClient } from '../src/domain/api-clients.js';
@@ -253,26 +253,29 @@ describe('databases API', () => {
   });
 
   test('a resume that cannot start the process fails with an actionable error and leaves the database paused', async () => {
-    // Auto-resume (switched on above) would hold the paused database's ports itself; here only the blocker may.
     const off = await server.request('PATCH', `${DB}/${database.id}`, { token, body: { autoResume: false } });
     assert.equal(off.body.autoResume, false);
     const pause = await server.request('PUT', `${DB}/${database.id}/pause`, { token });
     assert.equal((await waitForOperation(server, token, database.id, pause.body.operationId)).status, 'finished');
-    const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(database.boltPort, '127.0.0.1', resolve));
+    // The public port belongs to the router now, so a node can no longer be kept out by it; what stops this
+    // node is its data dir turned into a plain file.
+    const dataDir = server.runtime.paths(database.nodes[0].stationId).dataDir;
+    renameSync(dataDir, `${dataDir}.aside`);
+    writeFileSync(dataDir, 'not a directory');
     try {
       const resume = await server.request('PUT', `${DB}/${database.id}/resume`, { token });
       assert.equal(resume.status, 202);
       const op = await waitForOperation(server, token, database.id, resume.body.operationId);
       assert.equal(op.status, 'failed');
-      assert.match(op.error, /port is in use/);
+      assert.match(op.error, /before it was ready|was not ready|not a directory|ENOTDIR|EEXIST/);
       assert.doesNotMatch(op.error, /\n\s+at /);
       assert.equal(op.steps.at(-1).status, 'failed');
       const status = (await server.request('GET', `${DB}/${database.id}/status`, { token })).body;
       assert.equal(status.state, 'paused');
       assert.equal(await server.runtime.pidOf(database.nodes[0].stationId), undefined);
     } finally {
-      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      rmSync(dataDir, { force: true });
+      renameSync(`${dataDir}.aside`, dataDir);
     }
     const again = await server.request('PUT', `${DB}/${database.id}/resume`, { token });
     assert.equal((await waitForOperation(server, token, database.id, again.body.operationId)).status, 'finished');

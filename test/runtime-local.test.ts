@@ -29,7 +29,8 @@ setInterval(() => {}, 1 << 30); // stays alive while not listening
 process.on('SIGUSR1', () => listen(() => {}));
 listen(() => {
   console.log('starting up');
-  console.log(JSON.stringify({ event: 'ready', boltPort: Number(flag('--bolt-port')), httpPort: Number(flag('--http-port')) }));
+  // Port 0 picks a free one, as graph-server does; the ready line names the real ports.
+  console.log(JSON.stringify({ event: 'ready', boltPort: server.address().port, httpPort: Number(flag('--http-port')) || 1 }));
   if (process.env.FAKE_CRASH_AFTER_MS) setTimeout(() => process.exit(3), Number(process.env.FAKE_CRASH_AFTER_MS));
   if (process.env.FAKE_LOG_BYTES) console.log('x'.repeat(Number(process.env.FAKE_LOG_BYTES)));
 });
@@ -364,6 +365,22 @@ describe('local runtime: crash recovery', () => {
     const newPid = (await runtime.pidOf('keep'))!;
     assert.notEqual(newPid, nodePid);
     assert.equal(await canConnect(spec.boltPort), true);
+  });
+
+  test('a node asked for port 0 listens where its ready line says; endpoint() reports it, also after adoption', async () => {
+    const dir = await tempDir();
+    const spec = await specFor('ephemeral', { boltPort: 0, httpPort: 0 });
+    const nodePid = await controlPlaneThatDies(dir, spec);
+    const runtime = runtimeWith(dir);
+    const report = await runtime.reconcile([spec]);
+    assert.deepEqual(report.adopted, ['ephemeral']);
+    assert.equal(await runtime.pidOf('ephemeral'), nodePid);
+    const ports = await runtime.endpoint('ephemeral');
+    assert.ok(ports && ports.boltPort > 0, JSON.stringify(ports));
+    assert.equal(await canConnect(ports.boltPort), true);
+    assert.equal((await runtime.health('ephemeral')).status, 'healthy');
+    await runtime.stop('ephemeral');
+    assert.equal(await runtime.endpoint('ephemeral'), null);
   });
 
   test('reconcile restarts a surviving node whose desired spec changed meanwhile', async () => {

@@ -19,10 +19,14 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
-function socketName(dataDir: string): string {
+/** What holds the lock: `serve` (the API) or `router` (src/router/, one per data dir as well). */
+export type LockRole = 'serve' | 'router';
+
+function socketName(dataDir: string, role: LockRole): string {
   const real = realpathSync(dataDir);
-  if (process.platform === 'linux') return `\0allotrope-data-dir-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`;
-  return join(real, 'serve.lock');
+  const prefix = role === 'serve' ? 'allotrope-data-dir' : 'allotrope-router';
+  if (process.platform === 'linux') return `\0${prefix}-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`;
+  return join(real, `${role}.lock`);
 }
 
 function ask(name: string): Promise<DataDirHolder | null> {
@@ -46,9 +50,9 @@ function ask(name: string): Promise<DataDirHolder | null> {
   });
 }
 
-/** Takes the data dir for this process, or names the serve that holds it. */
-async function attemptLock(dataDir: string, holder: () => DataDirHolder): Promise<DataDirLock | { heldBy: DataDirHolder }> {
-  const name = socketName(dataDir);
+/** Takes the data dir for this process, or names the serve (router) that holds it. */
+async function attemptLock(dataDir: string, holder: () => DataDirHolder, role: LockRole = 'serve'): Promise<DataDirLock | { heldBy: DataDirHolder }> {
+  const name = socketName(dataDir, role);
   const server = net.createServer((socket) => socket.end(`${JSON.stringify(holder())}\n`));
   for (let attempt = 0; ; attempt++) {
     const taken = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
@@ -78,6 +82,15 @@ async function attemptLock(dataDir: string, holder: () => DataDirHolder): Promis
 /** What a refusal says of the holder. */
 export function describeHolder(other: DataDirHolder): string {
   return other.pid ? `pid ${other.pid}${other.url ? `, API at ${other.url}` : ''}` : 'another process';
+}
+
+/** Takes the data dir for this process; throws a CliError naming the holder when another one has it. */
+export async function lockDataDir(dataDir: string, holder: () => DataDirHolder, role: LockRole = 'serve'): Promise<DataDirLock> {
+  const got = await attemptLock(dataDir, holder, role);
+  if ('heldBy' in got) {
+    throw new CliError(`the data dir ${dataDir} is in use by another allotrope ${role} (${describeHolder(got.heldBy)}); stop it first, or give this one its own ALLOTROPE_DATA_DIR`);
+  }
+  return got;
 }
 
 /** Takes the data dir now, or says who holds it (a standby waits with waitForDataDir). */

@@ -7,7 +7,7 @@ import { PACKAGE_VERSION } from '../version.js';
 import { registerApiCommands } from './api/commands.js';
 import { registerCompletionCommand } from './api/completion.js';
 
-const SERVER_COMMANDS = new Set(['serve', 'admin', 'graph-server', 'engines', 'migrate', 'store']);
+const SERVER_COMMANDS = new Set(['serve', 'admin', 'graph-server', 'engines', 'migrate', 'store', 'router']);
 const API_COMMANDS = new Set(['login', 'contexts', 'versions', 'plans', 'regions', 'databases', 'db', 'snapshots', 'backups', 'export', 'import', 'operations', 'ops', 'environments', 'envs', 'network-rules', 'api-clients', 'users']);
 
 /** Whether the command line (process.argv without node and script) runs an API command. */
@@ -22,18 +22,20 @@ export async function buildProgram(options: { apiOnly?: boolean } = {}): Promise
     .version(PACKAGE_VERSION)
     .exitOverride();
   if (!options.apiOnly) {
-    const [serve, admin, graphServer, engines, store] = await Promise.all([
+    const [serve, admin, graphServer, engines, store, router] = await Promise.all([
       import('./serve.js'),
       import('./admin.js'),
       import('../graph-server/cli.js'),
       import('./engines.js'),
       import('./store.js'),
+      import('../router/cli.js'),
     ]);
     serve.registerServeCommand(program);
     admin.registerAdminCommands(program);
     graphServer.registerGraphServerCommand(program);
     engines.registerEnginesCommands(program);
     store.registerStoreCommands(program);
+    router.registerRouterCommand(program);
   }
   registerApiCommands(program);
   registerCompletionCommand(program);

@@ -12,6 +12,7 @@ import { systemClock } from '../clock.js';
 import { instanceId } from '../instance-id.js';
 import { standbyLease } from '../runtime-owner.js';
 import { storeDialectOf } from '../store/db.js';
+import { askRouter } from '../router/control.js';
 import { CliError } from './errors.js';
 
 export function registerServeCommand(program: Command): void {
@@ -100,16 +101,18 @@ export function registerServeCommand(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
-      if (config.tls) {
-        const tls = config.tls;
-        process.on('SIGHUP', () => {
-          try {
-            (running.app.server as unknown as HttpsServer).setSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
-            running.app.log.info('TLS certificate reloaded');
-          } catch (err) {
-            running.app.log.error({ err: (err as Error).message }, 'TLS certificate reload failed; keeping the previous one');
-          }
+      process.on('SIGHUP', () => {
+        // The router (its own process) reads its certificate again too: one reload for both.
+        void askRouter<{ error?: string }>(config.dataDir, { op: 'reload-tls' }).then((reply) => {
+          if (reply?.error) running.app.log.error({ err: reply.error }, 'router TLS certificate reload failed; it keeps the previous one');
         });
-      }
+        if (!config.tls) return;
+        try {
+          (running.app.server as unknown as HttpsServer).setSecureContext({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) });
+          running.app.log.info('TLS certificate reloaded');
+        } catch (err) {
+          running.app.log.error({ err: (err as Error).message }, 'TLS certificate reload failed; keeping the previous one');
+        }
+      });
     });
 }

@@ -7,9 +7,10 @@ export interface NodeSpec {
   databaseId: string;
   /** Unique per node across the whole installation; names its files and its process. */
   stationId: string;
+  /** The node's own listening ports; 0 (what the control plane asks for) lets the node pick free ones. */
   boltPort: number;
   httpPort: number;
-  /** Listen address; 127.0.0.1 unless the operator exposes nodes directly. */
+  /** Listen address: loopback, behind the router (src/router/), which owns the public ports. */
   host: string;
   /** Host name clients are told to use (routing tables, discovery): the database's `domainName`. */
   advertisedHost?: string;
@@ -23,6 +24,12 @@ export interface NodeSpec {
   engine?: 'grafeo' | 'neo4j';
 }
 
+/** Where a running node listens (its internal ports; clients reach it through the router). */
+export interface NodePorts {
+  boltPort: number;
+  httpPort: number;
+}
+
 export interface DatabaseUserEntry {
   username: string;
   /** A hash the graph-server can verify (never a plain password). */
@@ -30,7 +37,10 @@ export interface DatabaseUserEntry {
   readOnly: boolean;
 }
 
-/** Who may connect to a node: its users, and the client address ranges allowed (empty = every address). */
+/**
+ * Who may connect to a node: its users, and the client address ranges allowed (empty = every address). The
+ * control plane passes none: network rules are checked at the edge (src/router/), not in nodes.
+ */
 export interface NodeAccess {
   users: DatabaseUserEntry[];
   /** CIDR ranges: the network rules of the database's environment. */
@@ -116,15 +126,8 @@ export interface Runtime {
   /** Stop the node and remove every file it has. Unknown node: no-op. */
   destroy(stationId: string): Promise<void>;
   health(stationId: string): Promise<NodeHealth>;
-  /**
-   * Auto-resume: listen on a stopped node's ports in its place. Every client that connects calls `onWake`
-   * and is turned away (a Bolt socket is closed, so drivers retry; HTTP gets 503 with Retry-After). The
-   * ports are let go when the node starts (before its process binds them) or is destroyed, or on
-   * `unpark`. Optional: a runtime without it has no auto-resume.
-   */
-  park?(spec: NodeSpec, onWake: () => void): Promise<void>;
-  /** Stops listening in a node's place (nothing when it was not parked). */
-  unpark?(stationId: string): Promise<void>;
+  /** Where the node listens while it runs (null: not running, or unknown). */
+  endpoint(stationId: string): Promise<NodePorts | null>;
   /** Replace the node's users and network allowlist atomically; a running node picks them up without a restart. */
   writeUsers(stationId: string, access: NodeAccess): Promise<void>;
   /** Delete all data but keep the node (it runs again afterwards if it was running). */

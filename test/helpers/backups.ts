@@ -17,6 +17,7 @@ import type { Config } from '../../src/config.js';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
 import type { ExtensionDeps, Extension } from '../../src/main.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
+import { attachRouter } from '../../src/router/attach.js';
 import type { Runtime } from '../../src/runtimes/runtime.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs.js';
@@ -87,19 +88,22 @@ export function backupsExtension(
         })
       : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: options.downloadsUrl, downloadSecret: options.downloadSecret, clock: deps.clock });
     let wakeEngine = (): void => undefined;
-    const used = options.wrapRuntime ? options.wrapRuntime(runtime) : runtime;
+    // As serve's data plane: the router owns the public ports and learns where nodes listen.
+    const router = await attachRouter({ ...deps, config }, options.wrapRuntime ? options.wrapRuntime(runtime) : runtime);
+    const used = router.runtime;
     const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, blobStore, wake: () => wakeEngine(), settings: options.settings });
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, endpointsChanged: router.poke, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
     wakeEngine = () => lifecycle.engine.wake();
     await expose?.({ lifecycle, backups, runtime, blobStore });
     return {
       routes: [lifecycle.routes, backups.routes],
       environmentInUse: lifecycle.environmentInUse,
+      registerMetrics: router.registerMetrics,
       start: () => lifecycle.start(),
       async stop() {
         await backups.scheduler.stop();
         await lifecycle.stop();
-        await runtime.close();
+        await router.close();
       },
     };
   };
@@ -107,7 +111,15 @@ export function backupsExtension(
 
 /** `wrapRuntime` puts a test's own layer between the control plane and the real local runtime (to inject a failure). */
 export async function startBackupsServer(
-  options: { s3?: S3Target; settings?: BackupsSettings; wrapRuntime?: (runtime: LocalRuntime) => Runtime; /** ALLOTROPE_DB_PORTS (default: a claimed test range of 40). */ dbPorts?: string } = {},
+  options: {
+    s3?: S3Target;
+    settings?: BackupsSettings;
+    wrapRuntime?: (runtime: LocalRuntime) => Runtime;
+    /** ALLOTROPE_DB_PORTS (default: a claimed test range of 40). */
+    dbPorts?: string;
+    /** More ALLOTROPE_* variables. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<BackupsServer> {
   const downloadPort = await freePort();
   const downloadsUrl = `http://127.0.0.1:${downloadPort}`;
@@ -122,7 +134,7 @@ export async function startBackupsServer(
   });
 
   const server = await startServer({
-    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1' },
+    env: { ALLOTROPE_DB_PORTS: options.dbPorts ?? testPortRange(), ALLOTROPE_PUBLIC_HOST: '127.0.0.1', ...options.env },
     extend: [extension],
   });
   try {

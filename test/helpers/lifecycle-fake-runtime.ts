@@ -43,6 +43,9 @@ export class FakeRuntime implements Runtime {
     const status = !this.running.has(stationId) ? 'stopped' : this.unhealthy.has(stationId) ? 'unhealthy' : 'healthy';
     return { status, checkedAt: new Date() };
   }
+  async endpoint(stationId: string) {
+    return this.running.has(stationId) ? { boltPort: 1, httpPort: 2 } : null;
+  }
   async writeUsers(stationId: string, access: NodeAccess) {
     this.users.set(stationId, access.users);
   }

@@ -12,6 +12,7 @@ import type { Extension, ExtensionDeps } from '../../src/main.js';
 import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../../src/runtimes/local/command.js';
 import type { EngineInstalls } from '../../src/runtimes/local/command.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
+import { attachRouter } from '../../src/router/attach.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process.js';
 import { startServer, type ApiResponse, type RequestOptions, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
@@ -43,8 +44,10 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
       ...deps.config,
       operations: { concurrency: options.concurrency ?? deps.config.operations.concurrency, leaseMs: options.leaseMs ?? deps.config.operations.leaseMs },
       runtime: { ...deps.config.runtime, healthIntervalMs: options.healthIntervalMs ?? 500 },
+      // Versions of an installed engine are offered when the runtime is given it.
+      engines: { ...deps.config.engines, ...(options.engines ? { neo4j: options.engines.neo4j } : {}) },
     };
-    const runtime = createLocalRuntime({
+    const local = createLocalRuntime({
       rootDir: join(config.dataDir, 'runtime'),
       command: testGraphServerCommand,
       healthIntervalMs: 300,
@@ -53,15 +56,18 @@ export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: 
       logger: deps.logger.child({ area: 'runtime' }),
       ...(options.engines ? { engines: options.engines } : {}),
     });
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime, pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) });
-    expose?.({ lifecycle, runtime });
+    // As serve's data plane: the router owns the public ports, nodes listen on loopback ports it is told of.
+    const router = await attachRouter({ ...deps, config }, local);
+    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: router.runtime, endpointsChanged: router.poke, pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) });
+    expose?.({ lifecycle, runtime: local });
     return {
       routes: [lifecycle.routes],
       environmentInUse: lifecycle.environmentInUse,
+      registerMetrics: router.registerMetrics,
       start: () => lifecycle.start(),
-      async stop() {
+      stop: async () => {
         await lifecycle.stop();
-        await runtime.close();
+        await router.close();
       },
     };
   };

@@ -20,6 +20,7 @@ import {
   terminateDatabase,
   type DatabaseDeps,
 } from '../../domain/databases.js';
+import { switchConnectionUrl } from '../../domain/switch-url.js';
 import { createDatabaseUser, deleteDatabaseUser, listDatabaseUsers, resetDatabaseUserPassword, type UsersDeps } from '../../domain/database-users.js';
 import { getDatabaseConfiguration, putDatabaseConfiguration, type SettingsDeps } from '../../domain/database-settings.js';
 import { getEnvironment } from '../../domain/environments.js';
@@ -54,6 +55,7 @@ import {
   ListQuery,
   Restart,
   PlanChange,
+  SwitchUrl,
   Patch,
   VENDOR,
 } from '../schemas/databases.js';
@@ -153,6 +155,23 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
         url: `${BASE}/:id/plan/change`,
         schema: { tags, summary: 'Change the plan; a running database restarts to apply it (nextOperationId)', params: DbParams, body: PlanChange, response: { 202: OperationAccepted, ...errorResponses(403, 404, 409) } },
         handler: async (request, reply) => reply.code(202).send({ operationId: await changePlan(databases, request.caller!, request.params.id, request.body.targetPlanName) }),
+      });
+    }
+
+    for (const method of ['POST', 'PUT'] as const) {
+      app.route({
+        method,
+        url: `${BASE}/:id/connection-url/switch`,
+        schema: {
+          tags,
+          summary:
+            'Switch connection URL: this database and targetDatabaseId (same organization and region) exchange domain name and ports; new connections reach the other database at once, open ones are drained then closed (docs/router.md)',
+          params: DbParams,
+          body: SwitchUrl,
+          response: { 202: OperationAccepted, ...errorResponses(400, 403, 404, 409) },
+        },
+        handler: async (request, reply) =>
+          reply.code(202).send({ operationId: await switchConnectionUrl(databases, request.caller!, request.params.id, request.body.targetDatabaseId) }),
       });
     }
 

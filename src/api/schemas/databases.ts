@@ -139,6 +139,7 @@ export const Restart = Type.Object(
   { additionalProperties: false },
 );
 export const PlanChange = Type.Object({ targetPlanName: Type.String() }, { additionalProperties: false });
+export const SwitchUrl = Type.Object({ targetDatabaseId: Type.String({ description: 'The database to exchange connection URLs with' }) }, { additionalProperties: false });
 export const Patch = Type.Object(
   {
     name: Type.Optional(PlainText()),
@@ -148,10 +149,10 @@ export const Patch = Type.Object(
           Type.Object({ enabled: Type.Optional(Type.Boolean()), idleMinutes: Type.Optional(Type.Integer()) }, { additionalProperties: false }),
           Type.Boolean({ description: 'Shorthand for {"enabled": …}' }),
         ],
-        { description: 'Pause the database once no transaction (no query) has begun on it for idleMinutes (5 to 10080); an open transaction keeps it running. The control plane checks at every health pass and starts an ordinary pause operation' },
+        { description: 'Pause the database once the router has seen no open connection and no traffic to it for idleMinutes (5 to 10080); an open connection (an idle pooled driver connection too) keeps it running. The control plane checks at every health pass and starts an ordinary pause operation (docs/router.md)' },
       ),
     ),
-    autoResume: Type.Optional(Type.Boolean({ description: 'While the database is paused, the control plane holds its ports; the first client that connects starts a resume operation. That client is turned away (Bolt: the socket is closed, which drivers retry; HTTP: 503 with Retry-After: 2), so a driver managed transaction (executeQuery, executeRead/Write) succeeds once the database runs, 1-4 s later' })),
+    autoResume: Type.Optional(Type.Boolean({ description: 'While the database is paused, the first client that connects to its endpoint starts a resume operation; the router holds that connection (up to ALLOTROPE_AUTO_RESUME_WAIT_MS, default 30 s) and forwards it once the database runs, so the first query just takes longer (docs/router.md)' })),
   },
   { additionalProperties: false },
 );

@@ -483,6 +483,15 @@ export class BoltConnection {
       if (signature !== SIG.RESET) return this.ignored();
       this.relayFailed = false;
     }
+    // ROUTE is answered here, not by the engine: the routing table must name the address the client dialed.
+    if (signature === SIG.ROUTE) {
+      try {
+        this.route(unpackMessage(raw, { structs: 'values' }).fields);
+      } catch (err) {
+        await this.fail(err);
+      }
+      return;
+    }
     let message = raw;
     try {
       if (signature === SIG.RUN) {
@@ -718,8 +727,11 @@ export class BoltConnection {
     // Bolt 4.3 sent the database name itself as the third field; 4.4+ sends {db, imp_user}.
     const dbField = extra !== null && typeof extra === 'object' && !Array.isArray(extra) ? (extra as ValueMap).db : extra;
     const { db } = resolveDb(dbField as Value | undefined);
-    let address = this.options.advertisedAddress();
-    if (!address && typeof this.routingContext?.address === 'string') address = this.routingContext.address;
+    // The address the driver dialed (HELLO's routing context) first: behind the router (src/router/) that is
+    // the database's public endpoint, which stays right across node restarts and switches; the node's own
+    // address (a loopback port) only for clients that send none.
+    const dialed = this.routingContext?.address;
+    const address = typeof dialed === 'string' && dialed !== '' ? dialed : this.options.advertisedAddress();
     const servers = ['ROUTE', 'READ', 'WRITE'].map((role) => ({ addresses: [address], role }));
     this.success({ rt: { ttl: ROUTING_TTL_SECONDS, db, servers } });
   }

@@ -5,7 +5,12 @@ import { findPlan } from '../../domain/catalog.js';
 import type { DatabaseUserEntry, NodeAccess, NodeSpec } from '../../runtimes/runtime.js';
 import type { Tables } from '../../store/schema/index.js';
 
-export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, host: string): Promise<NodeSpec[]> {
+/**
+ * Nodes listen on loopback ports of their own choosing (0): the router owns the database's public ports and
+ * forwards there. Neither the public ports nor the domain name reach the node, so a switch (which swaps them)
+ * leaves its command, and so its process, as it is. `_host` (the API's interface) is no longer used for nodes.
+ */
+export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, _host: string): Promise<NodeSpec[]> {
   const database = await db.selectFrom('databases').selectAll().where('id', '=', databaseId).executeTakeFirstOrThrow();
   const nodes = await db.selectFrom('database_nodes').selectAll().where('database_id', '=', databaseId).orderBy('created_at').execute();
   const settingRows = await db.selectFrom('database_settings').select(['key', 'value']).where('database_id', '=', databaseId).orderBy('key').execute();
@@ -14,10 +19,9 @@ export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, host: 
   return nodes.map((node) => ({
     databaseId,
     stationId: node.station_id,
-    boltPort: database.bolt_port,
-    httpPort: database.http_port,
-    host,
-    advertisedHost: database.domain_name,
+    boltPort: 0,
+    httpPort: 0,
+    host: '127.0.0.1',
     readOnly: node.node_type !== 'primary',
     ...(plan ? { memoryMb: plan.memoryMb } : {}),
     settings,
@@ -26,13 +30,11 @@ export async function nodeSpecsOf(db: Kysely<Tables>, databaseId: string, host: 
 }
 
 /**
- * Who may connect to the database's nodes: its users whose passwords still hold, and the network rules of
- * its environment (no rules: every address).
+ * Who may connect to the database's nodes: its users whose passwords still hold. Network rules are checked by
+ * the router on the client's real address (a node sees only the router's loopback connections), so none go here.
  */
 export async function nodeAccessOf(db: Kysely<Tables>, databaseId: string, now: Date): Promise<NodeAccess> {
-  const database = await db.selectFrom('databases').select('environment_id').where('id', '=', databaseId).executeTakeFirstOrThrow();
-  const rules = await db.selectFrom('network_rules').select('ip_range').where('environment_id', '=', database.environment_id).orderBy('ip_range').execute();
-  return { users: await userEntriesOf(db, databaseId, now), allow: rules.map((r) => r.ip_range) };
+  return { users: await userEntriesOf(db, databaseId, now), allow: [] };
 }
 
 /** Users whose passwords still hold (expired ones are left out, so they can no longer connect). */

@@ -19,7 +19,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, chown, copyFile, cp, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -31,6 +30,7 @@ import {
   type NodeActivity,
   type NodeCounts,
   type NodeHealth,
+  type NodePorts,
   type NodeSpec,
   type ReconcileReport,
   type RestartOptions,
@@ -115,6 +115,8 @@ export interface LocalRuntime extends Runtime {
 /** One live process of a node: our child, or one adopted from a previous control plane. */
 interface NodeProcess {
   identity: ProcessIdentity;
+  /** Where the process listens (from its ready line; a spec port 0 means the process picked one). */
+  ports?: NodePorts;
   commandHash: string;
   child?: ChildProcess;
   startedAtMs: number;
@@ -142,16 +144,6 @@ interface NodeState {
 
 const noopLogger: RuntimeLogger = { info() {}, warn() {}, error() {} };
 
-/** Listeners holding a stopped node's ports for auto-resume, and the clients they accepted. */
-interface Parking {
-  servers: net.Server[];
-  sockets: Set<net.Socket>;
-}
-
-const PARKED_HTTP_BODY = JSON.stringify({
-  errors: [{ code: 'Neo.TransientError.General.DatabaseUnavailable', message: 'the database is paused and is resuming; retry in a few seconds' }],
-});
-
 /** The activity counters of a graph-server's health reply, when it has them (older servers do not). */
 function activityOf(reply: unknown): NodeActivity | undefined {
   const r = reply as Partial<Record<'pid' | 'transactionsBegun' | 'openTransactions', unknown>> | null;
@@ -178,7 +170,6 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   );
 
   const nodes = new Map<string, NodeState>();
-  const parked = new Map<string, Parking>();
   const locks = new Map<string, Promise<unknown>>();
   const listeners = new Set<(event: RuntimeEvent) => void>();
   let closed = false;
@@ -280,7 +271,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     });
   }
 
-  function adopt(node: NodeState, record: ProcessIdentity & { commandHash: string }): NodeProcess {
+  function adopt(node: NodeState, record: ProcessIdentity & { commandHash: string; ports?: NodePorts }): NodeProcess {
     let timer: NodeJS.Timeout | undefined;
     let disposed = false;
     const exited = new Promise<string>((resolve) => {
@@ -299,6 +290,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     return {
       identity: record,
       commandHash: record.commandHash,
+      ...(record.ports ? { ports: record.ports } : {}),
       startedAtMs: Date.now(),
       stopping: false,
       exited,
@@ -310,27 +302,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   }
 
   /** Spawns the node's process and resolves once it printed its ready line. */
-  /** Lets go of a parked node's ports (its process is about to bind them, or it is going away). */
-  async function unparkNode(stationId: string): Promise<void> {
-    const parking = parked.get(stationId);
-    if (!parking) return;
-    parked.delete(stationId);
-    for (const socket of parking.sockets) socket.destroy();
-    await Promise.all(parking.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-
-  function listenOn(server: net.Server, port: number, host: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host, exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  }
-
   async function launch(node: NodeState, spec: NodeSpec): Promise<NodeProcess> {
-    await unparkNode(node.stationId);
     const { argv, hash } = commandOf(spec, node.paths);
     await provisionFiles(node.paths);
     const childLog = await openChildLog(node.paths, logMaxBytes);
@@ -380,7 +352,11 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     for (;;) {
       const lines = await tail.readLines();
       if (lines.length) lastLines = [...lastLines, ...lines].slice(-5);
-      if (lines.some(isReadyLine)) break;
+      const ready = lines.find(isReadyLine);
+      if (ready) {
+        proc.ports = readyPorts(ready, spec);
+        break;
+      }
       if (exitDetail !== undefined) {
         await removePidRecord(node.paths);
         throw new RuntimeError('Failed', `node ${node.stationId} ${exitDetail} before it was ready${lastOutput(lastLines, tail.pending)}`);
@@ -396,7 +372,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     // The process may have rewritten its argv (process.title) while starting: record what /proc shows now.
     const settled = await readProcessIdentity(pid);
     if (settled && (!proc.identity.startTime || settled.startTime === proc.identity.startTime)) proc.identity = settled;
-    await writePidRecord(node.paths, { ...proc.identity, commandHash: hash, startedAt: new Date().toISOString() });
+    await writePidRecord(node.paths, { ...proc.identity, commandHash: hash, startedAt: new Date().toISOString(), ...(proc.ports ? { ports: proc.ports } : {}) });
     node.lastStart = { stationId: node.stationId, pid, readyMs, adopted: false };
     log.info({ stationId: node.stationId, pid, readyMs }, 'node started');
     return proc;
@@ -566,7 +542,8 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     try {
       // Both: the admin channel proves the server's loop answers, the Bolt port that clients get in.
       const reply = admin.available ? await admin.request(node.paths.dataDir, { op: 'health' }, healthTimeoutMs) : null;
-      if (spec) await tcpProbe(connectHost(spec.host), spec.boltPort, healthTimeoutMs);
+      const boltPort = running.ports?.boltPort ?? spec?.boltPort;
+      if (spec && boltPort) await tcpProbe(connectHost(spec.host), boltPort, healthTimeoutMs);
       const activity = activityOf(reply);
       return activity ? { status: 'healthy', checkedAt, activity } : { status: 'healthy', checkedAt };
     } catch (err) {
@@ -653,60 +630,17 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       const node = stateOf(stationId);
       await withLock(stationId, async () => {
         node.wanted = false;
-        await unparkNode(stationId);
         await stopNode(node, stopGraceMs);
         await rm(node.paths.root, { recursive: true, force: true });
         nodes.delete(stationId);
       });
     },
 
-    async park(spec, onWake) {
-      assertOpen();
-      const node = stateOf(spec.stationId);
-      await withLock(spec.stationId, async () => {
-        if (parked.has(spec.stationId)) return;
-        if (node.proc || (await recordedProcess(node.paths))) throw new RuntimeError('Conflict', `node ${spec.stationId} runs; only a stopped node can be parked`);
-        const parking: Parking = { servers: [], sockets: new Set() };
-        const wake = (): void => {
-          if (parked.get(spec.stationId) !== parking) return;
-          try {
-            onWake();
-          } catch (err) {
-            log.error({ stationId: spec.stationId, err }, 'auto-resume wake-up failed');
-          }
-        };
-        const accept = (socket: net.Socket): void => {
-          parking.sockets.add(socket);
-          socket.once('close', () => parking.sockets.delete(socket));
-          socket.on('error', () => undefined);
-        };
-        // Bolt: closed at once, which drivers treat as a retryable ServiceUnavailable.
-        const bolt = net.createServer((socket) => {
-          accept(socket);
-          wake();
-          socket.destroy();
-        });
-        const http = createHttpServer((_req, res) => {
-          wake();
-          res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2', connection: 'close' }).end(PARKED_HTTP_BODY);
-        });
-        http.on('connection', accept);
-        parking.servers.push(bolt, http);
-        try {
-          await listenOn(bolt, spec.boltPort, spec.host);
-          await listenOn(http, spec.httpPort, spec.host);
-        } catch (err) {
-          await Promise.all(parking.servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
-          throw new RuntimeError('Failed', `cannot listen on the ports of node ${spec.stationId}: ${(err as Error).message}`, { cause: err });
-        }
-        parked.set(spec.stationId, parking);
-        log.info({ stationId: spec.stationId, boltPort: spec.boltPort, httpPort: spec.httpPort }, 'node parked: its ports wake it');
-      });
-    },
-
-    async unpark(stationId) {
+    async endpoint(stationId) {
       assertStationId(stationId);
-      await withLock(stationId, () => unparkNode(stationId));
+      const node = stateOf(stationId);
+      if (node.proc) return node.proc.ports ?? null;
+      return (await recordedProcess(node.paths))?.ports ?? null;
     },
 
     async health(stationId) {
@@ -898,7 +832,6 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       if (closed) return;
       closed = true;
       clearInterval(healthTimer);
-      await Promise.all([...parked.keys()].map((stationId) => unparkNode(stationId)));
       await Promise.all(
         [...nodes.values()].map((node) =>
           withLock(node.stationId, async () => {
@@ -1023,6 +956,14 @@ async function inBatches<T>(items: T[], concurrency: number, action: (item: T) =
     while (next < items.length) await action(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/** The ports a node's ready line names; the spec's own where it names none (a custom command). */
+function readyPorts(line: string, spec: NodeSpec): NodePorts | undefined {
+  const value = JSON.parse(line) as { boltPort?: unknown; httpPort?: unknown };
+  const port = (v: unknown, fallback: number) => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : fallback);
+  const ports = { boltPort: port(value.boltPort, spec.boltPort), httpPort: port(value.httpPort, spec.httpPort) };
+  return ports.boltPort > 0 && ports.httpPort > 0 ? ports : undefined;
 }
 
 function isReadyLine(line: string): boolean {

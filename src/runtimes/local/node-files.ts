@@ -80,6 +80,8 @@ export interface PidRecord extends ProcessIdentity {
   /** Hash of the command the process was started with: an adopted process must match the desired one. */
   commandHash: string;
   startedAt: string;
+  /** Where the process listens (its ready line), for whoever adopts it later. */
+  ports?: { boltPort: number; httpPort: number };
 }
 
 export async function readPidRecord(paths: NodePaths): Promise<PidRecord | null> {

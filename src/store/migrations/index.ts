@@ -4,6 +4,7 @@ import * as identity from './0001_identity.js';
 import * as lifecycle from './0002_lifecycle.js';
 import * as backups from './0003_backups.js';
 import * as engines from './0004_engines.js';
+import * as router from './0005_router.js';
 import * as sharedStore from './0006_shared_store.js';
 import * as billing from './0007_billing.js';
 import * as webConsole from './0008_console.js';
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '0002_lifecycle': lifecycle,
   '0003_backups': backups,
   '0004_engines': engines,
+  '0005_router': router,
   '0006_shared_store': sharedStore,
   '0007_billing': billing,
   '0008_console': webConsole,

@@ -40,6 +40,18 @@ export interface DatabaseNodesTable {
   /** primary | read-replica */
   node_type: string;
   created_at: string;
+  /** Where the node listens now (loopback; the router forwards there); null while it does not run. */
+  internal_bolt_port: number | null;
+  internal_http_port: number | null;
+}
+
+/** What the router sees of a database's clients (written by the router, throttled; read by auto-pause). */
+export interface DatabaseActivityTable {
+  database_id: string;
+  open_connections: number;
+  /** Last byte in either direction, or the last connection's close. */
+  last_activity_at: string;
+  updated_at: string;
 }
 
 export interface DatabaseUsersTable {
@@ -111,6 +123,7 @@ export interface OperationStepsTable {
 export interface LifecycleTables {
   databases: DatabasesTable;
   database_nodes: DatabaseNodesTable;
+  database_activity: DatabaseActivityTable;
   database_users: DatabaseUsersTable;
   database_settings: DatabaseSettingsTable;
   port_allocations: PortAllocationsTable;

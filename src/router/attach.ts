@@ -1,0 +1,55 @@
+// The control plane's half of the router, for serve's data plane (and test servers built the same way): make
+// sure the data dir's router runs (adopting one that does), have the runtime record every node's loopback
+// ports for it, show its counters on /metrics, and on a clean stop either stop it with the nodes
+// (ALLOTROPE_ON_EXIT=stop) or leave both serving for the next serve to adopt (`keep`).
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import type { Runtime } from '../runtimes/runtime.js';
+import type { Store } from '../store/db.js';
+import { askRouter } from './control.js';
+import { registerRouterMetrics } from './metrics.js';
+import { recordingEndpoints } from './node-endpoints.js';
+import { ensureRouter, stopRouter } from './process.js';
+
+export interface AttachedRouter<R extends Runtime> {
+  /** `runtime`, recording node ports for the router. */
+  runtime: Runtime;
+  registerMetrics(registry: Registry): void;
+  /** Tells the router to re-read its table now. */
+  poke(): void;
+  /** Closes the runtime and, unless onExit is `keep` (or `keepServing`: a standby takes over), stops the nodes and the router. */
+  close(options?: { keepServing?: boolean }): Promise<void>;
+  inner: R;
+}
+
+export async function attachRouter<R extends Runtime>(deps: { config: Config; store: Store; logger: Logger }, runtime: R): Promise<AttachedRouter<R>> {
+  const { config, store, logger } = deps;
+  // A new router starts alongside the API (not awaited: its start-up would add to serve's); it reads the
+  // endpoint table when it is up, so nothing is lost meanwhile.
+  const router = await ensureRouter(config, { wait: false });
+  if (router.adopted) logger.info({ pid: router.pid }, 'router adopted');
+  else
+    router.ready.then(
+      (pid) => logger.info({ pid }, 'router started'),
+      (err: unknown) => logger.error({ err: (err as Error).message }, 'the router did not start: databases are not reachable until it runs'),
+    );
+  return {
+    inner: runtime,
+    runtime: recordingEndpoints(runtime, {
+      db: store.db,
+      poke: () => void askRouter(config.dataDir, { op: 'poke' }),
+      onError: (err, stationId) => logger.warn({ err, stationId }, "could not record a node's ports for the router"),
+    }),
+    registerMetrics: (registry) => registerRouterMetrics(registry, config.dataDir),
+    poke: () => void askRouter(config.dataDir, { op: 'poke' }),
+    async close(options = {}) {
+      const keep = config.onExit === 'keep' || options.keepServing === true;
+      await runtime.close({ leaveRunning: keep });
+      if (keep) return;
+      // A router still starting would otherwise come up after this stop and stay.
+      await router.ready.catch(() => undefined);
+      await stopRouter(config.dataDir);
+    },
+  };
+}

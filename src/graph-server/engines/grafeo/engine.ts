@@ -84,6 +84,7 @@ export class GrafeoEngine implements GraphEngine {
 
   async begin(options: EngineQueryOptions): Promise<GrafeoTransaction> {
     this.assertOpen();
+    for (const b of options.bookmarks ?? []) this.assertBookmark(b);
     const tx = new GrafeoTransaction(this, this.db.beginTransaction(), { ...options, readOnly: options.readOnly || this.readOnly });
     this.open.add(tx);
     this.begun++;
@@ -113,6 +114,16 @@ export class GrafeoEngine implements GraphEngine {
 
   bookmark(): string {
     return `FB:${this.databaseUuid}:${this.db.currentEpoch()}`;
+  }
+
+  /** A bookmark this database issued (its id, an epoch it has reached); anything else is refused as Neo4j refuses it. */
+  private assertBookmark(bookmark: string): void {
+    const m = /^FB:([0-9a-fA-F-]{36}):(\d{1,19})$/.exec(bookmark);
+    const ok = m !== null && m[1] === this.databaseUuid && BigInt(m[2]!) <= BigInt(this.db.currentEpoch());
+    if (!ok) {
+      const shown = bookmark.length > 100 ? `${bookmark.slice(0, 100)}…` : bookmark;
+      throw new CypherError('Neo.ClientError.Transaction.InvalidBookmark', `Supplied bookmark [${shown}] is not a bookmark of this database.`, '08N12');
+    }
   }
 
   counts(): EngineCounts {

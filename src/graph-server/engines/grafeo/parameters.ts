@@ -95,7 +95,9 @@ function unify(a: Kind, b: Kind): Kind {
   if (b === null) return a;
   if (typeof a === 'string' && typeof b === 'string') {
     if (a === b) return a;
-    if ((a === 'Integer' && b === 'Float') || (a === 'Float' && b === 'Integer')) throw notExact('A list mixing Integer and Float values', 'it keeps one element type per list (the Integers would come back as Floats)');
+    // Integers with Floats become a list of Floats, unless other kinds make it a list of text.
+    const numbers = new Set(['Integer', 'Float', 'Number']);
+    if (numbers.has(a) && numbers.has(b)) return 'Number';
     if (TEMPORAL.has(a) || TEMPORAL.has(b)) throw notExact(`A list mixing ${a} and ${b} values`, 'it keeps one element type per list (the temporal values would come back as strings)');
     return 'Mixed';
   }
@@ -110,8 +112,15 @@ function unify(a: Kind, b: Kind): Kind {
   return 'Mixed';
 }
 
+function hasNumberMix(k: Kind): boolean {
+  if (k === null) return false;
+  if (typeof k === 'string') return k === 'Number';
+  return 'list' in k ? hasNumberMix(k.list) : Object.values(k.map).some(hasNumberMix);
+}
+
 function assertOneKind(list: Value[]): void {
-  list.reduce<Kind>((k, x) => unify(k, kindOf(x)), null);
+  const kind = list.reduce<Kind>((k, x) => unify(k, kindOf(x)), null);
+  if (hasNumberMix(kind)) throw notExact('A list mixing Integer and Float values', 'it keeps one element type per list (the Integers would come back as Floats)');
 }
 
 /**

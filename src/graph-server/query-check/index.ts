@@ -45,9 +45,10 @@ export interface QueryCheckerOptions {
    */
   maxWaitChars?: number;
   /**
-   * Query texts up to this long always wait for their check, whatever the budget (bounded by
-   * `maxCheckMs`, or `coldWaitMs` while the front-end starts): an application's queries are never run
-   * unchecked because the machine was busy, and their verdict is cached. Longer ones wait the budget.
+   * Query texts up to this long always wait for their check, whatever the budget (up to the longer of
+   * the budget and `coldWaitMs`, then a transient error; a check past `maxCheckMs` gives up and lets the
+   * engine decide): an application's queries are never run unchecked because the machine was busy, and
+   * their verdict is cached. Longer ones wait the budget.
    * Default 2048.
    */
   alwaysWaitChars?: number;
@@ -133,7 +134,6 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
   const maxWaitChars = options.maxWaitChars ?? 4096;
   const maxCheckChars = options.maxCheckChars ?? 8192;
   const alwaysWaitChars = options.alwaysWaitChars ?? 2048;
-  const maxCheckMs = options.maxCheckMs ?? 15_000;
   const counters = { checked: 0, cacheHits: 0, overBudget: 0, refused: 0 };
 
   if (budgetMs === 0) {
@@ -161,7 +161,7 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
         onProblem: (detail) => logger?.warn({ detail }, 'query check service problem') })
     : new LintPool({
         size: workers,
-        maxCheckMs,
+        maxCheckMs: options.maxCheckMs ?? 15_000,
         maxQueue: options.maxQueue ?? 256,
         idleStopMs: options.idleStopMs ?? 300_000,
         onWorkerProblem: (detail) => logger?.warn({ detail }, 'query check worker stopped; it will be restarted'),
@@ -250,15 +250,15 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
       let timer: NodeJS.Timeout | undefined;
       const overBudget = new Promise<undefined>((resolve) => {
         // A short text waits for its check; the check itself gives up at maxCheckMs (then: unchecked).
-        const waitMs = cold ? coldWaitMs : query.length <= alwaysWaitChars ? maxCheckMs + 1_000 : budgetMs;
+        const waitMs = cold ? coldWaitMs : query.length <= alwaysWaitChars ? Math.max(budgetMs, coldWaitMs) : budgetMs;
         timer = setTimeout(resolve, waitMs, undefined);
       });
       verdict = await Promise.race([entry.verdict, overBudget]);
       clearTimeout(timer);
     }
-    if (verdict === UNAVAILABLE || (verdict === undefined && cold && query.length <= maxWaitChars)) {
+    if (verdict === UNAVAILABLE || (verdict === undefined && (cold ? query.length <= maxWaitChars : query.length <= alwaysWaitChars))) {
       counters.overBudget++;
-      throw unavailableError(verdict === UNAVAILABLE ? 'it is not available' : `it did not start within ${coldWaitMs} ms`);
+      throw unavailableError(verdict === UNAVAILABLE ? 'it is not available' : cold ? `it did not start within ${coldWaitMs} ms` : 'it is too busy');
     }
     // UNCHECKED straight from a check means it could not run (queue full, workers failing).
     if (verdict === undefined || verdict === UNCHECKED) {

@@ -2,7 +2,8 @@
 // (transaction.ts), results converted to the shared `Value` model (result-conversion.ts).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tableFromIPC, type DataType } from 'apache-arrow';
+import type { DataType } from 'apache-arrow';
+import { arrow } from './arrow.js';
 import type * as GrafeoModule from '@grafeo-db/js';
 import type { Value, ValueMap } from '../../values.js';
 import { CypherError, type GraphEngine, type Notification, type QueryOptions, type QueryResult } from '../../engine-api.js';
@@ -100,7 +101,7 @@ export class GrafeoEngine implements GraphEngine {
     const fields = result.columns.map((f) => unrewriteElementIds(f, this.databaseUuid));
     if (fields.length === 0) return { fields, records: [], approximate: converter.approximate };
     const plainRows = result.rows();
-    const table = tableFromIPC(result.toArrowIPC());
+    const table = arrow.tableFromIPC(result.toArrowIPC());
     const columns = table.schema.fields.map((f, i) => ({ type: f.type as DataType, vector: table.getChildAt(i) }));
     const records: Value[][] = plainRows.map((row, r) =>
       fields.map((_, c) => {

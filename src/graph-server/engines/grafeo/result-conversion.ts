@@ -4,7 +4,8 @@
 // rows (`rows()`, which lose Integer vs Float but keep what Arrow flattens: paths come as text in
 // Arrow, mixed lists as lists of text, offsets of times and datetimes are only in the plain text).
 // So we walk both side by side and take each fact from the form that keeps it.
-import { DataType, Type, type Field, type Vector } from 'apache-arrow';
+import type { DataType, Field, Vector } from 'apache-arrow';
+import { arrow } from './arrow.js';
 import {
   CypherDate,
   CypherDateTime,
@@ -20,6 +21,8 @@ import {
 } from '../../values.js';
 import type { ElementIds } from './element-ids.js';
 import { MS_PER_DAY, NS_PER_SECOND, offsetOf, parseDateTimeText } from './temporal-text.js';
+
+const { Type } = arrow;
 
 type Plain = unknown;
 

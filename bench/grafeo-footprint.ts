@@ -1,9 +1,10 @@
 // A Grafeo database's footprint and start-up, as the local runtime runs it (`graph-server-main`, one
 // process per database, the shared query-check service on): idle RSS of 1 and of 10 databases, RSS
-// right after a 100k-node load and again after a settle time (BENCH_FOOTPRINT_SETTLE_MS, default 2 min),
-// create → first query (fresh data dir) and resume → first query (the same data dir started again), and
-// the first start on a machine whose query-check service is not running. Baseline, same run: a bare Node
-// start-up (`node -e ""`, spawn to exit). The query-check service's own RSS is shown once: it is shared.
+// right after a 100k-node load, a settle time later (BENCH_FOOTPRINT_SETTLE_MS, default 2 min) and a settle
+// time after deleting the nodes again; create → first query (fresh data dir) and resume → first query (the
+// same data dir started again), and the first start on a machine whose query-check service is not running.
+// Baseline, same run: a bare Node start-up (`node -e ""`, spawn to exit). The query-check service's own
+// RSS is shown once: it is shared.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -159,6 +160,10 @@ async function main(): Promise<void> {
   console.log(`\n100k-node load (${ms(loadMs)})`);
   console.log(`RSS right after               ${mib(after)}`);
   console.log(`${`RSS ${(SETTLE_MS / 1000).toFixed(0)} s later`.padEnd(30)}${mib(settled)}`);
+  // The burst over: the nodes deleted, how much of it comes back to the machine.
+  await query(load, 'MATCH (n:Item) DETACH DELETE n');
+  await delay(SETTLE_MS);
+  console.log(`${`nodes deleted, ${(SETTLE_MS / 1000).toFixed(0)} s later`.padEnd(30)}${mib(rss(load.child.pid!))}`);
   await stopDb(load);
 }
 

@@ -47,6 +47,7 @@ interface GraphServerFlags {
   queryCheckBudgetMs: number;
   queryCheckSocket?: string;
   queryCheckInProcess?: boolean;
+  queryCheckServiceManaged?: boolean;
   queryCheckServiceIdleMs: number;
   stuckQueryExitMs: number;
   boltAuthTimeoutMs: number;
@@ -103,6 +104,7 @@ export function registerGraphServerCommand(program: Command): Command {
       "unix socket of the machine's shared query-check service (Neo4j's front-end, one for all databases), started there if nothing answers (default: $ALLOTROPE_QUERY_CHECK_SOCKET, else a private directory in the temp dir)",
       process.env.ALLOTROPE_QUERY_CHECK_SOCKET || undefined,
     )
+    .option('--query-check-service-managed', 'the query-check service on --query-check-socket is started by the runtime: wait for it, never start one')
     .option('--query-check-in-process', "run Neo4j's front-end in this process (a worker thread of ~100-150 MB) instead of the shared service")
     .option(
       '--query-check-service-idle-ms <ms>',
@@ -155,7 +157,13 @@ export function registerGraphServerCommand(program: Command): Command {
             budgetMs: flags.queryCheckBudgetMs,
             ...(flags.queryCheckInProcess
               ? {}
-              : { service: { idleExitMs: flags.queryCheckServiceIdleMs, ...(flags.queryCheckSocket ? { socketPath: resolve(flags.queryCheckSocket) } : {}) } }),
+              : {
+                  service: {
+                    idleExitMs: flags.queryCheckServiceIdleMs,
+                    managed: flags.queryCheckServiceManaged ?? false,
+                    ...(flags.queryCheckSocket ? { socketPath: resolve(flags.queryCheckSocket) } : {}),
+                  },
+                }),
           },
           bolt: { authTimeoutMs: flags.boltAuthTimeoutMs, maxConnections: flags.boltMaxConnections, maxUnauthenticatedConnections: flags.boltMaxUnauthenticated },
           ...(flags.stuckQueryExitMs > 0

@@ -69,7 +69,7 @@ export interface QueryCheckerOptions {
    * Use the machine's shared query-check service (service.ts) over this unix socket instead of worker
    * threads in this process; it is started when nothing answers there.
    */
-  service?: { socketPath?: string; idleExitMs?: number; workers?: number };
+  service?: { socketPath?: string; idleExitMs?: number; workers?: number; managed?: boolean };
 }
 
 export interface QueryCheckStats {
@@ -158,6 +158,7 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
         socketPath: options.service.socketPath ?? defaultServiceSocket(),
         idleExitMs: options.service.idleExitMs ?? DEFAULT_SERVICE_IDLE_EXIT_MS,
         workers: options.service.workers ?? workers,
+        managed: options.service.managed ?? false,
         onProblem: (detail) => logger?.warn({ detail }, 'query check service problem') })
     : new LintPool({
         size: workers,

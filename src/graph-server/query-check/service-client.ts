@@ -17,7 +17,62 @@ export interface ServiceClientOptions {
   /** The service exits this long after its last client (passed when this client starts it). */
   idleExitMs: number;
   workers?: number;
+  /** The service is started by someone else (the local runtime, for nodes running as users of their own): never start one. */
+  managed?: boolean;
   onProblem?: (detail: string) => void;
+}
+
+export interface ServiceStart {
+  socketPath: string;
+  idleExitMs: number;
+  workers?: number;
+  /** Reachable by other users' graph-servers (socket 0666 in a 0711 directory of this user). */
+  shared?: boolean;
+}
+
+/** Starts a query-check service on the socket, detached (its own session, no pipes to the caller); logs to `service.log` beside it. */
+export function spawnQueryCheckService(start: ServiceStart): void {
+  privateSocketDir(start.socketPath, start.shared);
+  const logFd = openSync(join(dirname(start.socketPath), 'service.log'), 'a', 0o600);
+  try {
+    const loader = fromTypeScript ? ['--import', import.meta.resolve('tsx')] : [];
+    const args = [...loader, SERVICE_MAIN, start.socketPath, String(start.idleExitMs), String(start.workers ?? 1), ...(start.shared ? ['shared'] : [])];
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', logFd] });
+    child.on('error', () => undefined);
+    child.unref();
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Resolves true when a service answers on the socket. */
+export function serviceAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * The socket of the service the local runtime starts for nodes running as users of their own: one per
+ * control-plane user and install, reachable by those users.
+ */
+export function sharedServiceSocket(): string {
+  return defaultServiceSocket().replace(/allotrope-query-check-(\d+)/, 'allotrope-query-check-$1-shared');
+}
+
+/** How long the runtime's shared service stays up after the last node using it went away. */
+export const SHARED_QUERY_CHECK_IDLE_MS = 600_000;
+
+/** Starts the shared service unless one answers (the local runtime, before it starts a Grafeo node of its own user). */
+export async function ensureSharedQueryCheckService(idleExitMs: number): Promise<string> {
+  const socketPath = sharedServiceSocket();
+  if (!(await serviceAnswers(socketPath))) spawnQueryCheckService({ socketPath, idleExitMs, shared: true });
+  return socketPath;
 }
 
 const fromTypeScript = import.meta.url.endsWith('.ts');
@@ -157,23 +212,14 @@ export class ServiceLintPool {
     });
   }
 
-  /** Starts the service, detached (its own session, no pipes to us), at most once every 5 s. */
+  /** Starts the service (unless someone else manages it), at most once every 5 s. */
   private startService(): void {
+    if (this.options.managed) return;
     const now = performance.now();
     if (now - this.lastSpawnMs < 5_000) return;
     this.lastSpawnMs = now;
     try {
-      privateSocketDir(this.options.socketPath);
-      const logFd = openSync(join(dirname(this.options.socketPath), 'service.log'), 'a', 0o600);
-      const loader = fromTypeScript ? ['--import', import.meta.resolve('tsx')] : [];
-      const child = spawn(
-        process.execPath,
-        [...loader, SERVICE_MAIN, this.options.socketPath, String(this.options.idleExitMs), String(this.options.workers ?? 1)],
-        { detached: true, stdio: ['ignore', 'ignore', logFd] },
-      );
-      closeSync(logFd);
-      child.on('error', (err) => this.options.onProblem?.(`cannot start the query check service: ${err.message}`));
-      child.unref();
+      spawnQueryCheckService({ socketPath: this.options.socketPath, idleExitMs: this.options.idleExitMs, workers: this.options.workers });
     } catch (err) {
       this.options.onProblem?.(`cannot start the query check service: ${(err as Error).message}`);
     }

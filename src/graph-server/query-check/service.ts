@@ -10,7 +10,6 @@ import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { LintPool, type LintOutcome } from './lint-pool.js';
-import { LruCache } from './lru.js';
 
 export interface QueryCheckServiceOptions {
   socketPath: string;
@@ -18,8 +17,8 @@ export interface QueryCheckServiceOptions {
   idleExitMs: number;
   /** Worker threads, 1–2. */
   workers?: number;
-  /** Front-end answers remembered by query text, for all databases. */
-  cacheSize?: number;
+  /** Other users' graph-servers connect too (nodes running as users of their own): socket 0666 in a 0711 directory. */
+  shared?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -28,15 +27,20 @@ export interface QueryCheckService {
   readonly closed: Promise<void>;
 }
 
-/** The directory holding the socket: created private (0700) and refused if anyone else could write to it. */
-export function privateSocketDir(socketPath: string): void {
+/**
+ * The directory holding the socket, owned by this user and refused otherwise: private (0700), or for a
+ * service shared with other users (nodes running as users of their own) 0711 — they can reach the
+ * socket but cannot list, create or replace anything there.
+ */
+export function privateSocketDir(socketPath: string, shared = false): void {
   const dir = dirname(socketPath);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mode = shared ? 0o711 : 0o700;
+  mkdirSync(dir, { recursive: true, mode });
   const st = lstatSync(dir);
   if (!st.isDirectory() || (typeof process.getuid === 'function' && st.uid !== process.getuid())) {
-    throw new Error(`${dir} is not a directory of this user; the query-check socket must live in a private directory`);
+    throw new Error(`${dir} is not a directory of this user; the query-check socket must live in a directory of its own`);
   }
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  if ((st.mode & 0o777) !== mode) chmodSync(dir, mode);
 }
 
 /** Linux: a lock in the abstract namespace, released by the kernel when its holder dies, so two starters never both serve. */
@@ -59,7 +63,7 @@ function listenOn(server: net.Server, name: string): Promise<NodeJS.ErrnoExcepti
 /** Starts the service; resolves null when another one already serves this socket. */
 export async function startQueryCheckService(options: QueryCheckServiceOptions): Promise<QueryCheckService | null> {
   const log = options.log ?? (() => undefined);
-  privateSocketDir(options.socketPath);
+  privateSocketDir(options.socketPath, options.shared);
   const lock = net.createServer((s) => s.destroy());
   const name = lockName(options.socketPath);
   if (name) {
@@ -75,29 +79,15 @@ export async function startQueryCheckService(options: QueryCheckServiceOptions):
     idleStopMs: 0,
     onWorkerProblem: (detail) => log(`query check worker stopped (${detail}); it will be restarted`),
   });
-  const cache = new LruCache<string, LintOutcome>(options.cacheSize ?? 10_000);
-  const inFlight = new Map<string, Promise<LintOutcome>>();
   const clients = new Set<net.Socket>();
   let warm = false;
   let idleTimer: NodeJS.Timeout | undefined;
   let closing = false;
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
-
-  const lint = (query: string): Promise<LintOutcome> => {
-    const hit = cache.get(query);
-    if (hit) return Promise.resolve(hit);
-    let p = inFlight.get(query);
-    if (!p) {
-      p = pool.lint(query).then((outcome) => {
-        inFlight.delete(query);
-        if (outcome.kind === 'done' || outcome.reason === 'too-slow' || outcome.reason === 'worker-failed') cache.set(query, outcome);
-        return outcome;
-      });
-      inFlight.set(query, p);
-    }
-    return p;
-  };
+  // No answers are shared between clients (each graph-server caches its own): with databases of different
+  // tenants on one machine, a cache hit's speed would tell one whether another had sent a query text.
+  const lint = (query: string): Promise<LintOutcome> => pool.lint(query);
 
   const armIdle = () => {
     if (idleTimer) clearTimeout(idleTimer);
@@ -148,7 +138,7 @@ export async function startQueryCheckService(options: QueryCheckServiceOptions):
     });
   });
 
-  privateSocketDir(options.socketPath);
+  privateSocketDir(options.socketPath, options.shared);
   rmSync(options.socketPath, { force: true });
   const err = await listenOn(server, options.socketPath);
   if (err) {
@@ -156,6 +146,7 @@ export async function startQueryCheckService(options: QueryCheckServiceOptions):
     lock.close();
     throw err;
   }
+  if (options.shared) chmodSync(options.socketPath, 0o666);
   void pool.ready.then(() => {
     warm = true;
     log('query check service warm');

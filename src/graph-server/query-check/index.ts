@@ -261,7 +261,7 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
       counters.overBudget++;
       throw unavailableError(verdict === UNAVAILABLE ? 'it is not available' : cold ? `it did not start within ${coldWaitMs} ms` : 'it is too busy');
     }
-    // UNCHECKED straight from a check means it could not run (queue full, workers failing).
+    // UNCHECKED straight from a check: the front-end gave up on this text (too slow, or it failed on it).
     if (verdict === undefined || verdict === UNCHECKED) {
       counters.overBudget++;
       // An abandoned check was logged when it was abandoned.

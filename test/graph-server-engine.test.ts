@@ -104,9 +104,12 @@ describe('Grafeo engine adapter', () => {
     assert.deepEqual(back, params);
   });
 
-  test('a DateTime in a named zone is sent as its offset at that instant', async () => {
-    const [dt] = await one('RETURN $dt AS dt', { dt: new CypherDateTime(1_719_792_000n, 0n, null, 'Europe/Paris') });
-    assert.deepEqual(dt, new CypherDateTime(1_719_792_000n, 0n, 7200n, null));
+  test('a DateTime in a named zone is refused: the engine would keep only its offset', async () => {
+    await assert.rejects(engine.run('RETURN $dt AS dt', { dt: new CypherDateTime(1_719_792_000n, 0n, null, 'Europe/Paris') }, RW), (e: any) => {
+      assert.equal(e.code, 'Neo.ClientError.Statement.ArgumentError');
+      assert.match(e.message, /datetime\('2024-07-01T00:00:00\[Europe\/Paris\]'\)/);
+      return true;
+    });
   });
 
   test('points, and nodes as parameters, are refused with a TypeError', async () => {

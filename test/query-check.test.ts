@@ -164,9 +164,35 @@ describe('query checker with the default budget', () => {
 });
 
 describe('query checker time budget', () => {
+  it('never runs a short query unchecked: a cold checker is waited for, and so is a slow check', async () => {
+    // Not waiting for ready(): the worker is still loading Neo4j's front-end, and the budget is 1 ms.
+    const checker = createQueryChecker({ budgetMs: 1 });
+    try {
+      for (const query of ['RETURN 123.4 AND false', 'CREATE ()-->()']) {
+        await assert.rejects(checker.check(query), (e: CypherError) => {
+          assert.equal(e.code, 'Neo.ClientError.Statement.SyntaxError');
+          assert.match(e.message, /\(line 1, column \d+ \(offset: \d+\)\)/);
+          return true;
+        });
+      }
+      assert.equal(checker.stats().overBudget, 0);
+    } finally {
+      await checker.close();
+    }
+  });
+
+  it('fails a query with a transient error when the checker cannot start in time, instead of running it', async () => {
+    const checker = createQueryChecker({ budgetMs: 1, coldWaitMs: 1 });
+    try {
+      await assert.rejects(checker.check('RETURN 1 AS cold'), (e: CypherError) => e.code === 'Neo.TransientError.General.DatabaseUnavailable' && /not run/.test(e.message));
+    } finally {
+      await checker.close();
+    }
+  });
+
   it('lets the engine decide a query over budget, counts and logs it once, then caches the late result', async () => {
     const { warnings, logger } = captureLogger();
-    const checker = createQueryChecker({ budgetMs: 1, logger });
+    const checker = createQueryChecker({ budgetMs: 1, logger, alwaysWaitChars: 100 });
     try {
       await checker.ready();
       // Invalid, and far too slow to check in 1 ms: not refused now.

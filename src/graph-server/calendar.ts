@@ -34,3 +34,38 @@ export function splitDay(seconds: bigint): { days: bigint; secondOfDay: bigint }
   const days = floorDiv(seconds, 86_400n);
   return { days, secondOfDay: seconds - days * 86_400n };
 }
+
+const NS = 1_000_000_000n;
+
+export function pad(n: bigint, width: number): string {
+  return String(n < 0n ? -n : n).padStart(width, '0');
+}
+
+/** `.5`, `.123456789`: the fraction of a second without trailing zeros; empty for none. */
+export function fraction(ns: bigint): string {
+  return ns ? '.' + pad(ns, 9).replace(/0+$/, '') : '';
+}
+
+export function isoTimeText(nanoseconds: bigint): string {
+  const secs = nanoseconds / NS;
+  return `${pad(secs / 3600n, 2)}:${pad((secs / 60n) % 60n, 2)}:${pad(secs % 60n, 2)}${fraction(nanoseconds % NS)}`;
+}
+
+export function isoOffsetText(offset: bigint): string {
+  if (offset === 0n) return 'Z';
+  const abs = offset < 0n ? -offset : offset;
+  const sec = abs % 60n;
+  return `${offset < 0n ? '-' : '+'}${pad(abs / 3600n, 2)}:${pad((abs / 60n) % 60n, 2)}${sec ? ':' + pad(sec, 2) : ''}`;
+}
+
+/** As Java's ISO_LOCAL_DATE writes it, over Cypher's ±999,999,999 years: `+10000-01-01`, `-0001-01-01`. */
+export function isoDateText(days: bigint): string {
+  const { year, month, day } = civilFromDays(days);
+  const y = year < 0n ? `-${pad(year, 4)}` : year > 9999n ? `+${year}` : pad(year, 4);
+  return `${y}-${pad(month, 2)}-${pad(day, 2)}`;
+}
+
+export function isoLocalDateTimeText(seconds: bigint, nanoseconds: bigint): string {
+  const { days, secondOfDay } = splitDay(seconds);
+  return `${isoDateText(days)}T${isoTimeText(secondOfDay * NS + nanoseconds)}`;
+}

@@ -45,6 +45,10 @@ interface GraphServerFlags {
   readOnly?: boolean;
   queryCheck?: boolean;
   queryCheckBudgetMs: number;
+  queryCheckSocket?: string;
+  queryCheckInProcess?: boolean;
+  queryCheckServiceManaged?: boolean;
+  queryCheckServiceIdleMs: number;
   stuckQueryExitMs: number;
   boltAuthTimeoutMs: number;
   boltMaxConnections: number;
@@ -96,6 +100,19 @@ export function registerGraphServerCommand(program: Command): Command {
       DEFAULT_QUERY_CHECK_BUDGET_MS,
     )
     .option(
+      '--query-check-socket <path>',
+      "unix socket of the machine's shared query-check service (Neo4j's front-end, one for all databases), started there if nothing answers (default: $ALLOTROPE_QUERY_CHECK_SOCKET, else a private directory in the temp dir)",
+      process.env.ALLOTROPE_QUERY_CHECK_SOCKET || undefined,
+    )
+    .option('--query-check-service-managed', 'the query-check service on --query-check-socket is started by the runtime: wait for it, never start one')
+    .option('--query-check-in-process', "run Neo4j's front-end in this process (a worker thread of ~100-150 MB) instead of the shared service")
+    .option(
+      '--query-check-service-idle-ms <ms>',
+      'a query-check service this process starts exits this long after the last graph-server using it went away (0 never)',
+      exitAfterMs,
+      600_000,
+    )
+    .option(
       '--stuck-query-exit-ms <ms>',
       `exit (status ${STUCK_QUERY_EXIT_CODE}) when a query is still running this long after its transaction timeout, so the supervisor restarts the database (the engine cannot cancel a query and runs one at a time); 0 never exits`,
       exitAfterMs,
@@ -136,7 +153,18 @@ export function registerGraphServerCommand(program: Command): Command {
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
           ...(flags.browserDir ? { browserDir: resolve(flags.browserDir) } : {}),
-          queryCheck: { budgetMs: flags.queryCheckBudgetMs },
+          queryCheck: {
+            budgetMs: flags.queryCheckBudgetMs,
+            ...(flags.queryCheckInProcess
+              ? {}
+              : {
+                  service: {
+                    idleExitMs: flags.queryCheckServiceIdleMs,
+                    managed: flags.queryCheckServiceManaged ?? false,
+                    ...(flags.queryCheckSocket ? { socketPath: resolve(flags.queryCheckSocket) } : {}),
+                  },
+                }),
+          },
           bolt: { authTimeoutMs: flags.boltAuthTimeoutMs, maxConnections: flags.boltMaxConnections, maxUnauthenticatedConnections: flags.boltMaxUnauthenticated },
           ...(flags.stuckQueryExitMs > 0
             ? {

@@ -35,10 +35,25 @@ export interface Notification {
   position?: Position;
 }
 
+/** One operator of a query plan, as Bolt's SUCCESS `plan`/`profile` carries it (profiles add rows, dbHits, time in ns). */
+export interface PlanOperator {
+  operatorType: string;
+  identifiers: string[];
+  args: Record<string, string>;
+  children: PlanOperator[];
+  rows?: number;
+  dbHits?: number;
+  time?: number;
+}
+
 export interface QuerySummary {
   stats: Partial<Record<StatKey, number>>;
   queryType: QueryType;
   notifications: Notification[];
+  /** EXPLAIN: the plan (and no records). */
+  plan?: PlanOperator;
+  /** PROFILE: the plan with what each operator did. */
+  profile?: PlanOperator;
 }
 
 export interface QueryResult {
@@ -55,6 +70,8 @@ export interface QueryOptions {
   metadata?: ValueMap;
   /** The authenticated user, for `SHOW CURRENT USER` and logs. */
   username?: string;
+  /** Bookmarks the client sent (BEGIN/RUN `bookmarks`): the engine refuses ones it never issued. */
+  bookmarks?: string[];
 }
 
 export interface EngineTransaction {

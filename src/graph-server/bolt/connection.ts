@@ -593,6 +593,11 @@ export class BoltConnection {
       if (timeout < 0) throw requestInvalid(`${what}: tx_timeout must not be negative`);
       if (timeout > 0) options.timeoutMs = Number(timeout);
     }
+    const bookmarks = extra.bookmarks;
+    if (bookmarks !== undefined && bookmarks !== null) {
+      if (!Array.isArray(bookmarks) || !bookmarks.every((b) => typeof b === 'string')) throw requestInvalid(`${what}: bookmarks must be a list of strings`);
+      if (bookmarks.length) options.bookmarks = bookmarks as string[];
+    }
     const metadata = extra.tx_metadata;
     if (metadata !== undefined && metadata !== null) {
       if (typeof metadata !== 'object' || Array.isArray(metadata)) throw requestInvalid(`${what}: tx_metadata must be a map`);

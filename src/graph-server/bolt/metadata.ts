@@ -1,6 +1,6 @@
 // What Bolt puts into SUCCESS and FAILURE metadata, per protocol version: query summaries
 // (stats, notifications ≤5.4 vs GQL statuses 5.6+) and failures ({code} ≤5.6 vs GQL shape 5.7+).
-import type { Notification, Position, QueryResult } from '../engine-api.js';
+import type { Notification, PlanOperator, Position, QueryResult } from '../engine-api.js';
 import type { ValueMap } from '../values.js';
 
 /** Notification filters (5.2+) from HELLO, overridable per BEGIN/RUN. */
@@ -73,6 +73,19 @@ export interface SummaryOptions {
   filter: NotificationFilter;
 }
 
+function planMetadata(op: PlanOperator): ValueMap {
+  const out: ValueMap = { operatorType: op.operatorType, identifiers: op.identifiers, args: { ...op.args }, children: op.children.map(planMetadata) };
+  if (op.rows !== undefined) {
+    out.rows = BigInt(op.rows);
+    out.dbHits = BigInt(op.dbHits ?? 0);
+    out.time = BigInt(op.time ?? 0);
+    out.pageCacheHits = 0n;
+    out.pageCacheMisses = 0n;
+    out.pageCacheHitRatio = 0;
+  }
+  return out;
+}
+
 /** The final PULL/DISCARD SUCCESS metadata of a result. */
 export function summaryMetadata(result: QueryResult, o: SummaryOptions): ValueMap {
   const s = result.summary;
@@ -87,6 +100,8 @@ export function summaryMetadata(result: QueryResult, o: SummaryOptions): ValueMa
     stats['contains-updates'] = true;
     meta.stats = stats;
   }
+  if (s.plan) meta.plan = planMetadata(s.plan);
+  if (s.profile) meta.profile = planMetadata(s.profile);
   const notifications = applyFilter(s.notifications, o.filter);
   if (o.statuses) {
     meta.statuses = [completionStatus(result), ...notifications.map(notificationStatus)];

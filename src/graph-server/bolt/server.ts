@@ -2,7 +2,7 @@
 // the browser driver) and the HTTP discovery document; the first bytes of a connection decide.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator, GraphEngine } from '../engine-api.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js';
 import { BoltConnection, type ByteChannel, type Logger, type Relay } from './connection.js';
@@ -143,7 +143,12 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
     conn.receive(head);
   };
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) + 1024 });
+  // Loaded at the first WebSocket upgrade (Neo4j Browser): `ws` took a noticeable share of start-up.
+  let wss: Promise<WebSocketServer> | null = null;
+  const webSockets = () =>
+    (wss ??= import('ws').then(
+      ({ WebSocketServer: Server }) => new Server({ noServer: true, maxPayload: (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) + 1024 }),
+    ));
 
   const serveWebSocket = (ws: WebSocket, socket: net.Socket) => {
     const conn = startBolt(
@@ -191,7 +196,10 @@ export function createBoltServer(options: BoltServerOptions): BoltServer {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ws, socket));
+    webSockets().then(
+      (server) => server.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ws, socket)),
+      () => socket.destroy(),
+    );
   });
   http.on('clientError', (_err, socket) => socket.destroy());
 

@@ -1,6 +1,6 @@
 // `Value`s as the Neo4j Query API writes and reads them: plain JSON (temporal as ISO-8601 text,
 // points as WKT, bytes as base64) and typed JSON (`{"$type": T, "_value": v}`).
-import { civilFromDays, daysFromCivil, splitDay } from '../calendar.js';
+import { daysFromCivil, fraction, isoDateText as dateText, isoLocalDateTimeText as localDateTimeText, isoOffsetText as offsetText, isoTimeText as timeText, pad } from '../calendar.js';
 import {
   CypherDate,
   CypherDateTime,
@@ -18,38 +18,6 @@ import {
 } from '../values.js';
 
 const NS = 1_000_000_000n;
-
-function pad(n: bigint, width: number): string {
-  return String(n < 0n ? -n : n).padStart(width, '0');
-}
-
-function fraction(ns: bigint): string {
-  return ns ? '.' + pad(ns, 9).replace(/0+$/, '') : '';
-}
-
-function timeText(nanoseconds: bigint): string {
-  const secs = nanoseconds / NS;
-  return `${pad(secs / 3600n, 2)}:${pad((secs / 60n) % 60n, 2)}:${pad(secs % 60n, 2)}${fraction(nanoseconds % NS)}`;
-}
-
-function offsetText(offset: bigint): string {
-  if (offset === 0n) return 'Z';
-  const abs = offset < 0n ? -offset : offset;
-  const sec = abs % 60n;
-  return `${offset < 0n ? '-' : '+'}${pad(abs / 3600n, 2)}:${pad((abs / 60n) % 60n, 2)}${sec ? ':' + pad(sec, 2) : ''}`;
-}
-
-/** As Java's ISO_LOCAL_DATE writes it, over Cypher's ±999,999,999 years: `+10000-01-01`, `-0001-01-01`. */
-function dateText(days: bigint): string {
-  const { year, month, day } = civilFromDays(days);
-  const y = year < 0n ? `-${pad(year, 4)}` : year > 9999n ? `+${year}` : pad(year, 4);
-  return `${y}-${pad(month, 2)}-${pad(day, 2)}`;
-}
-
-function localDateTimeText(seconds: bigint, nanoseconds: bigint): string {
-  const { days, secondOfDay } = splitDay(seconds);
-  return `${dateText(days)}T${timeText(secondOfDay * NS + nanoseconds)}`;
-}
 
 /** Neo4j's text for a duration: zero parts left out, `PT0S` for none (e.g. `P1Y2M3DT4H5M6.5S`). */
 function durationText(d: CypherDuration): string {

@@ -7,6 +7,10 @@ import { CypherError } from '../engine-api.js';
 import type { Notification } from '../engine-api.js';
 import { LruCache } from './lru.js';
 import { LintPool } from './lint-pool.js';
+import { defaultServiceSocket, ServiceLintPool } from './service-client.js';
+
+/** The shared service stops this long after the last graph-server using it went away. */
+export const DEFAULT_SERVICE_IDLE_EXIT_MS = 600_000;
 import type { LintOutcome } from './lint-pool.js';
 import { verdictFor } from './verdict.js';
 import type { SchemaInfo, Verdict } from './verdict.js';
@@ -40,6 +44,14 @@ export interface QueryCheckerOptions {
    * Default 4096 (a 5 kB CREATE script takes ~1.4 s to check).
    */
   maxWaitChars?: number;
+  /**
+   * Query texts up to this long always wait for their check, whatever the budget (up to the longer of
+   * the budget and `coldWaitMs`, then a transient error; a check past `maxCheckMs` gives up and lets the
+   * engine decide): an application's queries are never run unchecked because the machine was busy, and
+   * their verdict is cached. Longer ones wait the budget.
+   * Default 2048.
+   */
+  alwaysWaitChars?: number;
   /** Longer query texts are not checked at all (a 20 kB script takes 9–17 s). Default 8192. */
   maxCheckChars?: number;
   /**
@@ -47,6 +59,17 @@ export interface QueryCheckerOptions {
    * front-end's memory (~150–250 MB); the next new query restarts them. Default 300000 (5 min).
    */
   idleStopMs?: number;
+  /**
+   * While the front-end is starting (a new worker, or the shared service starting), a new query waits
+   * for its check up to this long instead of the budget, then fails with a transient error: a query is
+   * never left unchecked because the checker was cold. Default 30000.
+   */
+  coldWaitMs?: number;
+  /**
+   * Use the machine's shared query-check service (service.ts) over this unix socket instead of worker
+   * threads in this process; it is started when nothing answers there.
+   */
+  service?: { socketPath?: string; idleExitMs?: number; workers?: number; managed?: boolean };
 }
 
 export interface QueryCheckStats {
@@ -74,6 +97,17 @@ export interface QueryChecker {
 // A query the front-end could not judge (too slow, worker failure) is remembered as accepted
 // without notifications, so it is not re-checked on every send.
 const UNCHECKED: Verdict = Object.freeze({ kind: 'accept', notifications: Object.freeze([]) as readonly Notification[] });
+// The checker could not take the query at all (closed, full queue, workers failing): says nothing about
+// the query, so it is neither cached nor run unchecked.
+const UNAVAILABLE: Verdict = Object.freeze({ kind: 'accept', notifications: Object.freeze([]) as readonly Notification[] });
+
+function unavailableError(detail: string): CypherError {
+  return new CypherError(
+    'Neo.TransientError.General.DatabaseUnavailable',
+    `Neo4j's query check could not check this query (${detail}); it was not run. Retry it.`,
+    '50N00',
+  );
+}
 
 interface InFlight {
   verdict: Promise<Verdict>;
@@ -99,6 +133,7 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
   const logger = options.logger;
   const maxWaitChars = options.maxWaitChars ?? 4096;
   const maxCheckChars = options.maxCheckChars ?? 8192;
+  const alwaysWaitChars = options.alwaysWaitChars ?? 2048;
   const counters = { checked: 0, cacheHits: 0, overBudget: 0, refused: 0 };
 
   if (budgetMs === 0) {
@@ -117,13 +152,21 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
   // Long texts (over maxWaitChars) seen once and not checked yet; bounded like the cache.
   const seenOnce = new LruCache<string, true>(cacheSize);
   let closed = false;
-  const pool = new LintPool({
-    size: workers,
-    maxCheckMs: options.maxCheckMs ?? 15_000,
-    maxQueue: options.maxQueue ?? 256,
-    idleStopMs: options.idleStopMs ?? 300_000,
-    onWorkerProblem: (detail) => logger?.warn({ detail }, 'query check worker stopped; it will be restarted'),
-  });
+  const coldWaitMs = options.coldWaitMs ?? 30_000;
+  const pool: Pick<LintPool, 'lint' | 'ready' | 'running' | 'warm' | 'close'> = options.service
+    ? new ServiceLintPool({
+        socketPath: options.service.socketPath ?? defaultServiceSocket(),
+        idleExitMs: options.service.idleExitMs ?? DEFAULT_SERVICE_IDLE_EXIT_MS,
+        workers: options.service.workers ?? workers,
+        managed: options.service.managed ?? false,
+        onProblem: (detail) => logger?.warn({ detail }, 'query check service problem') })
+    : new LintPool({
+        size: workers,
+        maxCheckMs: options.maxCheckMs ?? 15_000,
+        maxQueue: options.maxQueue ?? 256,
+        idleStopMs: options.idleStopMs ?? 300_000,
+        onWorkerProblem: (detail) => logger?.warn({ detail }, 'query check worker stopped; it will be restarted'),
+      });
 
   function readSchema(): SchemaInfo | undefined {
     try {
@@ -139,14 +182,14 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
 
   function settle(query: string, outcome: LintOutcome): Verdict {
     if (outcome.kind === 'done') return verdictFor(query, outcome.diagnostics, readSchema());
-    if (outcome.reason === 'closed') return UNCHECKED;
+    if (outcome.reason === 'closed') return UNAVAILABLE;
     const capacity = outcome.reason === 'queue-full' || outcome.reason === 'unavailable';
     const now = performance.now();
     if (!capacity || now - lastCapacityLogMs > 60_000) {
       if (capacity) lastCapacityLogMs = now;
-      logger?.warn({ ...queryFields(query), reason: outcome.reason, ...(outcome.detail ? { detail: outcome.detail } : {}) }, 'query check abandoned; the engine alone decides this query');
+      logger?.warn({ ...queryFields(query), reason: outcome.reason, ...(outcome.detail ? { detail: outcome.detail } : {}) }, capacity ? 'query check unavailable; the query is refused with a transient error' : 'query check abandoned; the engine alone decides this query');
     }
-    return UNCHECKED;
+    return capacity ? UNAVAILABLE : UNCHECKED;
   }
 
   function start(query: string): InFlight {
@@ -200,17 +243,25 @@ export function createQueryChecker(options: QueryCheckerOptions = {}): QueryChec
       counters.overBudget++;
       return { notifications: [] };
     }
+    // A cold checker (starting, or restarting) is waited for: its slowness says nothing about the query.
+    const cold = !pool.warm;
     const entry = inFlight.get(query) ?? start(query);
     let verdict: Verdict | undefined;
     if (query.length <= maxWaitChars) {
       let timer: NodeJS.Timeout | undefined;
       const overBudget = new Promise<undefined>((resolve) => {
-        timer = setTimeout(resolve, budgetMs, undefined);
+        // A short text waits for its check; the check itself gives up at maxCheckMs (then: unchecked).
+        const waitMs = cold ? coldWaitMs : query.length <= alwaysWaitChars ? Math.max(budgetMs, coldWaitMs) : budgetMs;
+        timer = setTimeout(resolve, waitMs, undefined);
       });
       verdict = await Promise.race([entry.verdict, overBudget]);
       clearTimeout(timer);
     }
-    // UNCHECKED straight from a check means it could not run (queue full, workers failing).
+    if (verdict === UNAVAILABLE || (verdict === undefined && (cold ? query.length <= maxWaitChars : query.length <= alwaysWaitChars))) {
+      counters.overBudget++;
+      throw unavailableError(verdict === UNAVAILABLE ? 'it is not available' : cold ? `it did not start within ${coldWaitMs} ms` : 'it is too busy');
+    }
+    // UNCHECKED straight from a check: the front-end gave up on this text (too slow, or it failed on it).
     if (verdict === undefined || verdict === UNCHECKED) {
       counters.overBudget++;
       // An abandoned check was logged when it was abandoned.

@@ -62,6 +62,11 @@ export class LintPool {
     return this.slots.filter((slot) => slot !== undefined).length;
   }
 
+  /** A worker has the front-end loaded: a new query gets its answer within the usual budget. */
+  get warm(): boolean {
+    return this.slots.some((slot) => slot?.ready);
+  }
+
   get unavailable(): boolean {
     return this.closed || this.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES;
   }

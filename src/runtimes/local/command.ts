@@ -1,5 +1,6 @@
 // How a local node's process is launched. The factory is injectable so that tests (and other packagings,
 // e.g. a single-file binary) can run something else; the default runs `allotrope graph-server`.
+import { sharedServiceSocket } from '../../graph-server/query-check/service-client.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { RuntimeError, type NodeSpec } from '../runtime.js';
@@ -76,6 +77,8 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
     nodeOptions.push(...(effect.nodeOptions ?? []));
   }
   if (readOnly) args.push('--read-only');
+  // A node of its own user cannot start the machine's query-check service: the runtime does (local-runtime.ts).
+  if (paths.owner) args.push('--query-check-socket', sharedServiceSocket(), '--query-check-service-managed');
   const envBudget = queryCheckBudgetFromEnv(env);
   if (envBudget !== undefined && !args.includes('--query-check-budget-ms')) args.push('--query-check-budget-ms', envBudget);
   // The plan's memory bounds the JS heap when no explicit heap setting is given; the engine's own

@@ -53,6 +53,7 @@ import {
 } from './node-files.js';
 import { LogTail, capChildLog, openChildLog } from './node-log.js';
 import { DATABASE_ID_FILE } from '../../graph-server/database-id.js';
+import { ensureSharedQueryCheckService, SHARED_QUERY_CHECK_IDLE_MS } from '../../graph-server/query-check/service-client.js';
 import { backupStoppedDatabase } from '../../graph-server/engines/grafeo/database-files.js';
 import { LOCAL_RUNTIME_SETTINGS } from './settings.js';
 import { findProcessesWithArg, isSameProcess, readProcessIdentity, type ProcessIdentity } from './process-identity.js';
@@ -305,6 +306,8 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   async function launch(node: NodeState, spec: NodeSpec): Promise<NodeProcess> {
     const { argv, hash } = commandOf(spec, node.paths);
     await provisionFiles(node.paths);
+    // Grafeo nodes of users of their own share one query-check service, which only this runtime may start.
+    if (spec.engine !== 'neo4j' && node.paths.owner) await ensureSharedQueryCheckService(SHARED_QUERY_CHECK_IDLE_MS).catch(() => undefined);
     const childLog = await openChildLog(node.paths, logMaxBytes);
     const spawnedAt = performance.now();
     let child: ChildProcess;

@@ -2,7 +2,8 @@
 // (transaction.ts), results converted to the shared `Value` model (result-conversion.ts).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tableFromIPC, type DataType } from 'apache-arrow';
+import type { DataType } from 'apache-arrow';
+import { arrow } from './arrow.js';
 import type * as GrafeoModule from '@grafeo-db/js';
 import type { Value, ValueMap } from '../../values.js';
 import { CypherError, type GraphEngine, type Notification, type QueryOptions, type QueryResult } from '../../engine-api.js';
@@ -84,6 +85,7 @@ export class GrafeoEngine implements GraphEngine {
 
   async begin(options: EngineQueryOptions): Promise<GrafeoTransaction> {
     this.assertOpen();
+    for (const b of options.bookmarks ?? []) this.assertBookmark(b);
     const tx = new GrafeoTransaction(this, this.db.beginTransaction(), { ...options, readOnly: options.readOnly || this.readOnly });
     this.open.add(tx);
     this.begun++;
@@ -99,7 +101,7 @@ export class GrafeoEngine implements GraphEngine {
     const fields = result.columns.map((f) => unrewriteElementIds(f, this.databaseUuid));
     if (fields.length === 0) return { fields, records: [], approximate: converter.approximate };
     const plainRows = result.rows();
-    const table = tableFromIPC(result.toArrowIPC());
+    const table = arrow.tableFromIPC(result.toArrowIPC());
     const columns = table.schema.fields.map((f, i) => ({ type: f.type as DataType, vector: table.getChildAt(i) }));
     const records: Value[][] = plainRows.map((row, r) =>
       fields.map((_, c) => {
@@ -113,6 +115,16 @@ export class GrafeoEngine implements GraphEngine {
 
   bookmark(): string {
     return `FB:${this.databaseUuid}:${this.db.currentEpoch()}`;
+  }
+
+  /** A bookmark this database issued (its id, an epoch it has reached); anything else is refused as Neo4j refuses it. */
+  private assertBookmark(bookmark: string): void {
+    const m = /^FB:([0-9a-fA-F-]{36}):(\d{1,19})$/.exec(bookmark);
+    const ok = m !== null && m[1] === this.databaseUuid && BigInt(m[2]!) <= BigInt(this.db.currentEpoch());
+    if (!ok) {
+      const shown = bookmark.length > 100 ? `${bookmark.slice(0, 100)}…` : bookmark;
+      throw new CypherError('Neo.ClientError.Transaction.InvalidBookmark', `Supplied bookmark [${shown}] is not a bookmark of this database.`, '08N12');
+    }
   }
 
   counts(): EngineCounts {

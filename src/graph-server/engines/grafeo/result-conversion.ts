@@ -4,7 +4,8 @@
 // rows (`rows()`, which lose Integer vs Float but keep what Arrow flattens: paths come as text in
 // Arrow, mixed lists as lists of text, offsets of times and datetimes are only in the plain text).
 // So we walk both side by side and take each fact from the form that keeps it.
-import { DataType, Type, type Field, type Vector } from 'apache-arrow';
+import type { DataType, Field, Vector } from 'apache-arrow';
+import { arrow } from './arrow.js';
 import {
   CypherDate,
   CypherDateTime,
@@ -19,7 +20,9 @@ import {
   type ValueMap,
 } from '../../values.js';
 import type { ElementIds } from './element-ids.js';
-import { MS_PER_DAY, NS_PER_SECOND, offsetOf } from './temporal-text.js';
+import { MS_PER_DAY, NS_PER_SECOND, offsetOf, parseDateTimeText } from './temporal-text.js';
+
+const { Type } = arrow;
 
 type Plain = unknown;
 
@@ -56,6 +59,20 @@ function splitMs(ms: number): { seconds: bigint; nanoseconds: bigint } {
     seconds -= 1n;
   }
   return { seconds, nanoseconds: rem * 1000n };
+}
+
+/** A local datetime from its plain Date (whole milliseconds) and, when they agree, Arrow's microseconds. */
+function localDateTime(date: Date, arrowMs: number | null): CypherLocalDateTime {
+  const ms = BigInt(date.getTime());
+  let seconds = ms / 1000n;
+  let msOfSecond = ms % 1000n;
+  if (msOfSecond < 0n) {
+    msOfSecond += 1000n;
+    seconds -= 1n;
+  }
+  const micros = arrowMs === null ? 0 : Math.round((arrowMs - date.getTime()) * 1000);
+  const extra = micros >= 0 && micros < 1000 ? BigInt(micros) : 0n;
+  return new CypherLocalDateTime(seconds, msOfSecond * 1_000_000n + extra * 1000n);
 }
 
 function timestampMs(av: unknown): number | null {
@@ -112,11 +129,17 @@ export class ResultConverter {
         return offset === null ? new CypherLocalTime(ns) : new CypherTime(ns, offset);
       }
       case Type.Timestamp: {
+        // Grafeo's plain rows give a datetime as ISO text (exact to the microsecond, whatever the year)
+        // and a local datetime as a JS Date (exact to the millisecond); Arrow's fractional milliseconds
+        // carry the microseconds but lose them past the year 2255.
+        if (typeof pv === 'string') {
+          const exact = parseDateTimeText(pv);
+          if (exact) return new CypherDateTime(exact.seconds, exact.nanoseconds, exact.offset, null);
+        }
         const ms = timestampMs(av);
+        if (pv instanceof Date) return localDateTime(pv, ms);
         if (ms === null) return null;
         const { seconds, nanoseconds } = splitMs(ms);
-        // Grafeo's plain rows give a local datetime as a JS Date and a datetime as ISO text.
-        if (pv instanceof Date) return new CypherLocalDateTime(seconds, nanoseconds);
         const offset = typeof pv === 'string' ? offsetOf(pv) : 0n;
         return new CypherDateTime(seconds, nanoseconds, offset ?? 0n, null);
       }
@@ -140,10 +163,11 @@ export class ResultConverter {
     if (av === null && (pv === null || pv === undefined)) return null;
     const fields = type.children as Field[];
     const byName = new Map(fields.map((f) => [f.name, f.type as DataType]));
-    if (byName.has('_id') && byName.has('_labels')) return this.node(byName, av, pv);
-    if (byName.has('_id') && byName.has('_source') && byName.has('_target') && byName.has('_type')) {
-      return this.relationship(byName, av, pv);
-    }
+    // A list of nodes and relationships is one Arrow struct with the fields of both; the plain row
+    // tells which one this element is.
+    const has = isPlainObject(pv) ? (key: string) => key in pv : (key: string) => byName.has(key);
+    if (has('_id') && has('_labels')) return this.node(byName, av, pv);
+    if (has('_id') && has('_source') && has('_target') && has('_type')) return this.relationship(byName, av, pv);
     if (fields.length === 3 && byName.has('months') && byName.has('days') && byName.has('nanos') && typeof pv === 'string') {
       return durationFrom(
         toBigInt(arrowChild(av, 'months')),
@@ -205,10 +229,7 @@ export class ResultConverter {
     if (typeof pv === 'boolean' || typeof pv === 'string' || typeof pv === 'bigint') return pv;
     if (typeof pv === 'number') return Number.isSafeInteger(pv) && !Object.is(pv, -0) ? BigInt(pv) : pv;
     if (pv instanceof Uint8Array) return Uint8Array.from(pv);
-    if (pv instanceof Date) {
-      const { seconds, nanoseconds } = splitMs(pv.getTime());
-      return new CypherLocalDateTime(seconds, nanoseconds);
-    }
+    if (pv instanceof Date) return localDateTime(pv, null);
     if (Array.isArray(pv)) return pv.map((x) => this.plain(x));
     if (isPlainObject(pv)) {
       if (Array.isArray(pv.nodes) && Array.isArray(pv.edges) && Object.keys(pv).length === 2) {

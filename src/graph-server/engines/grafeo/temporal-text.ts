@@ -1,10 +1,12 @@
 // Grafeo's text forms of temporal values, both ways: the offset suffix it puts on times and datetimes in
 // its plain rows (read by result-conversion.ts), and the ISO texts it takes for temporal parameters
 // (written by parameters.ts).
+import { daysFromCivil, fraction } from '../../calendar.js';
 import type { CypherDuration } from '../../values.js';
 
 export const MS_PER_DAY = 86_400_000;
 export const NS_PER_SECOND = 1_000_000_000n;
+const NS_PER_MINUTE = 60n * NS_PER_SECOND;
 
 const OFFSET_RE = /(Z|[+-]\d{2}:?\d{2}(?::?\d{2})?)$/;
 
@@ -22,63 +24,28 @@ export function offsetOf(text: string): bigint | null {
   return sign * (h * 3600n + min * 60n + sec);
 }
 
-function pad(n: bigint | number, width: number): string {
-  const s = String(n < 0 ? -n : n);
-  return s.padStart(width, '0');
+/** Grafeo's datetime text (`2020-01-01T10:00:00.175857+02:00`, `-005-01-01T10:00:00Z`, `12000-…`) as an exact instant. */
+export function parseDateTimeText(text: string): { seconds: bigint; nanoseconds: bigint; offset: bigint } | null {
+  const m = /^([+-]?\d+)-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2}(?::?\d{2})?)$/.exec(text);
+  if (!m) return null;
+  const offset = offsetOf(m[8]!) ?? 0n;
+  const days = daysFromCivil(BigInt(m[1]!), BigInt(m[2]!), BigInt(m[3]!));
+  const local = days * 86_400n + BigInt(m[4]!) * 3600n + BigInt(m[5]!) * 60n + BigInt(m[6]!);
+  return { seconds: local - offset, nanoseconds: BigInt((m[7] ?? '').padEnd(9, '0')), offset };
 }
 
-export function timeText(nanoseconds: bigint): string {
-  const total = nanoseconds;
-  const h = total / 3_600_000_000_000n;
-  const m = (total / 60_000_000_000n) % 60n;
-  const s = (total / NS_PER_SECOND) % 60n;
-  const ns = total % NS_PER_SECOND;
-  return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}${ns ? '.' + pad(ns, 9) : ''}`;
-}
-
-export function offsetText(offsetSeconds: bigint): string {
-  if (offsetSeconds === 0n) return 'Z';
-  const sign = offsetSeconds < 0n ? '-' : '+';
-  const abs = offsetSeconds < 0n ? -offsetSeconds : offsetSeconds;
-  const sec = abs % 60n;
-  return `${sign}${pad(abs / 3600n, 2)}:${pad((abs / 60n) % 60n, 2)}${sec ? ':' + pad(sec, 2) : ''}`;
-}
-
-export function dateText(days: bigint): string {
-  return new Date(Number(days) * MS_PER_DAY).toISOString().slice(0, 10);
-}
-
-export function localDateTimeText(seconds: bigint, nanoseconds: bigint): string {
-  return new Date(Number(seconds) * 1000).toISOString().slice(0, 19) + (nanoseconds ? '.' + pad(nanoseconds, 9) : '');
-}
-
-/** The UTC offset of IANA zone `zone` at `epochSeconds`; 0 for a zone this Node does not know. */
-export function zoneOffsetSeconds(zone: string, epochSeconds: bigint): bigint {
-  try {
-    const parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    }).formatToParts(new Date(Number(epochSeconds) * 1000));
-    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-    const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-    return BigInt(Math.round(asUtc / 1000 - Number(epochSeconds)));
-  } catch {
-    return 0n;
-  }
-}
-
+/**
+ * Grafeo's ISO text for a duration, exact whatever the signs: the engine adds a seconds fraction as
+ * positive even after a minus sign (`PT-0.5S` reads back +0.5 s), so the time part is written as whole
+ * minutes (floored, maybe negative) and a positive remainder of seconds: -0.5 s is `PT-1M59.5S`.
+ */
 export function durationText(d: CypherDuration): string {
-  const totalNs = d.seconds * NS_PER_SECOND + d.nanoseconds;
-  const neg = totalNs < 0n;
-  const abs = neg ? -totalNs : totalNs;
-  const secs = abs / NS_PER_SECOND;
-  const frac = abs % NS_PER_SECOND;
-  const secText = `${neg ? '-' : ''}${secs}${frac ? '.' + pad(frac, 9).replace(/0+$/, '') : ''}`;
-  return `P${d.months}M${d.days}DT${secText}S`;
+  const total = d.seconds * NS_PER_SECOND + d.nanoseconds;
+  let minutes = total / NS_PER_MINUTE;
+  let rest = total % NS_PER_MINUTE;
+  if (rest < 0n) {
+    rest += NS_PER_MINUTE;
+    minutes -= 1n;
+  }
+  return `P${d.months}M${d.days}DT${minutes}M${rest / NS_PER_SECOND}${fraction(rest % NS_PER_SECOND)}S`;
 }

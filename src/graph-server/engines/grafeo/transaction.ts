@@ -6,6 +6,7 @@ import {
   CypherError,
   type EngineTransaction,
   type Notification,
+  type PlanOperator,
   type QueryResult,
   type QuerySummary,
   type QueryType,
@@ -16,6 +17,7 @@ import { forbidden, timedOut, toCypherError } from './errors.js';
 import { rewriteElementIds } from './element-ids.js';
 import { assertPlanReadsOnly, confineLoadCsv, withUserUrls, type ConfinedQuery } from './load-csv.js';
 import { toEngineParams } from './parameters.js';
+import { parsePlanText, planMode } from './plan.js';
 import { answerToolShim, rewriteToolQuery } from './tool-shims.js';
 
 type GrafeoTx = GrafeoModule.Transaction;
@@ -71,13 +73,22 @@ export class GrafeoTransaction implements EngineTransaction {
       this.fail(error);
       throw error;
     }
-    const engineQuery = rewriteElementIds(files.query, this.engine.databaseUuid);
+    const planned = planMode(rewriteElementIds(files.query, this.engine.databaseUuid));
+    // Grafeo's PROFILE runs the query but gives no records: Neo4j's gives both. So a reading query is
+    // profiled and then run for its records; a writing one (which must run once) gets its EXPLAIN plan.
+    const engineQuery = planned.mode === 'PROFILE' ? planned.body : planned.mode ? `${planned.mode} ${planned.body}` : planned.body;
+    let profile: PlanOperator | null = null;
     let result: GrafeoResult;
     let exec: Promise<GrafeoResult> | null = null;
     try {
       if (files.checkPlan) {
-        const plan = await this.withDeadline(this.engine.track(this.tx.executeCypher(`EXPLAIN ${engineQuery}`, engineParams)));
+        const plan = await this.withDeadline(this.engine.track(this.tx.executeCypher(`EXPLAIN ${planned.body}`, engineParams)));
         assertPlanReadsOnly(String(plan.toArray()[0]?.plan ?? ''), files.approved);
+      }
+      if (planned.mode === 'PROFILE') {
+        const how = cls.writes ? 'EXPLAIN' : 'PROFILE';
+        const text = await this.withDeadline(this.engine.track(this.tx.executeCypher(`${how} ${planned.body}`, engineParams)));
+        profile = parsePlanText(String(text.rows()[0]?.[0] ?? ''), true);
       }
       exec = this.engine.track(this.tx.executeCypher(engineQuery, engineParams));
       this.running = exec;
@@ -110,8 +121,16 @@ export class GrafeoTransaction implements EngineTransaction {
       this.fail(error);
       throw error;
     }
-    const queryType: QueryType = cls.schema ? 's' : cls.writes ? (converted.fields.length ? 'rw' : 'w') : 'r';
-    const summary: QuerySummary = { stats: statsOf(counters, cls), queryType, notifications };
+    let plan: PlanOperator | null = null;
+    if (planned.mode === 'EXPLAIN') {
+      plan = parsePlanText(String(converted.records[0]?.[0] ?? ''), false);
+      converted = { fields: [], records: [] };
+    }
+    if (profile && cls.writes) profile.rows = converted.records.length;
+    const queryType: QueryType = cls.schema ? 's' : cls.writes ? (converted.fields.length || planned.mode ? 'rw' : 'w') : 'r';
+    const summary: QuerySummary = { stats: planned.mode === 'EXPLAIN' ? {} : statsOf(counters, cls), queryType, notifications };
+    if (plan) summary.plan = plan;
+    if (profile) summary.profile = profile;
     return { ...converted, summary };
   }
 

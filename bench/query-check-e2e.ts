@@ -110,7 +110,7 @@ async function alternatingRoundTrips(on: Server, off: Server, pairs: number): Pr
 function moviesPrefix(maxChars: number): string {
   const lines = moviesScript().split('\n');
   const groups: string[] = [];
-  for (let i = 0, m = 0; i < lines.length; m++) {
+  for (let i = 0; i < lines.length; ) {
     // A movie is its CREATE, its people's CREATE and its relationships' multi-line CREATE.
     let j = i + 2;
     while (j + 1 < lines.length && !lines[j + 1]!.startsWith('CREATE')) j++;

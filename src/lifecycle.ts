@@ -46,7 +46,7 @@ export interface LifecycleOptions {
   /** Operation kinds of other areas (snapshot, export, restore, import) run by the same engine. */
   extraKinds?: readonly OperationKind[];
   /** Tells the router its endpoint table changed (a switch); it also polls, so this only makes it immediate. */
-  endpointsChanged?(): void;
+  endpointsChanged?(): void | Promise<void>;
   /** How often idle workers look for operations enqueued elsewhere (default 1 s). */
   pollIntervalMs?: number;
 }

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { DB, createDatabase, operationFinished, startBackupsServer, type BackupsServer } from './helpers/backups.js';
+import { DB, operationFinished, startBackupsServer, type BackupsServer } from './helpers/backups.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 describe('GET /organizations/oauth/token', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chunkMessage, Dechunker } from '../src/graph-server/bolt/chunking.js';
 import { decodeVarInt, encodeVarInt, manifestOffer, negotiate, parseManifestChoice } from '../src/graph-server/bolt/handshake.js';
-import { packValue, Structure, TAG, unpackMessage, unpackValue, type StructFormat } from '../src/graph-server/bolt/packstream.js';
+import { packValue, type Structure, TAG, unpackMessage, unpackValue, type StructFormat } from '../src/graph-server/bolt/packstream.js';
 import { ProtocolError } from '../src/graph-server/bolt/protocol-error.js';
 import {
   CypherDate,
@@ -143,6 +143,7 @@ describe('PackStream sized types at marker boundaries', () => {
     assert.deepEqual(unpackValue(Buffer.from('a2816101816102', 'hex')), { a: 2n });
     const m = unpackValue(Buffer.from('a1895f5f70726f746f5f5f01', 'hex')) as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(m), Object.prototype);
+    // biome-ignore lint/suspicious/noProto: the test is that a map key named __proto__ stays an own key
     assert.equal(m['__proto__'], 1n);
   });
 });

@@ -400,10 +400,10 @@ describe('version-dependent shapes', () => {
     const [node, rel, path] = records[0] as Structure[];
     assert.equal(node?.fields.length, 3);
     assert.equal(rel?.fields.length, 5);
-    assert.equal(((path?.fields[1] as Structure[])[0] as Structure).fields.length, 3);
+    assert.equal(((path!.fields[1] as Structure[])[0] as Structure).fields.length, 3);
     const dt = new CypherDateTime(4500n, 42n, 3600n, null);
     const utc = await runAll(c, 'RETURN $d AS d', { d: dt });
-    assert.equal((utc.records[0]?.[0] as Structure).tag, TAG.dateTime);
+    assert.equal((utc.records[0]![0] as Structure).tag, TAG.dateTime);
     const n = await runAll(c, 'NOTIFY', {}, { tx_timeout: 1500n, mode: 'r' });
     assert.equal(srv.engine.lastOptions?.timeoutMs, 1500);
     assert.equal(srv.engine.lastOptions?.readOnly, true);
@@ -435,7 +435,7 @@ describe('version-dependent shapes', () => {
       ['00000', '03N90'],
     );
     assert.equal(statuses[1]?.neo4j_code, 'Neo.ClientNotification.Statement.CartesianProduct');
-    assert.equal((statuses[1]?.diagnostic_record as Record<string, unknown>)._severity, 'WARNING');
+    assert.equal((statuses[1]!.diagnostic_record as Record<string, unknown>)._severity, 'WARNING');
     assert.equal(s6.notifications, undefined);
     const filtered = meta((await runAll(c6, 'NOTIFY', {}, { notifications_disabled_classifications: ['PERFORMANCE'] })).summary);
     assert.deepEqual(

@@ -1,6 +1,5 @@
 // The graph-server as a real process, driven by the official Neo4j drivers (6.x and 5.x).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

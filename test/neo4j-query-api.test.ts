@@ -2,7 +2,7 @@
 // as typed JSON parameters, are stored by Neo4j and come back as the same text.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { installedNeo4j } from './helpers/neo4j-engine.js';

@@ -6,7 +6,6 @@ import { repoRoot } from './helpers/cli.js';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { CypherError } from '../src/graph-server/engine-api.js';
 import { createQueryChecker } from '../src/graph-server/query-check/index.js';

@@ -42,7 +42,7 @@ function generated(totalBytes: number, chunkBytes = 1 << 20): { stream: Readable
 describe('fs blob store', () => {
   let root: string;
   let store: FsBlobStore;
-  let now = new Date('2026-01-01T00:00:00Z');
+  const now = new Date('2026-01-01T00:00:00Z');
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'allotrope-fs-store-'));

@@ -49,7 +49,7 @@ const isErrorSchema = (schema: Json | undefined) =>
 /** Replaces `anyOf: [X, {type: null}]` by X; returns whether null was allowed. */
 function dropNull(media: Json): boolean {
   const alts = media.schema?.anyOf as Json[] | undefined;
-  if (!alts || !alts.some((a) => a.type === 'null')) return false;
+  if (!alts?.some((a) => a.type === 'null')) return false;
   const rest = alts.filter((a) => a.type !== 'null');
   media.schema = rest.length === 1 ? rest[0] : { anyOf: rest };
   return true;

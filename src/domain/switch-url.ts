@@ -67,7 +67,7 @@ export async function switchConnectionUrl(deps: DatabaseDeps, caller: Caller, id
  * With router TLS on (`tlsPublicHost`), the TLS host names `<id>.<publicHost>` are what clients use: each
  * row's domain name is made its TLS host name first, so the exchange hands those over too.
  */
-export function switchConnectionUrlKind(deps: { endpointsChanged(): void; tlsPublicHost?: string | null }): OperationKind {
+export function switchConnectionUrlKind(deps: { endpointsChanged(): void | Promise<void>; tlsPublicHost?: string | null }): OperationKind {
   return {
     type: SWITCH_URL_OPERATION,
     steps: [
@@ -100,7 +100,7 @@ export function switchConnectionUrlKind(deps: { endpointsChanged(): void; tlsPub
             }
             return `database ${a!.id} now answers on ${b!.domain_name}:${b!.bolt_port}, database ${b!.id} on ${a!.domain_name}:${a!.bolt_port}`;
           });
-          deps.endpointsChanged();
+          await deps.endpointsChanged();
           return message;
         },
       },

@@ -7,17 +7,22 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import type { Store } from '../store/db.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { askRouter } from './control.js';
 import { registerRouterMetrics } from './metrics.js';
 import { recordingEndpoints } from './node-endpoints.js';
 import { ensureRouter, stopRouter } from './process.js';
 
+/** How long a node start waits for a router that is still starting, and for the router to serve a new table. */
+const ROUTER_START_WAIT_MS = 20_000;
+const SYNC_TIMEOUT_MS = 10_000;
+
 export interface AttachedRouter<R extends Runtime> {
   /** `runtime`, recording node ports for the router. */
   runtime: Runtime;
   registerMetrics(registry: Registry): void;
-  /** Tells the router to re-read its table now. */
-  poke(): void;
+  /** Tells the router to re-read its table now; resolves once it serves it (bounded). */
+  poke(): Promise<void>;
   /** Closes the runtime and, unless onExit is `keep` (or `keepServing`: a standby takes over), stops the nodes and the router. */
   close(options?: { keepServing?: boolean }): Promise<void>;
   inner: R;
@@ -34,15 +39,20 @@ export async function attachRouter<R extends Runtime>(deps: { config: Config; st
       (pid) => logger.info({ pid }, 'router started'),
       (err: unknown) => logger.error({ err: (err as Error).message }, 'the router did not start: databases are not reachable until it runs'),
     );
+  async function sync(): Promise<void> {
+    // A router still starting reads the whole table when it is up; one that never comes up is logged above.
+    const up = await Promise.race([router.ready.then(() => true, () => false), delay(ROUTER_START_WAIT_MS, false)]);
+    if (up) await askRouter(config.dataDir, { op: 'sync' }, SYNC_TIMEOUT_MS);
+  }
   return {
     inner: runtime,
     runtime: recordingEndpoints(runtime, {
       db: store.db,
-      poke: () => void askRouter(config.dataDir, { op: 'poke' }),
+      sync,
       onError: (err, stationId) => logger.warn({ err, stationId }, "could not record a node's ports for the router"),
     }),
     registerMetrics: (registry) => registerRouterMetrics(registry, config.dataDir),
-    poke: () => void askRouter(config.dataDir, { op: 'poke' }),
+    poke: sync,
     async close(options = {}) {
       const keep = config.onExit === 'keep' || options.keepServing === true;
       await runtime.close({ leaveRunning: keep });

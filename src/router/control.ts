@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { join } from 'node:path';
 
-export type ControlRequest = { op: 'ping' } | { op: 'poke' } | { op: 'metrics' } | { op: 'stop' } | { op: 'reload-tls' };
+export type ControlRequest = { op: 'ping' } | { op: 'poke' } | { op: 'sync' } | { op: 'metrics' } | { op: 'stop' } | { op: 'reload-tls' };
 
 export interface RouterPing {
   pid: number;

@@ -8,8 +8,11 @@ import type { Tables } from '../store/schema/index.js';
 
 export interface EndpointRecorderOptions {
   db: Kysely<Tables>;
-  /** Tells the router the table changed (best effort; its poll catches up anyway). */
-  poke(): void;
+  /**
+   * Tells the router the table changed and resolves once it serves the new table (best effort, bounded: its
+   * poll catches up anyway). Awaited, so an operation that started a node ends with its URL answering.
+   */
+  sync(): Promise<void>;
   onError(err: unknown, stationId: string): void;
 }
 
@@ -24,7 +27,7 @@ export function recordingEndpoints(runtime: Runtime, options: EndpointRecorderOp
         .set({ internal_bolt_port: ports?.boltPort ?? null, internal_http_port: ports?.httpPort ?? null })
         .where('station_id', '=', stationId)
         .execute();
-      options.poke();
+      await options.sync();
     } catch (err) {
       options.onError(err, stationId);
     }
@@ -57,7 +60,7 @@ export function recordingEndpoints(runtime: Runtime, options: EndpointRecorderOp
         .set({ internal_bolt_port: null, internal_http_port: null })
         .where('station_id', 'not in', desired.length ? desired.map((d) => d.stationId) : [''])
         .execute();
-      options.poke();
+      await options.sync();
       return report;
     },
     onEvent(listener: Parameters<Runtime['onEvent']>[0]) {

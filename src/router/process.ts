@@ -3,7 +3,7 @@
 // so restarting the API drops no database connection. It stops on SIGTERM/SIGINT or a `stop` request on its
 // control socket (serve sends one when it exits with ALLOTROPE_ON_EXIT=stop).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -16,6 +16,9 @@ import { openStore } from '../store/db.js';
 import { askRouter, controlSocketPath, serveControl, type RouterPing } from './control.js';
 import { createRouter } from './router.js';
 import { createRouterTls, routerTlsOptions } from './tls.js';
+
+/** How often a router checks that its data dir still exists. */
+const DATA_DIR_CHECK_MS = 5_000;
 
 export async function runRouterProcess(config: Config): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -60,6 +63,9 @@ export async function runRouterProcess(config: Config): Promise<void> {
       case 'poke':
         void router.refresh();
         return { ok: true };
+      case 'sync':
+        // Answered once the store's endpoint table, as it is now, is what the router serves.
+        return router.refresh().then(() => ({ ok: true }));
       case 'metrics':
         return router.metrics();
       case 'reload-tls':
@@ -77,6 +83,11 @@ export async function runRouterProcess(config: Config): Promise<void> {
   });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // A data dir deleted under a router (a removed install, a test's temporary dir) leaves it nothing to serve.
+  const gone = setInterval(() => {
+    if (!existsSync(config.dataDir)) void stop('its data dir was removed');
+  }, DATA_DIR_CHECK_MS);
+  gone.unref();
   // SIGHUP reloads the TLS certificate (a broken file keeps the one in use). The terminal or service manager
   // that started serve does not take the router down with it: a hang-up is nothing more.
   process.on('SIGHUP', () => {

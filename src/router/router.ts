@@ -150,10 +150,15 @@ export function createRouter(options: RouterOptions): Router {
   // Ports another program holds: tried again every few seconds, said once per cause.
   const listenFailures = new Map<number, { at: number; reason: string }>();
 
-  function listen(port: number): void {
+  /** Starts listening on `port`; settles once it listens or failed (a failure is logged and retried later). */
+  function listen(port: number): Promise<void> {
     const failed = listenFailures.get(port);
-    if (failed && Date.now() - failed.at < 5_000) return;
+    if (failed && Date.now() - failed.at < 5_000) return Promise.resolve();
     const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => accept(socket, port));
+    const settled = new Promise<void>((resolve) => {
+      server.once('listening', resolve);
+      server.once('error', () => resolve());
+    });
     server.on('listening', () => listenFailures.delete(port));
     server.on('error', (err: NodeJS.ErrnoException) => {
       const reason = err.code ?? err.message;
@@ -163,13 +168,17 @@ export function createRouter(options: RouterOptions): Router {
     });
     listeners.set(port, server);
     server.listen({ port, host: options.host, exclusive: true });
+    return settled;
   }
 
   async function applyTable(next: EndpointTable): Promise<void> {
     const previous = table;
     table = next;
-    for (const port of next.byPort.keys()) if (!listeners.has(port)) listen(port);
-    if (tlsPort !== null && !listeners.has(tlsPort)) listen(tlsPort);
+    // New ports are listening before the refresh resolves: a `sync` answered means the endpoints are served.
+    const opening: Promise<void>[] = [];
+    for (const port of next.byPort.keys()) if (!listeners.has(port)) opening.push(listen(port));
+    if (tlsPort !== null && !listeners.has(tlsPort)) opening.push(listen(tlsPort));
+    await Promise.all(opening);
     for (const [port, server] of listeners) {
       if (next.byPort.has(port) || port === tlsPort) continue;
       listeners.delete(port);
@@ -328,6 +337,19 @@ export function createRouter(options: RouterOptions): Router {
     return route(socket, endpoint ? { endpoint, kind: target } : undefined, port, inner, address, kind);
   }
 
+  /** Starts a resume operation for a paused auto-resume database (one attempt at a time). */
+  function resumeFor(id: string): void {
+    if (resuming.has(id)) return;
+    const attempt = options
+      .autoResume(id)
+      .then((operationId) => {
+        if (operationId) logger.info({ databaseId: id, operationId }, 'auto-resuming a paused database: a client connected');
+      })
+      .catch((err: unknown) => logger.error({ err, databaseId: id }, 'auto-resume failed to start'))
+      .finally(() => setTimeout(() => resuming.delete(id), 1_000).unref());
+    resuming.set(id, attempt);
+  }
+
   async function route(socket: net.Socket, entry: { endpoint: Endpoint; kind: Kind } | undefined, port: number, head: Buffer, address: string, kind: Kind): Promise<void> {
     const reply = (reason: string, refusal: Refusal): void => {
       refuse(reason);
@@ -345,6 +367,12 @@ export function createRouter(options: RouterOptions): Router {
       });
     }
     if (!routable(endpoint)) {
+      // The table may be up to one poll old (a pause that just finished): decide on the store as it is now.
+      await refresh();
+      const fresh = port === tlsPort ? table.byId.get(endpoint.databaseId) : table.byPort.get(port)?.endpoint;
+      if (fresh && fresh.databaseId === endpoint.databaseId) endpoint = fresh;
+    }
+    if (!routable(endpoint)) {
       const resumable = endpoint.state === 'paused' && endpoint.autoResume;
       // A running database without a routable node: its node is being brought back after a crash.
       if (!resumable && !WAITABLE.has(endpoint.state) && endpoint.state !== 'running') {
@@ -354,20 +382,14 @@ export function createRouter(options: RouterOptions): Router {
           httpStatus: 503,
         });
       }
-      if (resumable && !resuming.has(endpoint.databaseId)) {
-        const id = endpoint.databaseId;
-        const attempt = options
-          .autoResume(id)
-          .then((operationId) => {
-            if (operationId) logger.info({ databaseId: id, operationId }, 'auto-resuming a paused database: a client connected');
-          })
-          .catch((err: unknown) => logger.error({ err, databaseId: id }, 'auto-resume failed to start'))
-          .finally(() => setTimeout(() => resuming.delete(id), 1_000).unref());
-        resuming.set(id, attempt);
-      }
-      // Held: nothing is read from the client meanwhile, so its bytes wait in the kernel (back-pressure).
+      // Held: nothing is read from the client meanwhile, so its bytes wait in the kernel (back-pressure). A
+      // database that turns paused while the connection waits (a pause ending) is resumed then.
       const closedEarly = new Promise<null>((resolve) => socket.once('close', () => resolve(null)));
-      const ready = await Promise.race([waitFor(endpoint.databaseId, routable, autoResumeWaitMs), closedEarly]);
+      const readyOrResume = (e: Endpoint): boolean => {
+        if (e.state === 'paused' && e.autoResume) resumeFor(e.databaseId);
+        return routable(e);
+      };
+      const ready = await Promise.race([waitFor(endpoint.databaseId, readyOrResume, autoResumeWaitMs), closedEarly]);
       if (socket.destroyed) return;
       if (!ready) {
         return reply('resume-timeout', {

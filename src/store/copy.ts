@@ -1,7 +1,6 @@
 // Moves an install from one store to another (SQLite → PostgreSQL): every table, parents before children,
 // in one transaction on the target, row counts checked before it commits.
 import { sql, type Kysely } from 'kysely';
-import type { Tables } from './schema/index.js';
 import type { Store } from './db.js';
 
 export interface CopyOptions {
@@ -94,14 +93,12 @@ export async function copyStore(from: Store, to: Store, options: CopyOptions = {
         continue;
       }
       const expected = await countRows(source, table);
-      let copied = 0;
       for (let offset = 0; offset < expected; offset += batchSize) {
         const rows = await source.selectFrom(table).selectAll().limit(batchSize).offset(offset).execute();
         if (rows.length === 0) break;
         let insert = trx.insertInto(table).values(rows);
         if (table === META) insert = insert.onConflict((oc) => oc.doNothing());
         await insert.execute();
-        copied += rows.length;
       }
       const written = await countRows(trx, table);
       if (table === META ? written < expected : written !== expected) throw new StoreCopyError(`store copy: ${table}: ${expected} rows in the source, ${written} written; nothing was committed`);

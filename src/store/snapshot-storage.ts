@@ -6,7 +6,7 @@ import type { Tables } from './schema/index.js';
 
 export async function recordSnapshotGone(db: Transaction<Tables> | Kysely<Tables>, snapshotId: string, now: Date): Promise<void> {
   const s = await db.selectFrom('snapshots').select(['organization_id', 'database_id', 'kind', 'status', 'size_bytes', 'created_at']).where('id', '=', snapshotId).executeTakeFirst();
-  if (!s || s.status !== 'ready' || s.kind === 'clone' || s.size_bytes === null) return;
+  if (s?.status !== 'ready' || s.kind === 'clone' || s.size_bytes === null) return;
   const owner = await db.selectFrom('databases').select('environment_id').where('id', '=', s.database_id).executeTakeFirst();
   await db
     .insertInto('snapshot_storage')

@@ -24,7 +24,7 @@ import { FsBlobStore } from '../../src/storage/fs.js';
 import { S3BlobStore } from '../../src/storage/s3.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process.js';
 import { testGraphServerCommand, testPortRange, waitForOperation, type Api } from './lifecycle.js';
-import { startServer, type ApiResponse, type RequestOptions, type TestServer } from './server.js';
+import { startServer, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
 
 export const DB = '/deployments/databases/graphneo';

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { chunkMessage, Dechunker } from '../../src/graph-server/bolt/chunking.js';
-import { BOLT5_FORMAT, Packer, Structure, unpackMessage, type Unpacked } from '../../src/graph-server/bolt/packstream.js';
+import { BOLT5_FORMAT, Packer, type Structure, unpackMessage, type Unpacked } from '../../src/graph-server/bolt/packstream.js';
 import { createBoltServer, type BoltServer, type BoltServerOptions } from '../../src/graph-server/bolt/server.js';
 import type { GraphEngine } from '../../src/graph-server/engine-api.js';
 import type { Value } from '../../src/graph-server/values.js';

@@ -17,7 +17,7 @@ import { authorizeImport, newUploadKey, startImport } from '../../domain/imports
 import { DomainError, invalid } from '../../domain/errors.js';
 import { BlobTooLargeError } from '../../storage/blob-store.js';
 import type { ApiInstance, RoutePlugin } from '../app.js';
-import { Id, errorResponses } from '../schemas/common.js';
+import { errorResponses } from '../schemas/common.js';
 import { OperationAccepted } from '../schemas/databases.js';
 import {
   BackupDbParams as DbParams,

@@ -1,11 +1,10 @@
 // Databases (api.md §5): lifecycle, users, configuration and operations, under
 // /deployments/databases/{vendor}. Handlers validate, call one domain function and shape the answer.
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { Caller } from '../../auth/caller.js';
 import type { Clock } from '../../clock.js';
 import {
-  DATABASE_STATES,
   changePlan,
   createDatabase,
   emptyDatabase,
@@ -32,22 +31,17 @@ import type { ApiInstance, RoutePlugin } from '../app.js';
 import { PageQuery, pageRequest, sendPage } from '../pagination.js';
 import { Id, errorResponses } from '../schemas/common.js';
 import {
-  Nullable,
   Status,
   Database,
   CreateDatabase,
-  Credentials,
   Created,
   OperationAccepted,
-  Step,
   Operation,
   DatabaseUser,
   DatabaseUserWithPassword,
   CreateDatabaseUser,
-  ConfigurationEntry,
   Configuration,
   PutConfiguration,
-  Vendor,
   VendorParams,
   DbParams,
   OperationParams,

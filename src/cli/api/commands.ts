@@ -5,7 +5,7 @@ import { createWriteStream, openAsBlob } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { AllotropeError, type Allotrope, type ApiClient, type Database, type Environment, type NetworkRule, type Operation, type Snapshot } from '../../sdk/index.js';
 import { CliError } from '../errors.js';
 import { registerConnectCommand } from './connect.js';

@@ -1,6 +1,6 @@
 // `Value`s as the Neo4j Query API writes and reads them: plain JSON (temporal as ISO-8601 text,
 // points as WKT, bytes as base64) and typed JSON (`{"$type": T, "_value": v}`).
-import { daysFromCivil, fraction, isoDateText as dateText, isoLocalDateTimeText as localDateTimeText, isoOffsetText as offsetText, isoTimeText as timeText, pad } from '../calendar.js';
+import { daysFromCivil, fraction, isoDateText as dateText, isoLocalDateTimeText as localDateTimeText, isoOffsetText as offsetText, isoTimeText as timeText, } from '../calendar.js';
 import {
   CypherDate,
   CypherDateTime,

@@ -117,7 +117,7 @@ export class LintPool {
     for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
       if (!this.slots[i]) this.slots[i] = this.spawn(i);
       const slot = this.slots[i];
-      if (!slot || !slot.ready || slot.job) continue;
+      if (!slot?.ready || slot.job) continue;
       // Shortest query first: an application's small queries are not kept waiting behind a
       // bulk script, and the queue is bounded so the scan is cheap.
       let pick = 0;

@@ -515,7 +515,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
         async run(ctx) {
           const snapshotId = String(ctx.operation.params.snapshotId);
           const row = await ctx.db.selectFrom('snapshots').selectAll().where('id', '=', snapshotId).where('organization_id', '=', ctx.operation.organizationId).executeTakeFirst();
-          if (!row || row.status !== 'ready' || !row.blob_key) throw new OperationError(`snapshot ${snapshotId} is not available any more; the database's data was not changed`);
+          if (row?.status !== 'ready' || !row.blob_key) throw new OperationError(`snapshot ${snapshotId} is not available any more; the database's data was not changed`);
           const work = await freshDir(workDirOf(deps, ctx.operation.id));
           try {
             await unpackArchive(deps, row.blob_key, work, row.sha256, { signal: ctx.signal, engine: await engineOf(ctx.db, ctx.operation.databaseId) });

@@ -92,7 +92,7 @@ async function upstreamVersions(port: number): Promise<BoltVersion[]> {
   // Each answer is the best version inside the offered range; asking again below it walks down the list.
   for (let minor = 8; minor >= 0; ) {
     const v = await ask(5, minor, minor);
-    if (!v || v.major !== 5) break;
+    if (v?.major !== 5) break;
     versions.push(v);
     minor = v.minor - 1;
   }

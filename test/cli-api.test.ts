@@ -6,21 +6,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { allotropeCommand } from './helpers/cli.js';
 import { testPortRange } from './helpers/lifecycle.js';
 import { startServerProcess, type TestServerProcess } from './helpers/server.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Result {
   code: number | null;
@@ -87,6 +78,7 @@ except OSError:
 sys.stdout.write(buf.decode(errors='replace'))
 sys.exit(os.WEXITSTATUS(status))
 `;
+import { freePort } from './helpers/free-port.js';
 
 function drivePty(args: string[], env: Record<string, string>, steps: [waitFor: string, type: string][]): Result {
   const [cmd, argv] = allotropeCommand(args);

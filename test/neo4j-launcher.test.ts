@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import neo4j from 'neo4j-driver';
 import { installedNeo4j } from './helpers/neo4j-engine.js';
+import { freePort } from './helpers/free-port.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const pinned = /<neo4j\.version>([^<]+)<\/neo4j\.version>/.exec(readFileSync(join(repo, 'engines/neo4j/pom.xml'), 'utf8'))?.[1] ?? '?';
@@ -40,17 +40,6 @@ function skipReason(): string | undefined {
   if (!existsSync(launcherJar) || !manifest) return `Neo4j engine not installed: no ${launcherJar} (run: node scripts/install-neo4j.mjs)`;
   if (spawnSync('java', ['-version']).error) return 'java is not on PATH';
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function diskMiB(dir: string): number {

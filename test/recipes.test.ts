@@ -5,7 +5,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,19 +12,12 @@ import neo4j from 'neo4j-driver';
 import { allotropeCommand, repoRoot } from './helpers/cli.js';
 import { testPortRange, waitForOperation } from './helpers/lifecycle.js';
 import { startServerProcess, type TestServerProcess } from './helpers/server.js';
+import { freePort } from './helpers/free-port.js';
 
 const run = promisify(execFile);
 const DB = '/deployments/databases/graphneo';
 const recipes = join(repoRoot, 'docs', 'recipes');
 const hasJq = spawnSync('jq', ['--version']).status === 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('docs/recipes', () => {
   let server: TestServerProcess;

@@ -16,18 +16,11 @@ import { nodePaths, writeUsersFile } from '../src/runtimes/local/node-files.js';
 import { readProcessIdentity } from '../src/runtimes/local/process-identity.js';
 import type { NodeSpec, RuntimeEvent } from '../src/runtimes/runtime.js';
 import { waitFor } from './helpers/wait-for.js';
+import { freePort } from './helpers/free-port.js';
 
 const fromTypeScript = import.meta.url.endsWith('.ts');
 // Most tests run the runtime's default command (a light entry with only `graph-server`); the adoption
 // test runs `allotrope graph-server` through the full CLI entry.
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function count(driver: Driver): Promise<number> {
   const { records } = await driver.executeQuery('MATCH (p:Person) RETURN count(p) AS c');

@@ -15,6 +15,7 @@ import { readProcessIdentity } from '../src/runtimes/local/process-identity.js';
 import { noAdminChannel } from '../src/runtimes/local/admin-channel.js';
 import { DEFAULT_BACKOFF, backoffDelayMs } from '../src/runtimes/local/backoff.js';
 import { waitFor } from './helpers/wait-for.js';
+import { freePort } from './helpers/free-port.js';
 
 const FAKE_NODE = `
 const net = require('node:net');
@@ -46,14 +47,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'allotrope-runtime-'));
   tempDirs.push(dir);
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function specFor(stationId: string, extra: Partial<NodeSpec> = {}): Promise<NodeSpec> {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import neo4j, { type Driver } from 'neo4j-driver';
@@ -26,16 +26,9 @@ import { startControlPlaneProcess, type ControlPlaneProcess } from './control-pl
 import { testGraphServerCommand, testPortRange, waitForOperation, type Api } from './lifecycle.js';
 import { startServer, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
+import { freePort } from './free-port.js';
 
 export const DB = '/deployments/databases/graphneo';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface S3Target {
   endpoint: string;

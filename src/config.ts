@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { defaultEnginesDir, type Neo4jInstall } from './engines/neo4j-install.js';
 import { parseNodeUser, type NodeUserSetting } from './runtimes/local/node-user.js';
+import { DEFAULT_HOST_PATTERNS } from './storage/safe-fetch.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -155,7 +156,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing'> & {
     auth: { maxFailedAttempts: 10, failureWindowMs: 60_000 },
     console: { idleMinutes: 30 },
     regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
-    backups: { storageUrl: null, importHosts: ['*.amazonaws.com'], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000 },
+    backups: { storageUrl: null, importHosts: [...DEFAULT_HOST_PATTERNS], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000 },
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
     router: { autoResumeWaitMs: 30_000, switchDrainMs: 10_000 },

@@ -6,7 +6,7 @@ import type { Caller, DeploymentAction, Role } from '../src/auth/caller.js';
 import { DEPLOYMENT_ACTIONS, ENVIRONMENT_TYPES, authorizeDeployment, type EnvironmentType } from '../src/auth/policy.js';
 import { systemClock } from '../src/clock.js';
 import { insertApiClient } from '../src/domain/api-clients.js';
-import { DomainError } from '../src/domain/errors.js';
+import { DomainError } from '../src/errors.js';
 import { createOrganization } from '../src/domain/organizations.js';
 import { insertEnvironment } from '../src/domain/environments.js';
 import { startServer, type TestServer } from './helpers/server.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDollarsToMicros } from '../src/config.js';
 import { usageCsv, type UsageReport } from '../src/domain/billing.js';
-import { DomainError } from '../src/domain/errors.js';
+import { DomainError } from '../src/errors.js';
 import { builtInProvider } from '../src/domain/payment-providers.js';
 import { formatMicros, pausedMicros, price, runningMicros, snapshotMicros, startedMinutes, type Segment } from '../src/domain/usage.js';
 import { meterOf } from '../src/domain/usage-meter.js';

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock, systemClock } from '../src/clock.js';
-import { DomainError } from '../src/domain/errors.js';
+import { DomainError } from '../src/errors.js';
 import { OperationsEngine } from '../src/operations/engine.js';
 import { OperationError, type OperationKind } from '../src/operations/kind.js';
 import { getOperation } from '../src/operations/operation-json.js';

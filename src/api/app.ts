@@ -13,7 +13,7 @@ import { authenticateConsoleSession, CSRF_HEADER, sessionFromCookies } from '../
 import { loadSigningKeys, loadStoreSigningKeys, type SigningKeys } from '../auth/signing-keys.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { DomainError, invalid, unauthorized } from '../domain/errors.js';
+import { DomainError, invalid, unauthorized } from '../errors.js';
 import { newId } from '../ids.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { Store } from '../store/db.js';

@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
-import { conflict, invalid } from '../domain/errors.js';
+import { conflict, invalid } from '../errors.js';
 import type { Store } from '../store/db.js';
 import type { ApiInstance } from './app.js';
 

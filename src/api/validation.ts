@@ -5,7 +5,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { DomainError } from '../domain/errors.js';
+import { DomainError } from '../errors.js';
 
 /** Marks a body parsed from `application/x-www-form-urlencoded`, so it gets the coercing validator. */
 export const FORM_BODY = Symbol('allotrope.formBody');

@@ -2,7 +2,7 @@
 // An unknown client and a wrong secret give the same answer after the same work.
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
-import { unauthorized } from '../domain/errors.js';
+import { unauthorized } from '../errors.js';
 import type { Tables } from '../store/schema/index.js';
 import type { Role } from './caller.js';
 import { verifyClientSecret } from './secrets.js';

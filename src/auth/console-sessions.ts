@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
-import { forbidden, unauthorized } from '../domain/errors.js';
+import { forbidden, unauthorized } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Tables } from '../store/schema/index.js';
 import type { Caller, Role } from './caller.js';

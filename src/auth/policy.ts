@@ -3,7 +3,7 @@
 // actions the environment's type allows; read-operators only read there; billing never deploys.
 // An environment the caller may not see is a 404, never a 403.
 import type { Kysely } from 'kysely';
-import { forbidden, notFound } from '../domain/errors.js';
+import { forbidden, notFound } from '../errors.js';
 import type { Tables } from '../store/schema/index.js';
 import type { Caller, DeploymentAction, Role } from './caller.js';
 

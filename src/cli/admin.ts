@@ -8,7 +8,7 @@ import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
 import { ROLES, insertApiClient } from '../domain/api-clients.js';
 import { insertEnvironment } from '../domain/environments.js';
-import { DomainError, invalid } from '../domain/errors.js';
+import { DomainError, invalid } from '../errors.js';
 import { createOrganization, findOrganization } from '../domain/organizations.js';
 import { normalizeId } from '../ids.js';
 import { connectStore, openStore, redactStoreUrl, sqliteFileOf, storeDialectOf } from '../store/db.js';

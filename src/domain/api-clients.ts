@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import { newId, normalizeId } from '../ids.js';
 import type { Tables } from '../store/schema/index.js';
 import type { ApiClientRow } from '../store/schema/identity.js';
-import { invalid, notFound } from './errors.js';
+import { invalid, notFound } from '../errors.js';
 import { assertPlainText } from './plain-text.js';
 
 export const ROLES: readonly Role[] = ['owner', 'admin', 'operator', 'read-operator', 'billing'];

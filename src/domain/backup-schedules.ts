@@ -5,7 +5,7 @@ import type { Caller } from '../auth/caller.js';
 import { DEFAULT_SCHEDULE, validateSchedule, type BackupSchedule, type Frequency } from '../scheduler/backup-schedule.js';
 import type { BackupSchedulesTable } from '../store/schema/backups.js';
 import { CONFIGURE_SCOPE, findDatabase } from './databases.js';
-import { invalid } from './errors.js';
+import { invalid } from '../errors.js';
 import { assertSnapshotsAllowed, type BackupsDomainDeps } from './snapshots.js';
 
 export interface ScheduleJson {

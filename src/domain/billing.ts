@@ -13,7 +13,7 @@ import { requireBillingAccess } from '../auth/policy.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Tables } from '../store/schema/index.js';
-import { invalid, paymentRequired } from './errors.js';
+import { invalid, paymentRequired } from '../errors.js';
 import { PAYMENT_PROVIDERS, builtInProvider, type PaymentMethodJson, type StoredPaymentMethod } from './payment-providers.js';
 import { formatGbMonths, formatMicros, loadUsage, price, usageMicros, type UsageKind, type UsagePiece } from './usage.js';
 

@@ -6,7 +6,7 @@ import type { Caller } from '../auth/caller.js';
 import type { Clock } from '../clock.js';
 import type { Tables } from '../store/schema/index.js';
 import { CONFIGURE_SCOPE, findDatabase } from './databases.js';
-import { conflict, invalid } from './errors.js';
+import { conflict, invalid } from '../errors.js';
 
 /** What the domain needs to know of a runtime setting (the local runtime's `LOCAL_RUNTIME_SETTINGS` fits). */
 export interface SettingDefinition {

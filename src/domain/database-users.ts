@@ -12,7 +12,7 @@ import type { Tables } from '../store/schema/index.js';
 import type { DatabaseUsersTable } from '../store/schema/lifecycle.js';
 import { CONFIGURE_SCOPE, findDatabase, newPassword } from './databases.js';
 import { assertPlainText } from './plain-text.js';
-import { conflict, invalid, notFound } from './errors.js';
+import { conflict, invalid, notFound } from '../errors.js';
 
 export interface UsersDeps {
   db: Kysely<Tables>;

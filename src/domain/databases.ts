@@ -14,7 +14,7 @@ import type { DatabaseNodesTable, DatabasesTable } from '../store/schema/lifecyc
 import { catalogVersions, defaultVersion, findPlan, findRegion, findVersion, GRAFEO_VERSION, type Region, type Version } from './catalog.js';
 import { assertMayStartBilling } from './billing.js';
 import { getEnvironment, type Environment } from './environments.js';
-import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from '../errors.js';
 import { allocatePortPair, retryWhenPortTaken, type PortRange } from './ports.js';
 import { assertPlainText } from './plain-text.js';
 import type { Config } from '../config.js';

@@ -10,7 +10,7 @@ import { CidrError, formatCidr, parseCidr } from '../net/cidr.js';
 import type { Tables } from '../store/schema/index.js';
 import type { EnvironmentRow, NetworkRuleRow } from '../store/schema/identity.js';
 import { findRegion, type Region } from './catalog.js';
-import { conflict, invalid, notFound } from './errors.js';
+import { conflict, invalid, notFound } from '../errors.js';
 import { assertPlainText } from './plain-text.js';
 
 export type EnvironmentColor = 'green' | 'yellow' | 'red';

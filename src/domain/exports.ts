@@ -6,7 +6,7 @@ import { newId, normalizeId } from '../ids.js';
 import { enqueueOperation } from '../operations/queue.js';
 import type { ExportsTable } from '../store/schema/backups.js';
 import { findDatabase } from './databases.js';
-import { invalid, notFound } from './errors.js';
+import { invalid, notFound } from '../errors.js';
 import { assertReadable, type BackupsDomainDeps } from './snapshots.js';
 
 export type ExportFormat = 'archive' | 'cypher';

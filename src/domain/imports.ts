@@ -8,7 +8,7 @@ import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../op
 import { importKey } from '../operations/kinds/backups.js';
 import { hostMatches } from '../storage/safe-fetch.js';
 import { findDatabase, type VisibleDatabase } from './databases.js';
-import { conflict, invalid } from './errors.js';
+import { conflict, invalid } from '../errors.js';
 import { assertReplaceable, type BackupsDomainDeps } from './snapshots.js';
 
 export type ImportSource = { blobKey: string } | { url: string };

@@ -9,7 +9,7 @@ import type { Tables } from '../store/schema/index.js';
 import { insertApiClient, type ApiClient } from './api-clients.js';
 import type { Region } from './catalog.js';
 import { ENVIRONMENT_COLORS, insertEnvironment, type Environment, type EnvironmentColor } from './environments.js';
-import { conflict, invalid, notFound } from './errors.js';
+import { conflict, invalid, notFound } from '../errors.js';
 import { assertPlainText } from './plain-text.js';
 
 type Db = Kysely<Tables>;

@@ -2,7 +2,7 @@
 // implementation today; it keeps what a card or invoice arrangement needs to be judged valid (never a
 // card number: the last four digits and the expiry only). A provider for a real payment service would
 // tokenise the card with that service and check it there instead.
-import { invalid } from './errors.js';
+import { invalid } from '../errors.js';
 
 /** What is stored (as JSON) for an organization's payment method. */
 export interface StoredPaymentMethod {

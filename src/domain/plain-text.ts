@@ -1,7 +1,7 @@
 // Names, labels and descriptions are shown in terminals, logs and UIs. Control characters (C0 and C1, so
 // NUL, CR, LF and TAB too) forge log lines and break tables; bidirectional overrides and isolates make
 // a name read differently from what it is (U+202E turns `db-txt.exe` around). Neither belongs in one.
-import { invalid } from './errors.js';
+import { invalid } from '../errors.js';
 
 /** The characters no label may hold, as a character class body (JSON Schema and RegExp alike). */
 export const UNSAFE_TEXT_CLASS = '\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069';

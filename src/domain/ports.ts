@@ -4,7 +4,7 @@
 import net from 'node:net';
 import type { Transaction } from 'kysely';
 import type { Tables } from '../store/schema/index.js';
-import { DomainError } from './errors.js';
+import { DomainError } from '../errors.js';
 import { isUniqueViolation } from '../store/errors.js';
 
 export interface PortRange {

@@ -13,7 +13,7 @@ import type { SnapshotsTable } from '../store/schema/backups.js';
 import type { DatabasesTable } from '../store/schema/lifecycle.js';
 import { findPlan } from './catalog.js';
 import { createDatabase, findDatabase, type CreatedDatabase, type DatabaseDeps } from './databases.js';
-import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from '../errors.js';
 import { assertPlainText } from './plain-text.js';
 
 export interface BackupsDomainDeps {

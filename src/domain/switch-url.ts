@@ -9,7 +9,7 @@ import { OperationError } from '../operations/kind.js';
 import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import { findDatabase, type DatabaseDeps } from './databases.js';
 import { tlsHostName } from './connection-urls.js';
-import { DomainError, conflict, invalid, notFound } from './errors.js';
+import { DomainError, conflict, invalid, notFound } from '../errors.js';
 
 export const SWITCH_URL_OPERATION = 'switch-connection-url';
 

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError } from '../errors.js';
 import { RuntimeError } from '../runtimes/runtime.js';
 import type { Tables } from '../store/schema/index.js';
 import type { OperationsTable } from '../store/schema/lifecycle.js';

@@ -5,7 +5,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { newId } from '../ids.js';
 import type { Tables } from '../store/schema/index.js';
 import type { OperationsTable } from '../store/schema/lifecycle.js';
-import { conflict } from '../domain/errors.js';
+import { conflict } from '../errors.js';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
 

@@ -14,7 +14,7 @@ import {
 import { getBackupSchedule, putBackupSchedule } from '../../domain/backup-schedules.js';
 import { getExport, listExports, startExport } from '../../domain/exports.js';
 import { authorizeImport, newUploadKey, startImport } from '../../domain/imports.js';
-import { DomainError, invalid } from '../../domain/errors.js';
+import { DomainError, invalid } from '../../errors.js';
 import { BlobTooLargeError } from '../../storage/blob-store.js';
 import type { ApiInstance, RoutePlugin } from '../app.js';
 import { errorResponses } from '../schemas/common.js';

@@ -19,7 +19,7 @@ import {
   type ConsoleUser,
 } from '../../auth/console-sessions.js';
 import { FailedAttemptLimiter } from '../../auth/rate-limit.js';
-import { DomainError, forbidden, unauthorized } from '../../domain/errors.js';
+import { DomainError, forbidden, unauthorized } from '../../errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiInstance, RouteContext } from '../app.js';
 import { ErrorBody } from '../schemas/common.js';

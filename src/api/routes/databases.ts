@@ -23,7 +23,7 @@ import { switchConnectionUrl } from '../../domain/switch-url.js';
 import { createDatabaseUser, deleteDatabaseUser, listDatabaseUsers, resetDatabaseUserPassword, type UsersDeps } from '../../domain/database-users.js';
 import { getDatabaseConfiguration, putDatabaseConfiguration, type SettingsDeps } from '../../domain/database-settings.js';
 import { getEnvironment } from '../../domain/environments.js';
-import { invalid, notFound } from '../../domain/errors.js';
+import { invalid, notFound } from '../../errors.js';
 import { normalizeId } from '../../ids.js';
 import { getOperation, listOperations } from '../../operations/operation-json.js';
 import type { Tables } from '../../store/schema/index.js';

@@ -2,7 +2,7 @@
 // token: the link itself is the credential (HMAC over key, expiry and file name), so this plugin must be
 // registered outside the authenticated scope. Expired or altered links answer 403; one file per link.
 import { Type } from '@sinclair/typebox';
-import { forbidden, notFound } from '../../domain/errors.js';
+import { forbidden, notFound } from '../../errors.js';
 import { BlobNotFoundError } from '../../storage/blob-store.js';
 import { DownloadLinkError, type FsBlobStore } from '../../storage/fs.js';
 import type { Clock } from '../../clock.js';

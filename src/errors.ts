@@ -1,4 +1,4 @@
-// The error catalogue of the domain. Domain code throws these; src/api/errors.ts maps each kind to an
+// The error catalogue: domain, auth and operations code throw these; src/api/errors.ts maps each kind to an
 // HTTP status and the contract's {"error": "..."} body. Messages name the thing at fault.
 
 export type ErrorKind =

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SCHEDULE, dueNow, nextDue, validateSchedule, type BackupSchedule } from '../src/scheduler/backup-schedule.js';
+import { DEFAULT_SCHEDULE, dueNow, nextDue, validateSchedule, type BackupSchedule } from '../src/domain/backup-schedule-rules.js';
 
 const daily: BackupSchedule = { ...DEFAULT_SCHEDULE, enabled: true, time: '03:00', timezone: 'UTC' };
 const at = (iso: string) => new Date(iso);

@@ -2,7 +2,7 @@
 // in a time zone, with a retention count. Reading works on every plan (a disabled default); enabling
 // needs a `standard` plan or above.
 import type { Caller } from '../auth/caller.js';
-import { DEFAULT_SCHEDULE, validateSchedule, type BackupSchedule, type Frequency } from '../scheduler/backup-schedule.js';
+import { DEFAULT_SCHEDULE, validateSchedule, type BackupSchedule, type Frequency } from './backup-schedule-rules.js';
 import type { BackupSchedulesTable } from '../store/schema/backups.js';
 import { CONFIGURE_SCOPE, findDatabase } from './databases.js';
 import { invalid } from '../errors.js';

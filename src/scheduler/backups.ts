@@ -13,7 +13,7 @@ import { enqueueOperation } from '../operations/queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Store } from '../store/db.js';
 import { recordSnapshotGone } from '../store/snapshot-storage.js';
-import { dueNow } from './backup-schedule.js';
+import { dueNow } from '../domain/backup-schedule-rules.js';
 import { instanceId } from '../instance-id.js';
 import { LeaderLease } from '../store/leader-lease.js';
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { loadConfig } from '../src/config.js';
-import { dataPlane } from '../src/data-plane.js';
-import { createLogger, serve, type RunningServer } from '../src/main.js';
+import { dataPlane } from '../src/server/data-plane.js';
+import { createLogger, serve, type RunningServer } from '../src/server/serve.js';
 
 const fromTypeScript = import.meta.url.endsWith('.ts');
 const ROUNDS = Number(process.env.BENCH_PROVISIONING_ROUNDS ?? 5);

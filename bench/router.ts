@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { loadConfig } from '../src/config.js';
-import { dataPlane } from '../src/data-plane.js';
-import { createLogger, serve } from '../src/main.js';
+import { dataPlane } from '../src/server/data-plane.js';
+import { createLogger, serve } from '../src/server/serve.js';
 
 const DB = '/deployments/databases/graphneo';
 const QUERIES = Number(process.env.BENCH_ROUTER_QUERIES ?? 300);

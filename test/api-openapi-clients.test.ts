@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { dataPlane } from '../src/data-plane.js';
+import { dataPlane } from '../src/server/data-plane.js';
 import { repoRoot } from './helpers/cli.js';
 import { testPortRange } from './helpers/lifecycle.js';
 import { startServer, type TestServer } from './helpers/server.js';

@@ -8,7 +8,7 @@ import { ManualClock, type Clock } from '../src/clock.js';
 import { insertApiClient } from '../src/domain/api-clients.js';
 import { formatGbMonths, formatMicros, snapshotMicros } from '../src/domain/usage.js';
 import { meterSettledDatabases } from '../src/domain/usage-meter.js';
-import { dataPlane } from '../src/data-plane.js';
+import { dataPlane } from '../src/server/data-plane.js';
 import { createDatabaseAndWait, testPortRange, waitForOperation, type LifecycleServer } from './helpers/lifecycle.js';
 import { startServer } from './helpers/server.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/clock.js';
-import { consoleCredentialsPath } from '../src/main.js';
+import { consoleCredentialsPath } from '../src/server/serve.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 describe('console sessions', () => {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { consoleCredentialsPath } from '../src/main.js';
+import { consoleCredentialsPath } from '../src/server/serve.js';
 import { repoRoot } from './helpers/cli.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './helpers/control-plane-process.js';
 import { testPortRange } from './helpers/lifecycle.js';

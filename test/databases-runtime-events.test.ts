@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
-import { createLifecycle, type Lifecycle } from '../src/lifecycle.js';
+import { createLifecycle, type Lifecycle } from '../src/server/lifecycle.js';
 import { claimOperation, enqueueOperation } from '../src/operations/queue.js';
 import { FakeRuntime } from './helpers/lifecycle-fake-runtime.js';
 import { insertDatabaseRow, insertNodeRow, openTempStore, silentLogger, type TempStore } from './helpers/lifecycle-store.js';

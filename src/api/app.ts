@@ -1,4 +1,4 @@
-// The management API as a Fastify instance: built here, listened on by src/main.ts (and by tests).
+// The management API as a Fastify instance: built here, listened on by src/server/serve.ts (and by tests).
 // Public routes (token, JWKS, service endpoints) sit at the root; every other route — the built-in ones
 // and those of the `routes` plugins other areas pass in — lives in one scope behind the bearer check,
 // so `request.caller` is always set there.

@@ -11,7 +11,7 @@ import { lockDataDir } from '../cli/data-dir-lock.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { autoResumeDatabase, databaseDepsFrom } from '../domain/databases.js';
-import { createLogger } from '../main.js';
+import { createLogger } from '../server/serve.js';
 import { openStore } from '../store/db.js';
 import { askRouter, controlSocketPath, serveControl, type RouterPing } from './control.js';
 import { createRouter } from './router.js';

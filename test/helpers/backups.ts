@@ -1,4 +1,4 @@
-// Starts the management API with the lifecycle AND the backups area wired in, the way src/main.ts is
+// Starts the management API with the lifecycle AND the backups area wired in, the way src/server/ is
 // meant to (local runtime running the real graph-server, a blob store on the local filesystem or a real
 // s3rver), plus the unauthenticated `/downloads/…` route on its own loopback listener (buildApp has no
 // public-route slot yet). Also: s3rver in a child process, the real `allotrope serve` as a child process
@@ -12,10 +12,10 @@ import Fastify from 'fastify';
 import neo4j, { type Driver } from 'neo4j-driver';
 import type { ApiInstance } from '../../src/api/app.js';
 import { sendError } from '../../src/api/errors.js';
-import { createBackups, type Backups, type BackupsSettings } from '../../src/backups.js';
+import { createBackups, type Backups, type BackupsSettings } from '../../src/server/backups.js';
 import type { Config } from '../../src/config.js';
-import { createLifecycle, type Lifecycle } from '../../src/lifecycle.js';
-import type { ExtensionDeps, Extension } from '../../src/main.js';
+import { createLifecycle, type Lifecycle } from '../../src/server/lifecycle.js';
+import type { ExtensionDeps, Extension } from '../../src/server/serve.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
 import { attachRouter } from '../../src/router/attach.js';
 import type { Runtime } from '../../src/runtimes/runtime.js';

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initialCredentialsPath } from '../../src/main.js';
+import { initialCredentialsPath } from '../../src/server/serve.js';
 import { allotropeCommand } from './cli.js';
 import type { ApiResponse, Credentials, RequestOptions } from './server.js';
 import { waitFor } from './wait-for.js';

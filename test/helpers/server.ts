@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { RoutePlugin } from '../../src/api/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger, initialCredentialsPath, serve, type RunningServer, type ServeOptions } from '../../src/main.js';
+import { createLogger, initialCredentialsPath, serve, type RunningServer, type ServeOptions } from '../../src/server/serve.js';
 import type { DestinationStream } from 'pino';
 import { allotropeCommand } from './cli.js';
 import { waitFor } from './wait-for.js';
@@ -58,7 +58,7 @@ export interface StartServerOptions {
   configFile?: string;
   /** Route plugins registered behind the bearer check. */
   routes?: RoutePlugin[];
-  /** Whole extensions (routes + start/stop), as src/main.ts takes them. */
+  /** Whole extensions (routes + start/stop), as src/server/serve.ts takes them. */
   extend?: ServeOptions['extend'];
   /** Reuse this data directory (e.g. to restart on the same store); it is then not deleted by stop(). */
   dataDir?: string;

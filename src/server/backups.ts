@@ -1,31 +1,31 @@
-// The backups area as one unit for src/main.ts: operation kinds (snapshot, export, restore, import) for
+// The backups area as one unit for src/server/serve.ts: operation kinds (snapshot, export, restore, import) for
 // the lifecycle's engine, the lifecycle hooks (final snapshot on terminate, create from a snapshot or a
 // clone), the authenticated routes, the unauthenticated `/downloads/…` route of local storage, and the
 // scheduled-backup loop.
-import type { Caller } from './auth/caller.js';
+import type { Caller } from '../auth/caller.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { RoutePlugin } from './api/app.js';
-import { backupRoutes } from './api/routes/backups.js';
-import { downloadRoutes } from './api/routes/downloads.js';
-import type { Clock } from './clock.js';
-import type { Config } from './config.js';
-import { databaseDepsFrom } from './domain/databases.js';
-import { newSnapshotRow, snapshotUsableBy, type BackupsDomainDeps } from './domain/snapshots.js';
-import { newId } from './ids.js';
+import type { RoutePlugin } from '../api/app.js';
+import { backupRoutes } from '../api/routes/backups.js';
+import { downloadRoutes } from '../api/routes/downloads.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { databaseDepsFrom } from '../domain/databases.js';
+import { newSnapshotRow, snapshotUsableBy, type BackupsDomainDeps } from '../domain/snapshots.js';
+import { newId } from '../ids.js';
 import type { LifecycleOptions } from './lifecycle.js';
-import type { OperationKind, StepContext } from './operations/kind.js';
-import { backupOperationKinds, restoreSnapshotInto, takeSnapshot, type BackupKindsDeps } from './operations/kinds/backups.js';
-import { nodeSpecsOf } from './operations/kinds/node-specs.js';
-import type { Runtime } from './runtimes/runtime.js';
-import { createBackupScheduler, type BackupScheduler } from './scheduler/backups.js';
-import type { BlobStore } from './storage/blob-store.js';
-import { FsBlobStore } from './storage/fs.js';
-import { createBlobStore } from './storage/s3.js';
-import { DEFAULT_HOST_PATTERNS, type SafeFetchOptions } from './storage/safe-fetch.js';
-import type { Store } from './store/db.js';
+import type { OperationKind, StepContext } from '../operations/kind.js';
+import { backupOperationKinds, restoreSnapshotInto, takeSnapshot, type BackupKindsDeps } from '../operations/kinds/backups.js';
+import { nodeSpecsOf } from '../operations/kinds/node-specs.js';
+import type { Runtime } from '../runtimes/runtime.js';
+import { createBackupScheduler, type BackupScheduler } from '../scheduler/backups.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { FsBlobStore } from '../storage/fs.js';
+import { createBlobStore } from '../storage/s3.js';
+import { DEFAULT_HOST_PATTERNS, type SafeFetchOptions } from '../storage/safe-fetch.js';
+import type { Store } from '../store/db.js';
 
 export interface BackupsSettings {
   /** Host patterns `{url}` imports may come from (default `*.amazonaws.com`). */

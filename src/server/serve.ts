@@ -5,15 +5,15 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { buildApp, type ApiInstance, type RoutePlugin } from './api/app.js';
-import { TOKEN_PATH } from './api/routes/auth.js';
-import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
-import { ensureConsoleOwner } from './auth/console-sessions.js';
-import { bootstrapIfEmpty, type BootstrapResult } from './domain/organizations.js';
-import { openStore, type Store } from './store/db.js';
+import { buildApp, type ApiInstance, type RoutePlugin } from '../api/app.js';
+import { TOKEN_PATH } from '../api/routes/auth.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { ensureConsoleOwner } from '../auth/console-sessions.js';
+import { bootstrapIfEmpty, type BootstrapResult } from '../domain/organizations.js';
+import { openStore, type Store } from '../store/db.js';
 import type { Registry } from 'prom-client';
-import { ephemeralPortRange, overlap } from './net/ephemeral-ports.js';
+import { ephemeralPortRange, overlap } from '../net/ephemeral-ports.js';
 
 /** Secrets never reach the log, whatever a request or an error carries. */
 export const REDACTED_PATHS = [

@@ -5,11 +5,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackups, createBackupsStorage } from './backups.js';
 import { createLifecycle } from './lifecycle.js';
-import type { Extension, ExtensionDeps } from './main.js';
-import { createLocalRuntime } from './runtimes/local/local-runtime.js';
-import { standbyWaiting } from './runtime-owner.js';
-import { nodeOwner, privateDataDir } from './runtimes/local/node-user.js';
-import { attachRouter } from './router/attach.js';
+import type { Extension, ExtensionDeps } from './serve.js';
+import { createLocalRuntime } from '../runtimes/local/local-runtime.js';
+import { standbyWaiting } from '../runtime-owner.js';
+import { nodeOwner, privateDataDir } from '../runtimes/local/node-user.js';
+import { attachRouter } from '../router/attach.js';
 
 export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
   const { config, store, clock, logger } = deps;

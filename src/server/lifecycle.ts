@@ -1,4 +1,4 @@
-// The database lifecycle as one unit for src/main.ts: the operations engine with the database operation
+// The database lifecycle as one unit for src/server/serve.ts: the operations engine with the database operation
 // kinds, the routes, runtime-event and health bookkeeping, and the start-up order that makes a crash of
 // the control plane harmless: recover operations → reconcile the runtime → start workers → poll health.
 //
@@ -9,25 +9,25 @@
 //            start: () => lifecycle.start(), stop: async () => { await lifecycle.stop(); await runtime.close(); } };
 // stop() only stops the workers; whether database processes outlive the control plane is the runtime's
 // close() policy (`leaveRunning`), and reconcile adopts them at the next start either way.
-import type { Caller } from './auth/caller.js';
+import type { Caller } from '../auth/caller.js';
 import type { Logger } from 'pino';
-import type { RoutePlugin } from './api/app.js';
-import { databaseRoutes } from './api/routes/databases.js';
-import type { Clock } from './clock.js';
-import type { Config } from './config.js';
-import type { SettingDefinition } from './domain/database-settings.js';
-import { TRANSITIONS, databaseDepsFrom, environmentHoldsDatabases } from './domain/databases.js';
-import { switchConnectionUrlKind } from './domain/switch-url.js';
-import { meterSettledDatabases, recordUsageEvent } from './domain/usage-meter.js';
-import { createAccessSync } from './scheduler/access-sync.js';
-import { autoPausePass } from './scheduler/auto-pause.js';
-import { OperationsEngine } from './operations/engine.js';
-import type { OperationKind, StepContext } from './operations/kind.js';
-import { databaseOperationKinds } from './operations/kinds/databases.js';
-import { nodeAccessOf, nodeSpecsOf } from './operations/kinds/node-specs.js';
-import type { NodeHealth, NodeSpec, Runtime, RuntimeEvent } from './runtimes/runtime.js';
-import type { Store } from './store/db.js';
-import { LeaderLease } from './store/leader-lease.js';
+import type { RoutePlugin } from '../api/app.js';
+import { databaseRoutes } from '../api/routes/databases.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { SettingDefinition } from '../domain/database-settings.js';
+import { TRANSITIONS, databaseDepsFrom, environmentHoldsDatabases } from '../domain/databases.js';
+import { switchConnectionUrlKind } from '../domain/switch-url.js';
+import { meterSettledDatabases, recordUsageEvent } from '../domain/usage-meter.js';
+import { createAccessSync } from '../scheduler/access-sync.js';
+import { autoPausePass } from '../scheduler/auto-pause.js';
+import { OperationsEngine } from '../operations/engine.js';
+import type { OperationKind, StepContext } from '../operations/kind.js';
+import { databaseOperationKinds } from '../operations/kinds/databases.js';
+import { nodeAccessOf, nodeSpecsOf } from '../operations/kinds/node-specs.js';
+import type { NodeHealth, NodeSpec, Runtime, RuntimeEvent } from '../runtimes/runtime.js';
+import type { Store } from '../store/db.js';
+import { LeaderLease } from '../store/leader-lease.js';
 
 export interface LifecycleOptions {
   config: Config;

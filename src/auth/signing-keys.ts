@@ -61,8 +61,25 @@ export async function loadSigningKeys(dataDir: string, now: Date): Promise<Signi
     file = readKeyFile(path);
     if (!file) throw new Error(`signing keys ${path}: could not be created`);
   }
-  let snapshot = await toSnapshot(file);
-  let stamp = fileStamp(path);
+  return refreshingKeys(await toSnapshot(file), fileStamp(path), async () => ({
+    stamp: fileStamp(path),
+    // Read only when the stamp moved; half a rotation (or a broken file) keeps the keys in use and is tried again.
+    snapshot: () => {
+      const changed = readKeyFile(path);
+      if (!changed) throw new Error(`signing keys ${path}: unreadable`);
+      return toSnapshot(changed);
+    },
+  }));
+}
+
+/**
+ * Signing keys that re-read their source when asked (at most once a second unless forced): `read` says the
+ * source's stamp now and how to build the keys from it, or null to keep the keys in use. A source that
+ * cannot be read (a half rotation, the store gone for a moment) never takes signing down.
+ */
+async function refreshingKeys(initial: KeySnapshot, initialStamp: string, read: () => Promise<{ stamp: string; snapshot: () => Promise<KeySnapshot> } | null>): Promise<SigningKeys> {
+  let snapshot = initial;
+  let stamp = initialStamp;
   let checkedAt = Date.now();
   return {
     get current() {
@@ -76,14 +93,12 @@ export async function loadSigningKeys(dataDir: string, now: Date): Promise<Signi
       if (!force && Date.now() - checkedAt < 1000) return;
       checkedAt = Date.now();
       try {
-        const now = fileStamp(path);
-        if (now === stamp) return;
-        const changed = readKeyFile(path);
-        if (!changed) return;
-        snapshot = await toSnapshot(changed);
-        stamp = now;
+        const next = await read();
+        if (!next || next.stamp === stamp) return;
+        snapshot = await next.snapshot();
+        stamp = next.stamp;
       } catch {
-        // Half a rotation (or a broken file) must not take signing down: keep the keys in use.
+        // Keep the keys in use.
       }
     },
   };
@@ -198,31 +213,10 @@ export async function loadStoreSigningKeys(db: Kysely<Tables>, dataDir: string, 
     await insertStoreKeys(db, readKeyFile(signingKeysPath(dataDir))?.keys ?? [await newStoredKey(now)]);
     keys = await readStoreKeys(db);
   }
-  let snapshot = await toSnapshot({ keys });
-  let stamp = keys.map((k) => k.kid).join(',');
-  let checkedAt = Date.now();
-  return {
-    get current() {
-      return snapshot.current;
-    },
-    get jwks() {
-      return snapshot.jwks;
-    },
-    publicKey: (kid) => snapshot.publicKey(kid),
-    async refresh({ force = false } = {}) {
-      if (!force && Date.now() - checkedAt < 1000) return;
-      checkedAt = Date.now();
-      try {
-        const fresh = await readStoreKeys(db);
-        const now = fresh.map((k) => k.kid).join(',');
-        if (fresh.length === 0 || now === stamp) return;
-        snapshot = await toSnapshot({ keys: fresh });
-        stamp = now;
-      } catch {
-        // The store unreachable for a moment must not take signing down: keep the keys in use.
-      }
-    },
-  };
+  return refreshingKeys(await toSnapshot({ keys }), keys.map((k) => k.kid).join(','), async () => {
+    const fresh = await readStoreKeys(db);
+    return fresh.length === 0 ? null : { stamp: fresh.map((k) => k.kid).join(','), snapshot: () => toSnapshot({ keys: fresh }) };
+  });
 }
 
 /** rotateSigningKey for keys kept in the store: every instance signs with the new key within a second or so. */

@@ -243,7 +243,8 @@ describe('database lifecycle API with real graph-servers', () => {
     assert.deepEqual(op.steps.map((s: any) => s.name), ['take-final-snapshot', 'destroy-nodes']);
     assert.equal(isAlive(pid), false);
     assert.equal(existsSync(server.runtime.paths(stationId).root), false);
-    assert.equal(await portIsFree(database.boltPort, '127.0.0.1'), true);
+    // The router lets the endpoint go once it reads the terminated state (its next table read, ≤ 250 ms).
+    await waitFor(() => portIsFree(database.boltPort, '127.0.0.1'), { timeoutMs: 5_000, what: 'the router to let the port of the terminated database go' });
 
     const list = await server.request('GET', DB, { token });
     assert.ok(!list.body.some((d: any) => d.id === database.id));

@@ -344,9 +344,17 @@ export function createRouter(options: RouterOptions): Router {
       .autoResume(id)
       .then((operationId) => {
         if (operationId) logger.info({ databaseId: id, operationId }, 'auto-resuming a paused database: a client connected');
+        // Not started (an operation still holds the database, or its state moved on): held connections ask again.
+        else logger.info({ databaseId: id }, 'auto-resume not started yet; trying again while connections wait');
       })
       .catch((err: unknown) => logger.error({ err, databaseId: id }, 'auto-resume failed to start'))
-      .finally(() => setTimeout(() => resuming.delete(id), 1_000).unref());
+      .finally(() =>
+        setTimeout(() => {
+          resuming.delete(id);
+          // Held connections look again (and resume again if the database is still paused).
+          for (const wake of [...waiters]) wake();
+        }, 1_000).unref(),
+      );
     resuming.set(id, attempt);
   }
 

@@ -248,18 +248,25 @@ describe('allotrope API commands', () => {
     assert.match(second.stdout, /cnt\r?\n1\r?\n1 row/);
   });
 
-  it('switch-url sends the spec\'s request (PUT …/connection-url/switch {targetDatabaseId})', async () => {
-    // The route is built on another branch; here the server answers that it has no such route, which
-    // shows the path the CLI calls. With the route merged, this becomes a 202 (see the report).
-    const other = await cli(['databases', 'create', '--name', 'cli-other', '-o', 'json'], env);
-    const otherId = JSON.parse(other.stdout).database.id;
-    const res = await cli(['databases', 'switch-url', 'cli-db', 'cli-other'], env);
-    if (res.code === 0) {
-      assert.ok(JSON.parse(JSON.stringify(res.stdout)).includes('operationId'));
-      return;
-    }
-    assert.match(res.stderr, new RegExp(`no route PUT /deployments/databases/graphneo/${dbId}/connection-url/switch`));
-    assert.ok(otherId);
+  it('switch-url exchanges the connection URLs of two databases (PUT …/connection-url/switch {targetDatabaseId})', async () => {
+    const other = await cli(['databases', 'create', '--name', 'cli-other', '--wait', '-o', 'json'], env);
+    assert.equal(other.code, 0, other.stderr);
+    const otherBefore = JSON.parse(other.stdout).database;
+    const mine = await cli(['databases', 'get', 'cli-db', '-o', 'json'], env);
+    const mineBefore = JSON.parse(mine.stdout);
+    const res = await cli(['databases', 'switch-url', 'cli-db', 'cli-other', '--wait', '-o', 'json'], env);
+    assert.equal(res.code, 0, res.stderr);
+    // With --wait the output is the finished operation.
+    const op = JSON.parse(res.stdout);
+    assert.equal(op.operationType, 'switch-connection-url');
+    assert.equal(op.status, 'finished');
+    const mineAfter = JSON.parse((await cli(['databases', 'get', 'cli-db', '-o', 'json'], env)).stdout);
+    const otherAfter = JSON.parse((await cli(['databases', 'get', 'cli-other', '-o', 'json'], env)).stdout);
+    assert.equal(mineAfter.boltPort, otherBefore.boltPort);
+    assert.equal(otherAfter.boltPort, mineBefore.boltPort);
+    // A second switch puts them back (later tests use cli-db's URL as it was).
+    const back = await cli(['databases', 'switch-url', 'cli-db', 'cli-other', '--wait'], env);
+    assert.equal(back.code, 0, back.stderr);
   });
 
   it('completion scripts know the command tree', () => {

@@ -16,6 +16,8 @@ import { ensureRouter, stopRouter } from './process.js';
 /** How long a node start waits for a router that is still starting, and for the router to serve a new table. */
 const ROUTER_START_WAIT_MS = 20_000;
 const SYNC_TIMEOUT_MS = 10_000;
+/** How often the owner checks the recorded node ports and the router (see AttachedRouter.watch). */
+const WATCH_MS = 2_000;
 
 export interface AttachedRouter<R extends Runtime> {
   /** `runtime`, recording node ports for the router. */
@@ -23,6 +25,12 @@ export interface AttachedRouter<R extends Runtime> {
   registerMetrics(registry: Registry): void;
   /** Tells the router to re-read its table now; resolves once it serves it (bounded). */
   poke(): Promise<void>;
+  /**
+   * While this instance owns the runtime: every WATCH_MS, record again any node whose ports in the store are
+   * not where it listens now (a missed event must not leave a database unroutable), and start the router
+   * again if it stopped answering. Returns the stop function.
+   */
+  watch(): () => void;
   /** Closes the runtime and, unless onExit is `keep` (or `keepServing`: a standby takes over), stops the nodes and the router. */
   close(options?: { keepServing?: boolean }): Promise<void>;
   inner: R;
@@ -32,7 +40,7 @@ export async function attachRouter<R extends Runtime>(deps: { config: Config; st
   const { config, store, logger } = deps;
   // A new router starts alongside the API (not awaited: its start-up would add to serve's); it reads the
   // endpoint table when it is up, so nothing is lost meanwhile.
-  const router = await ensureRouter(config, { wait: false });
+  let router = await ensureRouter(config, { wait: false });
   if (router.adopted) logger.info({ pid: router.pid }, 'router adopted');
   else
     router.ready.then(
@@ -44,8 +52,46 @@ export async function attachRouter<R extends Runtime>(deps: { config: Config; st
     const up = await Promise.race([router.ready.then(() => true, () => false), delay(ROUTER_START_WAIT_MS, false)]);
     if (up) await askRouter(config.dataDir, { op: 'sync' }, SYNC_TIMEOUT_MS);
   }
+  async function checkOnce(): Promise<void> {
+    if (!(await askRouter(config.dataDir, { op: 'ping' }, 1_000))) {
+      // A router only slow to answer keeps its lock, and the one started here then exits: nothing changes.
+      const again = await ensureRouter(config, { wait: false });
+      if (!again.adopted) {
+        again.ready.then(
+          (pid) => {
+            router = again;
+            logger.warn({ pid }, 'the router had stopped answering: started it again');
+          },
+          () => undefined,
+        );
+      }
+    }
+    const rows = await store.db.selectFrom('database_nodes').select(['station_id', 'internal_bolt_port', 'internal_http_port']).execute();
+    let changed = false;
+    for (const row of rows) {
+      const ports = await runtime.endpoint(row.station_id).catch(() => null);
+      const bolt = ports?.boltPort ?? null;
+      const http = ports?.httpPort ?? null;
+      if (bolt === row.internal_bolt_port && http === row.internal_http_port) continue;
+      await store.db.updateTable('database_nodes').set({ internal_bolt_port: bolt, internal_http_port: http }).where('station_id', '=', row.station_id).execute();
+      changed = true;
+    }
+    if (changed) await sync();
+  }
   return {
     inner: runtime,
+    watch() {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        checkOnce()
+          .catch((err: unknown) => logger.warn({ err }, 'checking the router and the recorded node ports failed'))
+          .finally(() => (running = false));
+      }, WATCH_MS);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
     runtime: recordingEndpoints(runtime, {
       db: store.db,
       sync,

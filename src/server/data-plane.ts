@@ -40,6 +40,7 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
   wakeEngine = () => lifecycle.engine.wake();
   // Whether this instance owns the runtime (a standby's start is deferred until it takes over).
   let ranRuntime = false;
+  let stopWatch = (): void => undefined;
   return {
     routes: [lifecycle.routes, backups.routes],
     publicRoutes: [backups.downloadsRoute],
@@ -48,9 +49,11 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
     async start() {
       ranRuntime = true;
       await lifecycle.start();
+      stopWatch = router.watch();
       backups.scheduler.start();
     },
     async stop() {
+      stopWatch();
       await backups.scheduler.stop();
       await lifecycle.stop();
       // ALLOTROPE_ON_EXIT=stop (the default): a clean stop leaves no database process and no router behind;

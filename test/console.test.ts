@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { consoleCredentialsPath } from '../src/server/serve.js';
 import { repoRoot } from './helpers/cli.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './helpers/control-plane-process.js';
 import { testPortRange } from './helpers/lifecycle.js';
+import { testStoreUrlFor } from './helpers/test-store.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Each run saves its screenshots under test-output/console/; ALLOTROPE_UPDATE_SCREENSHOTS=1 writes them into
@@ -56,7 +58,20 @@ describe('web console', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is n
     assert.match(owner.password, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(statSync(consoleCredentialsPath(dataDir)).mode & 0o777, 0o600);
     assert.match(server.output(), /Web console owner account/);
-    assert.ok(!readFileSync(join(dataDir, 'allotrope.db')).includes(owner.password), 'the password is not in the store');
+    // The whole store, as bytes (SQLite) or as the console users' rows (PostgreSQL), never holds the password.
+    const pgUrl = await testStoreUrlFor(dataDir);
+    if (pgUrl) {
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      try {
+        const rows = JSON.stringify((await client.query('select * from console_users')).rows);
+        assert.ok(rows.includes('owner') && !rows.includes(owner.password), 'the password is not in the store');
+      } finally {
+        await client.end();
+      }
+    } else {
+      assert.ok(!readFileSync(join(dataDir, 'allotrope.db')).includes(owner.password), 'the password is not in the store');
+    }
   });
 
   it('signs in with a session cookie: httpOnly, SameSite=Strict, and refuses requests without the CSRF token', async () => {

@@ -23,11 +23,12 @@ const DB = '/deployments/databases/graphneo';
 const OPERATIONS = 200;
 
 /** Pids of the processes serving Bolt on `port` (graph-servers carry `--bolt-port <port>` in their arguments). */
-function graphServerPids(port: number): number[] {
+/** pids of the graph-server processes of one database node (nodes listen on loopback ports of their own choosing; the router owns the public ones). */
+function graphServerPids(stationId: string): number[] {
   const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
   return ps
     .split('\n')
-    .filter((line) => / --bolt-port (\d+)(\s|$)/.exec(line)?.[1] === String(port))
+    .filter((line) => line.includes('graph-server') && line.includes(`/runtime/nodes/${stationId}/`))
     .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
@@ -56,13 +57,13 @@ describe('several control planes on one PostgreSQL store and one data dir', { sk
     assert.equal((await standby.request('GET', '/deployments/environments', { token })).status, 200);
     const environmentId = (await owner.request('GET', '/deployments/environments', { token })).body[0].id;
 
-    const databases: Array<{ id: string; boltPort: number; password: string }> = [];
+    const databases: Array<{ id: string; stationId: string; boltPort: number; password: string }> = [];
     for (const [i, api] of [owner, standby].entries()) {
       const res = await api.request('POST', DB, { token, body: { environmentId, name: `multi-${i}`, plan: 'ds2', version: '5.26-grafeo' } });
       assert.equal(res.status, 202, res.text);
       const op = await waitForOperation(api, token, res.body.database.id, res.body.operationId, 60_000);
       assert.equal(op.status, 'finished', JSON.stringify(op));
-      databases.push({ id: res.body.database.id, boltPort: res.body.database.boltPort, password: res.body.credentials.password });
+      databases.push({ id: res.body.database.id, stationId: res.body.database.nodes[0].stationId, boltPort: res.body.database.boltPort, password: res.body.credentials.password });
     }
 
     // Queries against the first database all along: when did one last fail, when did they answer again.
@@ -141,7 +142,7 @@ describe('several control planes on one PostgreSQL store and one data dir', { sk
     assert.ok(answered > 0);
 
     // One graph-server per database: the standby adopted the owner's processes instead of starting more.
-    for (const d of databases) assert.equal(graphServerPids(d.boltPort).length, 1, `graph-servers on ${d.boltPort}`);
+    for (const d of databases) assert.equal(graphServerPids(d.stationId).length, 1, `graph-servers of ${d.stationId}`);
     // The new owner runs new operations.
     const more = await standby.request('POST', `${DB}/${databases[1]!.id}/snapshots`, { token, body: {} });
     assert.equal(more.status, 202, more.text);
@@ -169,7 +170,7 @@ describe('several control planes on one PostgreSQL store and one data dir', { sk
       const session = driver.session();
       await session.run('CREATE (:Kept {n: 1})');
       await session.close();
-      const pids = graphServerPids(res.body.database.boltPort);
+      const pids = graphServerPids(res.body.database.nodes[0].stationId);
       assert.equal(pids.length, 1);
       await old.stop();
       assert.equal(old.child.exitCode, 0);
@@ -179,7 +180,7 @@ describe('several control planes on one PostgreSQL store and one data dir', { sk
       const rows = await again.run('MATCH (k:Kept) RETURN k.n AS n');
       await again.close();
       assert.deepEqual(rows.records.map((r) => r.get('n').toNumber()), [1]);
-      assert.deepEqual(graphServerPids(res.body.database.boltPort), pids, 'the same process serves, adopted');
+      assert.deepEqual(graphServerPids(res.body.database.nodes[0].stationId), pids, 'the same process serves, adopted');
       const status = await fresh.request('GET', `${DB}/${res.body.database.id}/status`, { token });
       assert.equal(status.body.state, 'running');
     } finally {

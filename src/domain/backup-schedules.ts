@@ -8,15 +8,8 @@ import { CONFIGURE_SCOPE, findDatabase } from './databases.js';
 import { invalid } from '../errors.js';
 import { assertSnapshotsAllowed, type BackupsDomainDeps } from './snapshots.js';
 
-export interface ScheduleJson {
-  enabled: boolean;
-  frequency: Frequency;
-  time: string;
-  timezone: string;
-  retention: number;
-  dayOfWeek: number;
-  dayOfMonth: number;
-}
+/** The schedule as the API shows it: the same shape as the rule's BackupSchedule. */
+export type ScheduleJson = BackupSchedule;
 
 const FREQUENCIES: readonly Frequency[] = ['daily', 'weekly', 'monthly'];
 

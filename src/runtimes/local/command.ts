@@ -77,7 +77,7 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
     nodeOptions.push(...(effect.nodeOptions ?? []));
   }
   if (readOnly) args.push('--read-only');
-  // A node of its own user cannot start the machine's query-check service: the runtime does (local-runtime.ts).
+  // A node of its own user cannot start the machine's query-check service: the runtime does (launch.ts).
   if (paths.owner) args.push('--query-check-socket', sharedServiceSocket(), '--query-check-service-managed');
   const envBudget = queryCheckBudgetFromEnv(env);
   if (envBudget !== undefined && !args.includes('--query-check-budget-ms')) args.push('--query-check-budget-ms', envBudget);

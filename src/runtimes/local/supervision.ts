@@ -24,7 +24,9 @@ export async function ensureRunning(ctx: RuntimeContext, node: NodeState, spec: 
     await terminate(ctx, node, node.proc, ctx.stopGraceMs);
   } else {
     const record = await recordedProcess(node.paths);
-    if (record && record.commandHash === hash) {
+    // A record without ports was written before the node's ready line (the control plane died while it
+    // started): where it listens, or whether it ever will, is unknown, so it is started again, not adopted.
+    if (record && record.commandHash === hash && record.ports) {
       await stopUnrecorded(ctx, node, ctx.stopGraceMs, record.pid);
       const proc = adopt(ctx, node, record);
       supervise(ctx, node, proc);

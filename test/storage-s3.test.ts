@@ -14,6 +14,7 @@ import { buffer } from 'node:stream/consumers';
 import { BlobNotFoundError, BlobTooLargeError, InvalidKeyError } from '../src/storage/blob-store.js';
 import { S3BlobStore, createBlobStore, parseS3Url } from '../src/storage/s3.js';
 import { waitFor } from './helpers/wait-for.js';
+import { loadConfig } from '../src/config.js';
 
 // s3rver runs in a plain `node` child: under the tsx loader, one of koa's dependencies
 // (generator-function) resolves to its ESM build and s3rver fails to start. The child exits when its
@@ -177,12 +178,13 @@ describe('s3 blob store', () => {
     }
   });
 
-  it('is what createBlobStore builds from an s3:// URL and the usual AWS variables', async () => {
+  it('is what createBlobStore builds from an s3:// URL and the usual AWS variables (read by loadConfig)', async () => {
+    const { s3 } = loadConfig({ env: { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'eu-west-1' } }).backups;
+    assert.deepEqual(s3, { region: 'eu-west-1', endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     const fromUrl = createBlobStore(`s3://${BUCKET}/from-env`, {
       publicBaseUrl: 'http://unused',
       downloadSecret: 'unused-secret-0123456789',
-      s3: { forcePathStyle: true },
-      env: { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'eu-west-1' },
+      s3: { forcePathStyle: true, region: s3.region, endpoint: s3.endpoint!, credentials: s3.credentials! },
     });
     assert.equal(fromUrl.kind, 's3');
     try {

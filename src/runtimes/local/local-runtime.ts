@@ -94,6 +94,8 @@ export interface LocalRuntimeOptions {
   nodeUser?: NodeUserSetting;
   /** Engines installed on this machine (Neo4j nodes need it). */
   engines?: EngineInstalls;
+  /** Query-check budget of nodes without their own `db.query_check.budget` (Config.runtime.queryCheckBudgetMs). */
+  queryCheckBudgetMs?: number | null;
 }
 
 export interface StartReport {
@@ -228,7 +230,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   }
 
   function commandOf(spec: NodeSpec, paths: NodePaths): { argv: string[]; hash: string } {
-    const argv = command(buildLaunch(spec, paths, process.env, options.engines));
+    const argv = command(buildLaunch(spec, paths, { queryCheckBudgetMs: options.queryCheckBudgetMs }, options.engines));
     if (argv.length === 0 || !argv[0]) throw new RuntimeError('Invalid', 'the node command is empty');
     return { argv, hash: createHash('sha256').update(JSON.stringify(argv)).digest('hex') };
   }

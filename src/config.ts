@@ -122,6 +122,9 @@ export interface S3Config {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
 }
 
+/** The AWS SDK's own fallback region. */
+const DEFAULT_S3_REGION = 'us-east-1';
+
 export type RouterTlsMode = 'off' | 'self-signed' | 'certificate';
 const ROUTER_TLS_MODES: readonly RouterTlsMode[] = ['off', 'self-signed', 'certificate'];
 
@@ -177,7 +180,7 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing' | 'backups'
     auth: { maxFailedAttempts: 10, failureWindowMs: 60_000 },
     console: { idleMinutes: 30 },
     regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
-    backups: { storageUrl: null, importHosts: [...DEFAULT_HOST_PATTERNS], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000, s3: { region: 'us-east-1', endpoint: null } },
+    backups: { storageUrl: null, importHosts: [...DEFAULT_HOST_PATTERNS], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000, s3: { region: DEFAULT_S3_REGION, endpoint: null } },
     operations: { concurrency: 4, leaseMs: 30_000 },
     runtime: { healthIntervalMs: 5_000, nodeUser: 'auto', queryCheckBudgetMs: null },
     router: { autoResumeWaitMs: 30_000, switchDrainMs: 10_000 },
@@ -219,7 +222,7 @@ function s3Of(v: unknown, fail: (setting: string, msg: string) => never): S3Conf
   const o = isObject(v) ? v : fail('backups.s3', 'must be an object');
   const unknown = Object.keys(o).find((k) => k !== 'region' && k !== 'endpoint');
   if (unknown) fail(`backups.s3.${unknown}`, 'is not a setting (region and endpoint are; the keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)');
-  const region = o.region ?? 'us-east-1';
+  const region = o.region ?? DEFAULT_S3_REGION;
   if (typeof region !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(region)) {
     fail('AWS_REGION (backups.s3.region)', `must be a region name like eu-west-1, got ${JSON.stringify(region)}`);
   }
@@ -288,7 +291,8 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS', (v) => (backups.cypherImportTimeoutMs = parseIntStrict('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS', v)));
   // The S3 client's settings, under the AWS SDK's own variable names. The keys stay out of `target`'s file
   // part: they are set on the validated Config only (s3Of).
-  const s3 = { ...(backups.s3 as Record<string, unknown>) };
+  if (!isObject(backups.s3)) throw new ConfigError('backups.s3: must be an object');
+  const s3 = { ...backups.s3 };
   backups.s3 = s3;
   set('AWS_DEFAULT_REGION', (v) => (s3.region = v.trim()));
   set('AWS_REGION', (v) => (s3.region = v.trim()));

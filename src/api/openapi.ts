@@ -6,6 +6,7 @@
 // routes that answer something other than JSON.
 
 import { documentAliases } from './aliases.js';
+import { DEFAULT_HOST_PATTERNS } from '../storage/safe-fetch.js';
 
 type Json = Record<string, any>;
 
@@ -40,7 +41,7 @@ const UrlBody = {
   type: 'object',
   required: ['url'],
   additionalProperties: false,
-  properties: { url: { type: 'string', description: 'https URL of an archive or Cypher script on an allowed host (default: Amazon S3, *.amazonaws.com)' } },
+  properties: { url: { type: 'string', description: `https URL of an archive or Cypher script on an allowed host (default: Amazon S3, ${DEFAULT_HOST_PATTERNS.join(', ')})` } },
 };
 
 const isErrorSchema = (schema: Json | undefined) =>

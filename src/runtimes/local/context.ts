@@ -47,6 +47,8 @@ export interface LocalRuntimeOptions {
   nodeUser?: NodeUserSetting;
   /** Engines installed on this machine (Neo4j nodes need it). */
   engines?: EngineInstalls;
+  /** Query-check budget of nodes without their own `db.query_check.budget` (Config.runtime.queryCheckBudgetMs). */
+  queryCheckBudgetMs?: number | null;
 }
 
 export interface StartReport {
@@ -95,6 +97,7 @@ export interface RuntimeContext {
   /** Environment of node processes as given (undefined: nodeEnvironment()). */
   readonly env: NodeJS.ProcessEnv | undefined;
   readonly engines: EngineInstalls | undefined;
+  readonly queryCheckBudgetMs: number | null | undefined;
   readonly readyTimeoutMs: number;
   readonly stopGraceMs: number;
   readonly healthTimeoutMs: number;

@@ -17,7 +17,7 @@ import { ensureSharedQueryCheckService, SHARED_QUERY_CHECK_IDLE_MS } from '../..
 
 /** The node's argv for `spec`, and its hash (an adopted or running process must match it). */
 export function commandOf(ctx: RuntimeContext, spec: NodeSpec, paths: NodePaths): { argv: string[]; hash: string } {
-  const argv = ctx.command(buildLaunch(spec, paths, process.env, ctx.engines));
+  const argv = ctx.command(buildLaunch(spec, paths, { queryCheckBudgetMs: ctx.queryCheckBudgetMs }, ctx.engines));
   if (argv.length === 0 || !argv[0]) throw new RuntimeError('Invalid', 'the node command is empty');
   return { argv, hash: createHash('sha256').update(JSON.stringify(argv)).digest('hex') };
 }

@@ -96,6 +96,7 @@ export function createLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     command: options.command ?? directGraphServerCommand,
     env: options.env,
     engines: options.engines,
+    queryCheckBudgetMs: options.queryCheckBudgetMs,
     readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     stopGraceMs: options.stopGraceMs ?? 10_000,
     healthTimeoutMs: options.healthTimeoutMs ?? 2_000,

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { findNeo4j } from '../src/engines/neo4j-install.js';
 import { loadCypherIntoNeo4j } from '../src/graph-server/engines/neo4j/cypher-load.js';
+import { loadNeo4jDump } from '../src/graph-server/engines/neo4j/dump-load.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './helpers/control-plane-process.js';
 import { removeDataDir, testPortRange, waitForOperation } from './helpers/lifecycle.js';
 import { installedNeo4j } from './helpers/neo4j-engine.js';
@@ -261,6 +262,17 @@ describe('exports and imports of Neo4j databases', { skip: engines.install ? fal
     assert.equal(toGrafeo.status, 'failed');
     assert.match(toGrafeo.error, /a Neo4j dump can only be imported into a Neo4j database/);
     assert.deepEqual(await countsOf(grafeo.driver), expected);
+    // A dump whose store takes more disk than the bound (10 × the import limit; 1 MiB here) is stopped and
+    // refused, nothing handed over; the same dump with room loads.
+    const engine = { installDir: install.dir, mainClass: install.mainClass, java: install.java, jvmFlags: install.jvmFlags, cdsArchive: install.cdsArchive };
+    const bounded = join(scratch, 'bounded-dump');
+    mkdirSync(join(bounded, 'in'), { recursive: true });
+    writeFileSync(join(bounded, 'in', 'neo4j.dump'), dump);
+    const loadBounded = (name: string, maxStoreBytes: number) =>
+      loadNeo4jDump(engine, join(bounded, 'in', 'neo4j.dump'), join(bounded, name), join(bounded, `${name}-incoming`), { timeoutMs: 120_000, memoryMb: 256, maxStoreBytes });
+    await assert.rejects(loadBounded('small', 2 ** 20), /the dump expands to more than 1 MiB on disk, the limit for imports/);
+    assert.equal(existsSync(join(bounded, 'small-incoming')), false);
+    assert.deepEqual(await loadBounded('roomy', 2 ** 30), { statements: 0, ...expected });
     t.diagnostic(`figures ${JSON.stringify(figures)}`);
   });
 

@@ -570,7 +570,7 @@ export function backupOperationKinds(deps: BackupKindsDeps): OperationKind[] {
             if (format === 'neo4j-dump') {
               const dump = join(await freshDir(join(work, 'dump')), 'neo4j.dump');
               await pipelinePromise(await deps.blobStore.get(key), createWriteStream(dump), { signal: ctx.signal });
-              const result = await loadNeo4jDump(neo4jEngine(deps), dump, join(work, 'scratch'), join(work, 'incoming'), limits);
+              const result = await loadNeo4jDump(neo4jEngine(deps), dump, join(work, 'scratch'), join(work, 'incoming'), { ...limits, maxStoreBytes: deps.importMaxBytes * IMPORT_MAX_EXPANSION });
               await rm(join(work, 'dump'), { recursive: true, force: true });
               await rm(join(work, 'scratch'), { recursive: true, force: true });
               return `Neo4j dump loaded: ${result.nodes} nodes, ${result.relationships} relationships`;

@@ -2,7 +2,7 @@
 // `neo4j-admin database load` into a scratch Neo4j home, in a JVM of its own, then a scratch Neo4j started
 // on it to prove the store opens and to count it. Only then is the store handed to the swap.
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { LoadResult } from '../grafeo/cypher-dump.js';
 import { NEO4J_HOME, type Neo4jEngineFiles } from './jvm.js';
@@ -14,6 +14,28 @@ export const DUMP_MAGIC = 'DZV1';
 export interface DumpLoadLimits extends ScratchOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Most bytes of disk the loaded store may take (a dump is compressed: a small one can expand to fill the
+   * disk). Watched while neo4j-admin writes (every 500 ms) and checked once it is done; beyond it the load is
+   * stopped and refused. None: no bound.
+   */
+  maxStoreBytes?: number;
+}
+
+/** Bytes of disk the files under `dir` take (allocated blocks: preallocated and sparse files count as they are). */
+async function diskUsage(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await diskUsage(path);
+    else total += await lstat(path).then((st) => st.blocks * 512, () => 0);
+  }
+  return total;
+}
+
+function tooLarge(maxStoreBytes: number): Neo4jImportError {
+  return new Neo4jImportError(`the dump expands to more than ${Math.round(maxStoreBytes / 2 ** 20)} MiB on disk, the limit for imports (10 × the largest import); it was stopped`);
 }
 
 /** Runs `neo4j-admin database load neo4j` (AdminTool, from the install's jars) with `home` as NEO4J_HOME. */
@@ -66,7 +88,26 @@ export async function loadNeo4jDump(engine: Neo4jEngineFiles, dumpFile: string, 
   let stopped = false;
   const counts = await bounded(
     async () => {
-      await adminLoad(engine, home, dirname(dumpFile), (k) => (kill = k));
+      const max = limits.maxStoreBytes;
+      let over = false;
+      const watch = max
+        ? setInterval(() => {
+            void diskUsage(home).then((bytes) => {
+              if (bytes <= max || over) return;
+              over = true;
+              (kill as (() => void) | null)?.();
+            });
+          }, 500)
+        : null;
+      try {
+        await adminLoad(engine, home, dirname(dumpFile), (k) => (kill = k));
+      } catch (err) {
+        if (over && max) throw tooLarge(max);
+        throw err;
+      } finally {
+        if (watch) clearInterval(watch);
+      }
+      if (max && (over || (await diskUsage(home)) > max)) throw tooLarge(max);
       if (stopped) throw new Error('stopped');
       try {
         scratch = await openScratchNeo4j(engine, scratchDir, limits);

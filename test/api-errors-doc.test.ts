@@ -338,3 +338,19 @@ test('storage errors are answered in one place (src/api/errors.ts), each documen
     assert.doesNotMatch(source, /instanceof (Storage|BlobNotFound|BlobTooLarge|InvalidKey|DownloadLink)Error\)\s*throw/, file);
   }
 });
+
+test('a store busy past its timeout answers 503 with Retry-After, documented; anything else unexpected stays a 500', () => {
+  const busy = [
+    Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }),
+    Object.assign(new Error('database is locked'), { code: 'ERR_SQLITE_ERROR' }),
+    Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' }),
+    Object.assign(new Error('deadlock detected'), { code: '40P01' }),
+    Object.assign(new Error('could not serialize access'), { code: '40001' }),
+  ];
+  for (const err of busy) {
+    const answer = toErrorAnswer(err, 'req-1');
+    assert.deepEqual([answer.status, answer.body.error, answer.retryAfterSeconds], [503, 'the store is busy; retry shortly', 1], err.message);
+    assert.ok(doc.includes(answer.body.error));
+  }
+  assert.equal(toErrorAnswer(Object.assign(new Error('no such table: x'), { code: 'SQLITE_ERROR' }), 'req-2').status, 500);
+});

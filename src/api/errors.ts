@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, forbidden, invalid, notFound, type ErrorKind } from '../errors.js';
 import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from '../domain/plain-text.js';
 import { BlobTooLargeError, StorageError } from '../storage/blob-store.js';
-import { isUniqueViolation } from '../store/errors.js';
+import { isStoreBusy, isUniqueViolation } from '../store/errors.js';
 
 /** Longest path parameter the router accepts (ids are 32 or 36 characters). */
 export const MAX_PATH_SEGMENT_CHARS = 100;
@@ -134,6 +134,8 @@ export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer & { 
   }
   // A check-then-insert that a concurrent request (on this or another instance) won at the store's unique key.
   if (isUniqueViolation(err)) return { status: 409, body: { error: 'a concurrent request changed the same thing first; retry' }, internal: false };
+  // Transient: another process held the store's lock longer than the busy timeout. Logged, answered as retryable.
+  if (isStoreBusy(err)) return { status: 503, body: { error: 'the store is busy; retry shortly' }, retryAfterSeconds: 1, internal: true };
   return { status: 500, body: { error: `internal error ${requestId}` }, internal: true };
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import neo4j from 'neo4j-driver';
 import { adminRequest } from '../src/graph-server/admin.js';
-import { hashPassword } from '../src/graph-server/users.js';
+import { hashPassword } from '../src/auth/passwords.js';
 import { moviesScript } from './query-check.js';
 
 interface Server {

@@ -9,7 +9,8 @@ import { CypherError } from '../src/graph-server/engine-api.js';
 import { classifyQuery } from '../src/graph-server/engines/grafeo/classification.js';
 import { rewriteElementIds } from '../src/graph-server/engines/grafeo/element-ids.js';
 import { openGrafeoEngine, type GrafeoEngine } from '../src/graph-server/engines/grafeo/engine.js';
-import { hashPassword, parseAccess, parseUsers, UsersFile, verifyPassword } from '../src/graph-server/users.js';
+import { hashPassword, verifyPassword } from '../src/auth/passwords.js';
+import { parseAccess, parseUsers, UsersFile } from '../src/graph-server/users.js';
 import { adminSocketPath } from '../src/graph-server/admin.js';
 import {
   CypherDate,

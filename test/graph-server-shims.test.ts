@@ -9,7 +9,7 @@ import neo4j from 'neo4j-driver';
 import { pino } from 'pino';
 import { answerToolShim, rewriteToolQuery, type ShimContext } from '../src/graph-server/engines/grafeo/tool-shims.js';
 import { runGraphServer, type GraphServerHandle } from '../src/graph-server/main.js';
-import { hashPassword } from '../src/graph-server/users.js';
+import { hashPassword } from '../src/auth/passwords.js';
 
 const ctx: ShimContext = { boltAddress: () => 'db.example.org:7687', readOnly: false };
 

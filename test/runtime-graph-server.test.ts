@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { hashPassword } from '../src/graph-server/users.js';
+import { hashPassword } from '../src/auth/passwords.js';
 import { graphServerCommand } from '../src/runtimes/local/command.js';
 import { createLocalRuntime, type LocalRuntime } from '../src/runtimes/local/local-runtime.js';
 import { nodePaths, writeUsersFile } from '../src/runtimes/local/node-files.js';

@@ -4,9 +4,9 @@
 import type { Kysely } from 'kysely';
 import type { Caller } from '../auth/caller.js';
 import type { Clock } from '../clock.js';
-import { hashPassword } from '../graph-server/users.js';
+import { hashPassword } from '../auth/passwords.js';
 import { newId, normalizeId } from '../ids.js';
-import { nodeAccessOf } from '../operations/kinds/node-specs.js';
+import { nodeAccessOf } from './node-specs.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import type { Tables } from '../store/schema/index.js';
 import type { DatabaseUsersTable } from '../store/schema/lifecycle.js';

@@ -6,7 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Caller, DeploymentAction } from '../auth/caller.js';
 import { authorizeDeployment } from '../auth/policy.js';
 import type { Clock } from '../clock.js';
-import { hashPassword } from '../graph-server/users.js';
+import { hashPassword } from '../auth/passwords.js';
 import { newId, normalizeId } from '../ids.js';
 import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
 import type { Tables } from '../store/schema/index.js';

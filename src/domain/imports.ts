@@ -5,7 +5,7 @@
 import type { Caller } from '../auth/caller.js';
 import { newId } from '../ids.js';
 import { activeOperationId, enqueueOperation, isExclusiveViolation } from '../operations/queue.js';
-import { importKey } from '../operations/kinds/backups.js';
+import { importKey } from '../storage/keys.js';
 import { hostMatches } from '../storage/safe-fetch.js';
 import { findDatabase, type VisibleDatabase } from './databases.js';
 import { conflict, invalid } from '../errors.js';

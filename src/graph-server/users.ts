@@ -3,7 +3,8 @@
 // `allow` is the environment's network rules: when it lists ranges, only clients from those addresses
 // may connect (empty or absent: everyone). The control plane writes the file; the graph-server reads it
 // and picks up changes without a restart (fs.watch, a poll in case watching misses a rename, SIGHUP).
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { verifyPassword } from '../auth/passwords.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -15,45 +16,6 @@ export interface UserEntry {
   username: string;
   passwordHash: string;
   readOnly: boolean;
-}
-
-// N=2^14, r=8, p=1: about 50 ms on this machine, the usual interactive-login cost.
-const DEFAULT_PARAMS = { N: 16384, r: 8, p: 1 };
-const KEY_LENGTH = 32;
-
-function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key))),
-  );
-}
-
-function scryptOptions(N: number, r: number, p: number): ScryptOptions {
-  // Node refuses scrypt work above maxmem (32 MiB by default); allow what N and r ask for.
-  return { N, r, p, maxmem: 128 * N * r * 2 + 1024 * 1024 };
-}
-
-/** A hash of `password` as `scrypt$N$r$p$salt$hash`. */
-export async function hashPassword(password: string, params: { N: number; r: number; p: number } = DEFAULT_PARAMS): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_LENGTH, scryptOptions(params.N, params.r, params.p));
-  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-/** Whether `password` matches `hash`; false (never a throw) for a malformed hash. */
-export async function verifyPassword(password: string, hash: string): Promise<boolean> {
-  const parts = hash.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [N, r, p] = parts.slice(1, 4).map((x) => Number(x)) as [number, number, number];
-  if (![N, r, p].every((x) => Number.isSafeInteger(x) && x > 0) || N > 2 ** 20 || r > 32 || p > 16) return false;
-  const salt = Buffer.from(parts[4]!, 'base64');
-  const expected = Buffer.from(parts[5]!, 'base64');
-  if (expected.length < 16) return false;
-  try {
-    const key = await scrypt(password, salt, expected.length, scryptOptions(N, r, p));
-    return timingSafeEqual(key, expected);
-  } catch {
-    return false;
-  }
 }
 
 export interface AccessFile {
@@ -168,7 +130,7 @@ export class UsersFile implements Authenticator {
     const user = this.users.get(username);
     if (!user) {
       // Spend about as long as a real check so the answer time does not tell which users exist.
-      await verifyPassword(password, `scrypt$${DEFAULT_PARAMS.N}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`);
+      await verifyPassword(password, undefined);
       return null;
     }
     const digest = createHash('sha256').update(`${username}\0${password}\0${user.passwordHash}`).digest('base64');

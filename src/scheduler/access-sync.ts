@@ -2,7 +2,7 @@
 // files of their databases' nodes are rewritten without them. (Network rules are the router's: nodes get none.)
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { nodeAccessOf, nodeSpecsOf } from '../operations/kinds/node-specs.js';
+import { nodeAccessOf, nodeSpecsOf } from '../domain/node-specs.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import type { Tables } from '../store/schema/index.js';
 

@@ -18,7 +18,7 @@ import { newId } from '../ids.js';
 import type { LifecycleOptions } from './lifecycle.js';
 import type { OperationKind, StepContext } from '../operations/kind.js';
 import { backupOperationKinds, restoreSnapshotInto, takeSnapshot, type BackupKindsDeps } from '../operations/kinds/backups.js';
-import { nodeSpecsOf } from '../operations/kinds/node-specs.js';
+import { nodeSpecsOf } from '../domain/node-specs.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { createBackupScheduler, type BackupScheduler } from '../scheduler/backups.js';
 import type { BlobStore } from '../storage/blob-store.js';

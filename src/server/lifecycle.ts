@@ -24,7 +24,7 @@ import { autoPausePass } from '../scheduler/auto-pause.js';
 import { OperationsEngine } from '../operations/engine.js';
 import type { OperationKind, StepContext } from '../operations/kind.js';
 import { databaseOperationKinds } from '../operations/kinds/databases.js';
-import { nodeAccessOf, nodeSpecsOf } from '../operations/kinds/node-specs.js';
+import { nodeAccessOf, nodeSpecsOf } from '../domain/node-specs.js';
 import type { NodeHealth, NodeSpec, Runtime, RuntimeEvent } from '../runtimes/runtime.js';
 import type { Store } from '../store/db.js';
 import { LeaderLease } from '../store/leader-lease.js';

@@ -2,7 +2,7 @@
 // with SIGTERM, and write its users file the way the control plane does.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
-import { hashPassword } from '../../src/graph-server/users.js';
+import { hashPassword } from '../../src/auth/passwords.js';
 import { allotropeCommand } from './cli.js';
 import { waitFor } from './wait-for.js';
 

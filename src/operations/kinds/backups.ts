@@ -26,7 +26,8 @@ import { FetchRefusedError, safeFetch, type SafeFetchOptions } from '../../stora
 import type { Tables } from '../../store/schema/index.js';
 import { recordSnapshotGone } from '../../store/snapshot-storage.js';
 import { OperationError, type OperationKind, type Step, type StepContext } from '../kind.js';
-import { nodeSpecsOf } from './node-specs.js';
+import { nodeSpecsOf } from '../../domain/node-specs.js';
+import { exportKey, snapshotKey } from '../../storage/keys.js';
 
 export interface BackupKindsDeps {
   runtime: Runtime;
@@ -50,17 +51,6 @@ export interface BackupKindsDeps {
 export const SNAPSHOT_KINDS = ['on-demand', 'scheduled', 'final', 'clone'] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 
-export function snapshotKey(organizationId: string, databaseId: string, snapshotId: string): string {
-  return `snapshots/${organizationId}/${databaseId}/${snapshotId}.tar.gz`;
-}
-
-export function exportKey(organizationId: string, exportId: string, fileName: string): string {
-  return `exports/${organizationId}/${exportId}/${fileName}`;
-}
-
-export function importKey(organizationId: string, id: string): string {
-  return `imports/${organizationId}/${id}.upload`;
-}
 
 type Db = Kysely<Tables> | Transaction<Tables>;
 

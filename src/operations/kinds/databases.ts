@@ -6,7 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Runtime } from '../../runtimes/runtime.js';
 import type { Tables } from '../../store/schema/index.js';
 import { OperationError, type OperationKind, type Step, type StepContext } from '../kind.js';
-import { nodeAccessOf, nodeSpecsOf } from './node-specs.js';
+import { nodeAccessOf, nodeSpecsOf } from '../../domain/node-specs.js';
 
 /** States of a database as the operations see them (the domain's state table owns the full list). */
 type DatabaseState = string;

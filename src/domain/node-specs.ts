@@ -1,9 +1,9 @@
 // What the runtime is told about a database's nodes and users, read fresh from the store each time a
 // step runs, so a re-run after a crash uses the current plan, settings and users.
 import type { Kysely } from 'kysely';
-import { findPlan } from '../../domain/catalog.js';
-import type { DatabaseUserEntry, NodeAccess, NodeSpec } from '../../runtimes/runtime.js';
-import type { Tables } from '../../store/schema/index.js';
+import { findPlan } from './catalog.js';
+import type { DatabaseUserEntry, NodeAccess, NodeSpec } from '../runtimes/runtime.js';
+import type { Tables } from '../store/schema/index.js';
 
 /**
  * Nodes listen on loopback ports of their own choosing (0): the router owns the database's public ports and

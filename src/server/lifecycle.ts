@@ -17,7 +17,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { SettingDefinition } from '../domain/database-settings.js';
 import { TRANSITIONS, databaseDepsFrom, environmentHoldsDatabases } from '../domain/databases.js';
-import { switchConnectionUrlKind } from '../domain/switch-url.js';
+import { switchConnectionUrlKind } from '../operations/kinds/switch-url.js';
 import { meterSettledDatabases, recordUsageEvent } from '../domain/usage-meter.js';
 import { createAccessSync } from '../scheduler/access-sync.js';
 import { autoPausePass } from '../scheduler/auto-pause.js';

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { grantClientCredentials } from '../../auth/client-credentials.js';
 import { FailedAttemptLimiter } from '../../auth/rate-limit.js';
 import { DomainError, invalid, unauthorized } from '../../errors.js';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { ErrorBody } from '../schemas/common.js';
 import { TokenRequest, TokenResponse } from '../schemas/identity.js';
 

@@ -16,7 +16,7 @@ import { getExport, listExports, startExport } from '../../domain/exports.js';
 import { authorizeImport, newUploadKey, startImport } from '../../domain/imports.js';
 import { DomainError, invalid } from '../../errors.js';
 import { BlobTooLargeError } from '../../storage/blob-store.js';
-import type { ApiInstance, RoutePlugin } from '../app.js';
+import type { ApiInstance, RoutePlugin } from '../types.js';
 import { errorResponses } from '../schemas/common.js';
 import { OperationAccepted } from '../schemas/databases.js';
 import {

@@ -2,7 +2,7 @@
 // Owners, admins and the billing role only; the billing role reaches nothing else (src/auth/policy.ts).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { getBilling, monthlyStatement, setPaymentMethod, usageCsv, usageReport, type BillingDeps, type BillingSummary, type UsageReport } from '../../domain/billing.js';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { httpDate, httpDateOrNull } from '../dates.js';
 import { Billing, MonthParams, SetPaymentMethod, Statement, StatementQuery, UsageQuery, UsageReport as UsageReportSchema } from '../schemas/billing.js';
 import { ErrorBody, errorResponses } from '../schemas/common.js';

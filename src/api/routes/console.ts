@@ -21,7 +21,7 @@ import {
 import { FailedAttemptLimiter } from '../../auth/rate-limit.js';
 import { DomainError, forbidden, unauthorized } from '../../errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { ErrorBody } from '../schemas/common.js';
 
 // From dist/src/api/routes/ (built) or src/api/routes/ (tsx) to the package's console/ directory.

@@ -27,7 +27,7 @@ import { invalid, notFound } from '../../errors.js';
 import { normalizeId } from '../../ids.js';
 import { getOperation, listOperations } from '../../operations/operation-json.js';
 import type { Tables } from '../../store/schema/index.js';
-import type { ApiInstance, RoutePlugin } from '../app.js';
+import type { ApiInstance, RoutePlugin } from '../types.js';
 import { PageQuery, pageRequest, sendPage } from '../pagination.js';
 import { Id, errorResponses } from '../schemas/common.js';
 import {

@@ -6,7 +6,7 @@ import { forbidden, notFound } from '../../errors.js';
 import { BlobNotFoundError } from '../../storage/blob-store.js';
 import { DownloadLinkError, type FsBlobStore } from '../../storage/fs.js';
 import type { Clock } from '../../clock.js';
-import type { ApiInstance, RoutePlugin } from '../app.js';
+import type { ApiInstance, RoutePlugin } from '../types.js';
 import { errorResponses } from '../schemas/common.js';
 
 const DownloadQuery = Type.Object({

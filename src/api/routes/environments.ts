@@ -12,7 +12,7 @@ import {
   type Environment as EnvironmentModel,
   type NetworkRule as NetworkRuleModel,
 } from '../../domain/environments.js';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { httpDate } from '../dates.js';
 import { PageQuery, pageRequest, sendPage } from '../pagination.js';
 import { IdParams, errorResponses } from '../schemas/common.js';

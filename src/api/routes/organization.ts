@@ -10,7 +10,7 @@ import {
   type ApiClient as ApiClientModel,
 } from '../../domain/api-clients.js';
 import { listEnvironmentTypeScopes, setEnvironmentTypeScope } from '../../domain/organizations.js';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { httpDate, httpDateOrNull } from '../dates.js';
 import { PageQuery, pageRequest, sendPage } from '../pagination.js';
 import { IdParams, errorResponses } from '../schemas/common.js';

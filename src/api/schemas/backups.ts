@@ -1,6 +1,7 @@
 // Wire shapes of the backup routes (api.md §5 "Backups"): snapshots, exports, the schedule, and the bodies
-// of snapshot, restore, export and clone. Shared by the routes, /openapi.json and the SDK's types.
-import { Type } from '@sinclair/typebox';
+// of snapshot, restore, export and clone. Shared by the routes, /openapi.json, ../views/backups.ts and the
+// SDK's types.
+import { Type, type Static } from '@sinclair/typebox';
 import { HttpDate, Id, PlainText, StringEnum } from './common.js';
 import { Credentials, Database } from './databases.js';
 
@@ -21,6 +22,7 @@ export const Snapshot = Type.Object({
   expiresAt: Type.Union([HttpDate, Type.Null()]),
   error: Type.Optional(Type.String()),
 });
+export type Snapshot = Static<typeof Snapshot>;
 
 export const Export = Type.Object({
   id: Id,
@@ -34,6 +36,7 @@ export const Export = Type.Object({
   createdAt: HttpDate,
   error: Type.Optional(Type.String()),
 });
+export type Export = Static<typeof Export>;
 
 export const Schedule = Type.Object({
   enabled: Type.Boolean(),

@@ -14,7 +14,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Tables } from '../store/schema/index.js';
 import { invalid, paymentRequired } from '../errors.js';
-import { PAYMENT_PROVIDERS, builtInProvider, type PaymentMethodJson, type StoredPaymentMethod } from './payment-providers.js';
+import { PAYMENT_PROVIDERS, builtInProvider, type StoredPaymentMethod } from './payment-providers.js';
 import { formatGbMonths, formatMicros, loadUsage, price, usageMicros, type UsageKind, type UsagePiece } from './usage.js';
 
 export interface BillingDeps {
@@ -64,7 +64,8 @@ const max0 = (n: bigint) => (n > 0n ? n : 0n);
 
 export interface BillingSummary {
   enabled: boolean;
-  paymentMethod: PaymentMethodJson | null;
+  /** The method on file (what its provider stored: no secrets) and whether it can pay now. */
+  paymentMethod: { stored: StoredPaymentMethod; valid: boolean } | null;
   creditBalance: string;
   currency: typeof CURRENCY;
   initialCredit: string;
@@ -81,7 +82,7 @@ export async function getBilling(deps: BillingDeps, caller: Caller): Promise<Bil
   const charges = deps.billing.enabled && account ? await chargedMicros(deps, caller.organizationId, account) : 0n;
   return {
     enabled: deps.billing.enabled,
-    paymentMethod: account?.paymentMethod ? providerOf(account.paymentMethod).view(account.paymentMethod, now) : null,
+    paymentMethod: account?.paymentMethod ? { stored: account.paymentMethod, valid: providerOf(account.paymentMethod).validity(account.paymentMethod, now).valid } : null,
     creditBalance: formatMicros(max0(credit - charges)),
     currency: CURRENCY,
     initialCredit: formatMicros(credit),

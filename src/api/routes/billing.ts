@@ -1,19 +1,11 @@
 // Billing routes (api.md §6): the account, the payment method, usage (JSON or CSV) and monthly statements.
 // Owners, admins and the billing role only; the billing role reaches nothing else (src/auth/policy.ts).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { getBilling, monthlyStatement, setPaymentMethod, usageCsv, usageReport, type BillingDeps, type BillingSummary, type UsageReport } from '../../domain/billing.js';
+import { getBilling, monthlyStatement, setPaymentMethod, usageCsv, usageReport, type BillingDeps, type UsageReport } from '../../domain/billing.js';
 import type { ApiInstance, RouteContext } from '../types.js';
-import { httpDate, httpDateOrNull } from '../dates.js';
 import { Billing, MonthParams, SetPaymentMethod, Statement, StatementQuery, UsageQuery, UsageReport as UsageReportSchema } from '../schemas/billing.js';
 import { ErrorBody, errorResponses } from '../schemas/common.js';
-
-function billingView(b: BillingSummary) {
-  return { ...b, accountOpenedAt: httpDateOrNull(b.accountOpenedAt) };
-}
-
-function reportView<T extends UsageReport>(r: T) {
-  return { ...r, from: httpDate(r.from), to: httpDate(r.to) };
-}
+import { billingView, reportView } from '../views/billing.js';
 
 function wantsCsv(request: FastifyRequest, format: string | undefined): boolean {
   if (format !== undefined) return format === 'csv';

@@ -28,14 +28,16 @@ import { normalizeId } from '../../ids.js';
 import { findOperation, listOperations } from '../../operations/records.js';
 import type { Tables } from '../../store/schema/index.js';
 import type { ApiInstance, RoutePlugin } from '../types.js';
-import { PageQuery, pageRequest, sendPage } from '../pagination.js';
-import { Id, errorResponses } from '../schemas/common.js';
+import { pageRequest, sendPage } from '../pagination.js';
+import { PageQuery, errorResponses } from '../schemas/common.js';
 import {
   Status,
   Database,
   CreateDatabase,
   Created,
   OperationAccepted,
+  RestartAccepted,
+  NewPassword,
   Operation,
   DatabaseUser,
   DatabaseUserWithPassword,
@@ -126,7 +128,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
         summary: 'Restart a database (reset: kill instead of a graceful stop); stationIds empty = every node',
         params: DbParams,
         body: Restart,
-        response: { 202: Type.Object({ operationId: Id, stationIds: Type.Array(Type.String()), reset: Type.Boolean() }), ...errorResponses(403, 404, 409) },
+        response: { 202: RestartAccepted, ...errorResponses(403, 404, 409) },
       },
     };
     for (const method of ['POST', 'PUT'] as const) {
@@ -219,7 +221,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
 
     app.post(
       `${BASE}/:id/users/:userId/password`,
-      { schema: { tags, summary: "Replace a user's password with a new random one", params: UserParams, response: { 200: Type.Object({ password: Type.String() }), ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: "Replace a user's password with a new random one", params: UserParams, response: { 200: NewPassword, ...errorResponses(403, 404, 409) } } },
       async (request) => resetDatabaseUserPassword(deps.users, request.caller!, request.params.id, request.params.userId),
     );
 

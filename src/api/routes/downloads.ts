@@ -1,19 +1,14 @@
 // `GET /downloads/<key>?expires=…&name=…&signature=…`: the signed links of the local blob store. No
 // token: the link itself is the credential (HMAC over key, expiry and file name), so this plugin must be
 // registered outside the authenticated scope. Expired or altered links answer 403; one file per link.
-import { Type } from '@sinclair/typebox';
 import { forbidden, notFound } from '../../errors.js';
 import { BlobNotFoundError } from '../../storage/blob-store.js';
 import { DownloadLinkError, type FsBlobStore } from '../../storage/fs.js';
 import type { Clock } from '../../clock.js';
 import type { ApiInstance, RoutePlugin } from '../types.js';
+import { DownloadQuery } from '../schemas/backups.js';
 import { errorResponses } from '../schemas/common.js';
 
-const DownloadQuery = Type.Object({
-  expires: Type.Optional(Type.String()),
-  signature: Type.Optional(Type.String()),
-  name: Type.Optional(Type.String()),
-});
 
 export function downloadRoutes(deps: { blobStore: FsBlobStore; clock: Clock }): RoutePlugin {
   return async (app: ApiInstance): Promise<void> => {

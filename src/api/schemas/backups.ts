@@ -63,4 +63,14 @@ export const Clone = Type.Object(
 export const SnapshotStarted = Type.Object({ snapshot: Snapshot, operationId: Id });
 export const ExportStarted = Type.Object({ export: Export, operationId: Id });
 export const Cloned = Type.Object({ database: Database, operationId: Id, credentials: Credentials });
-export const ImportFromUrl = Type.Object({ url: Type.String({ description: 'https URL of an archive or Cypher script on an allowed host' }) }, { additionalProperties: false });
+/** The signature of a `/downloads/…` link of the local blob store (src/storage/fs.ts). */
+export const DownloadQuery = Type.Object({
+  expires: Type.Optional(Type.String()),
+  signature: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+});
+/** The JSON or form body of the import route; its handler reads the body itself, so the schema only documents it (../openapi.ts). */
+export const ImportFromUrl = Type.Object(
+  { url: Type.String({ description: 'https URL of an archive or Cypher script on an allowed host (default: Amazon S3, *.amazonaws.com)' }) },
+  { additionalProperties: false },
+);

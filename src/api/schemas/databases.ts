@@ -3,8 +3,7 @@
 // them; their Static<> types are what ../views/databases.ts fills in and what the SDK returns (src/sdk/types.ts).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DATABASE_STATES } from '../../domain/databases.js';
-import { PageQuery } from '../pagination.js';
-import { HttpDate, Id, PlainText, StringEnum } from './common.js';
+import { HttpDate, Id, PageQuery, PlainText, StringEnum } from './common.js';
 
 export const VENDOR = 'graphneo';
 
@@ -68,6 +67,7 @@ export const CreateDatabase = Type.Object(
 export const Credentials = Type.Object({ username: Type.String(), password: Type.String({ description: 'Shown only in this answer' }) });
 export const Created = Type.Object({ database: Database, operationId: Id, credentials: Credentials });
 export const OperationAccepted = Type.Object({ operationId: Id });
+export const RestartAccepted = Type.Object({ operationId: Id, stationIds: Type.Array(Type.String()), reset: Type.Boolean() });
 
 export const Step = Type.Object({
   name: Type.String(),
@@ -102,6 +102,7 @@ export const DatabaseUser = Type.Object({
 });
 export type DatabaseUser = Static<typeof DatabaseUser>;
 export const DatabaseUserWithPassword = Type.Composite([DatabaseUser, Type.Object({ password: Type.String({ description: 'Shown only in this answer' }) })]);
+export const NewPassword = Type.Object({ password: Type.String() });
 export const CreateDatabaseUser = Type.Object(
   {
     username: Type.Optional(PlainText()),

@@ -20,9 +20,8 @@ import type { ApiInstance, RoutePlugin } from '../types.js';
 import { errorResponses } from '../schemas/common.js';
 import { exportView, snapshotView } from '../views/backups.js';
 import { createdView } from '../views/databases.js';
-import { OperationAccepted } from '../schemas/databases.js';
+import { DbParams, OperationAccepted, VENDOR } from '../schemas/databases.js';
 import {
-  BackupDbParams as DbParams,
   SnapshotParams,
   ExportParams,
   Snapshot,
@@ -38,7 +37,6 @@ import {
   ExportStarted,
 } from '../schemas/backups.js';
 
-const VENDOR = 'graphneo';
 const BASE = '/deployments/databases/:vendor/:id';
 
 export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {

@@ -3,11 +3,11 @@
 // SDK's types.
 import { Type, type Static } from '@sinclair/typebox';
 import { HttpDate, Id, PlainText, StringEnum } from './common.js';
-import { Credentials, Database } from './databases.js';
+import { Credentials, Database, Vendor } from './databases.js';
 
-export const BackupDbParams = Type.Object({ vendor: Type.String(), id: Type.String() });
-export const SnapshotParams = Type.Object({ vendor: Type.String(), id: Type.String(), snapshotId: Type.String() });
-export const ExportParams = Type.Object({ vendor: Type.String(), id: Type.String(), exportId: Type.String() });
+// A database's own routes take ./databases.ts DbParams.
+export const SnapshotParams = Type.Object({ vendor: Vendor, id: Type.String(), snapshotId: Type.String() });
+export const ExportParams = Type.Object({ vendor: Vendor, id: Type.String(), exportId: Type.String() });
 
 export const Snapshot = Type.Object({
   id: Id,

@@ -27,7 +27,8 @@ export const Billing = Type.Object({
   charges: Money('Usage charged since the account opened.'),
   amountOwed: Money('Charges beyond the credit: what the payment method is invoiced for.'),
   accountOpenedAt: Type.Union([HttpDate, Type.Null()], { description: 'When charging started: the first billable action or billing request with billing on.' }),
-});export type Billing = Static<typeof Billing>;
+});
+export type Billing = Static<typeof Billing>;
 
 
 export const SetPaymentMethod = Type.Object(
@@ -70,6 +71,8 @@ export const UsageLine = Type.Object({
   amount: Money('This line.'),
   amountExact: ExactMoney,
 });
+export type UsageLine = Static<typeof UsageLine>;
+
 
 const UsageTotals = Type.Object({
   running: Money('Compute.'),
@@ -90,6 +93,7 @@ const reportFields = {
 };
 
 export const UsageReport = Type.Object(reportFields);
+export type UsageReport = Static<typeof UsageReport>;
 
 export const Statement = Type.Object({
   ...reportFields,
@@ -98,5 +102,7 @@ export const Statement = Type.Object({
   creditApplied: Money('Credit drawn down by this month’s charges.'),
   amountDue: Money('Charges less the credit applied: invoiced to the payment method.'),
 });
+export type Statement = Static<typeof Statement>;
+
 
 export const MonthParams = Type.Object({ month: Type.String({ description: 'yyyy-mm (UTC calendar month)', examples: ['2026-12'] }) });

@@ -39,7 +39,8 @@ export const Environment = Type.Object({
   cidr: Type.Union([Type.String(), Type.Null()]),
   createdAt: HttpDate,
   networkRules: Type.Array(NetworkRule),
-});export type Environment = Static<typeof Environment>;
+});
+export type Environment = Static<typeof Environment>;
 
 
 export const CreateEnvironment = Type.Object(
@@ -77,7 +78,8 @@ export const ApiClient = Type.Object({
   environmentIds: Type.Array(Id),
   createdAt: HttpDate,
   lastUsedAt: Type.Union([HttpDate, Type.Null()]),
-});export type ApiClient = Static<typeof ApiClient>;
+});
+export type ApiClient = Static<typeof ApiClient>;
 
 
 export const ApiClientWithSecret = Type.Composite([ApiClient, Type.Object({ clientSecret: Type.String({ description: 'Shown only once.' }) })]);

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { defaultEnginesDir, type Neo4jInstall } from './engines/neo4j-install.js';
 import { parseNodeUser, type NodeUserSetting } from './runtimes/local/node-user.js';
+import { MAX_QUERY_CHECK_BUDGET_MS } from './runtimes/local/settings.js';
 import { DEFAULT_HOST_PATTERNS } from './storage/safe-fetch.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -68,12 +69,19 @@ export interface Config {
     cypherImportMaxMemoryBytes: number;
     /** Time a Cypher-script import may take before it is stopped and refused. */
     cypherImportTimeoutMs: number;
+    /** How an `s3://` storageUrl is reached: the usual AWS_* variables (docs/configuration.md). */
+    s3: S3Config;
   };
   operations: { concurrency: number; leaseMs: number };
   runtime: {
     healthIntervalMs: number;
     /** Which OS user database nodes run as (ALLOTROPE_NODE_USER): see runtimes/local/node-user.ts. */
     nodeUser: NodeUserSetting;
+    /**
+     * Query-check budget in ms (0 = off) for nodes without a `db.query_check.budget` setting
+     * (ALLOTROPE_QUERY_CHECK_BUDGET_MS); null leaves the graph-server's own default.
+     */
+    queryCheckBudgetMs: number | null;
   };
   billing: {
     /** Charge organizations (ALLOTROPE_BILLING=on); off: usage is only reported (showback), nothing needs paying. */
@@ -101,6 +109,21 @@ export interface Config {
     neo4j: Neo4jInstall | null;
   };
 }
+
+export interface S3Config {
+  /** AWS_REGION, else AWS_DEFAULT_REGION. */
+  region: string;
+  /** AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL: an S3-compatible service; null is AWS itself. */
+  endpoint: string | null;
+  /**
+   * AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); null leaves the AWS SDK's default
+   * chain (profiles, instance roles). Environment only: never read from nor written to a file.
+   */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
+}
+
+/** The AWS SDK's own fallback region. */
+const DEFAULT_S3_REGION = 'us-east-1';
 
 export type RouterTlsMode = 'off' | 'self-signed' | 'certificate';
 const ROUTER_TLS_MODES: readonly RouterTlsMode[] = ['off', 'self-signed', 'certificate'];
@@ -133,8 +156,9 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing'> & {
+function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing' | 'backups'> & {
   storeUrl: string | null;
+  backups: Omit<Config['backups'], 's3'> & { s3: Omit<S3Config, 'credentials'> };
   engines: { dir: string | null; neo4j: null };
   billing: { enabled: boolean; initialCredit: string; storagePricePerGbMonth: string; snapshotPricePerGbMonth: string };
 } {
@@ -156,9 +180,9 @@ function defaults(): Omit<Config, 'storeUrl' | 'engines' | 'billing'> & {
     auth: { maxFailedAttempts: 10, failureWindowMs: 60_000 },
     console: { idleMinutes: 30 },
     regions: [{ id: 'local', name: 'This machine', runtime: 'local', default: true }],
-    backups: { storageUrl: null, importHosts: [...DEFAULT_HOST_PATTERNS], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000 },
+    backups: { storageUrl: null, importHosts: [...DEFAULT_HOST_PATTERNS], importAllowHttp: false, cypherImportMaxMemoryBytes: 2 * 1024 ** 3, cypherImportTimeoutMs: 10 * 60_000, s3: { region: DEFAULT_S3_REGION, endpoint: null } },
     operations: { concurrency: 4, leaseMs: 30_000 },
-    runtime: { healthIntervalMs: 5_000, nodeUser: 'auto' },
+    runtime: { healthIntervalMs: 5_000, nodeUser: 'auto', queryCheckBudgetMs: null },
     router: { autoResumeWaitMs: 30_000, switchDrainMs: 10_000 },
     onExit: 'stop',
     engines: { dir: null, neo4j: null },
@@ -173,7 +197,48 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const merged: Record<string, unknown> = defaults();
   if (opts.configFile) mergeFile(merged, resolve(cwd, opts.configFile));
   applyEnv(merged, env);
-  return validate(merged, cwd);
+  const config = validate(merged, cwd);
+  config.backups.s3.credentials = s3CredentialsOf(env);
+  return config;
+}
+
+/** The S3 keys, from the environment only (a config file is no place for them). */
+function s3CredentialsOf(env: NodeJS.ProcessEnv): S3Config['credentials'] {
+  const get = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const id = get('AWS_ACCESS_KEY_ID');
+  const secret = get('AWS_SECRET_ACCESS_KEY');
+  const sessionToken = get('AWS_SESSION_TOKEN');
+  if (id === undefined && secret === undefined) {
+    if (sessionToken !== undefined) throw new ConfigError('AWS_SESSION_TOKEN: must come with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+    return null;
+  }
+  if (id === undefined || secret === undefined) {
+    throw new ConfigError(`${id === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY'}: must be set together with ${id === undefined ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}`);
+  }
+  return { accessKeyId: id, secretAccessKey: secret, ...(sessionToken !== undefined ? { sessionToken } : {}) };
+}
+
+function s3Of(v: unknown, fail: (setting: string, msg: string) => never): S3Config {
+  const o = isObject(v) ? v : fail('backups.s3', 'must be an object');
+  const unknown = Object.keys(o).find((k) => k !== 'region' && k !== 'endpoint');
+  if (unknown) fail(`backups.s3.${unknown}`, 'is not a setting (region and endpoint are; the keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)');
+  const region = o.region ?? DEFAULT_S3_REGION;
+  if (typeof region !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(region)) {
+    fail('AWS_REGION (backups.s3.region)', `must be a region name like eu-west-1, got ${JSON.stringify(region)}`);
+  }
+  const endpoint = o.endpoint ?? null;
+  if (endpoint !== null) {
+    let url: URL | null = null;
+    try {
+      url = typeof endpoint === 'string' ? new URL(endpoint) : null;
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      fail('AWS_ENDPOINT_URL_S3 (backups.s3.endpoint)', `must be an http or https URL like http://127.0.0.1:9000, got ${JSON.stringify(endpoint)}`);
+    }
+  }
+  return { region: region as string, endpoint: endpoint as string | null, credentials: null };
 }
 
 function mergeFile(target: Record<string, unknown>, path: string): void {
@@ -224,14 +289,24 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void
   set('ALLOTROPE_IMPORT_ALLOW_HTTP', (v) => (backups.importAllowHttp = parseBool('ALLOTROPE_IMPORT_ALLOW_HTTP', v)));
   set('ALLOTROPE_CYPHER_IMPORT_MAX_MEMORY_BYTES', (v) => (backups.cypherImportMaxMemoryBytes = parseIntStrict('ALLOTROPE_CYPHER_IMPORT_MAX_MEMORY_BYTES', v)));
   set('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS', (v) => (backups.cypherImportTimeoutMs = parseIntStrict('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS', v)));
-  // Read by the local runtime when it starts a node; checked here so a bad value stops start-up instead of
-  // failing every database's start later.
+  // The S3 client's settings, under the AWS SDK's own variable names. The keys stay out of `target`'s file
+  // part: they are set on the validated Config only (s3Of).
+  if (!isObject(backups.s3)) throw new ConfigError('backups.s3: must be an object');
+  const s3 = { ...backups.s3 };
+  backups.s3 = s3;
+  set('AWS_DEFAULT_REGION', (v) => (s3.region = v.trim()));
+  set('AWS_REGION', (v) => (s3.region = v.trim()));
+  set('AWS_ENDPOINT_URL', (v) => (s3.endpoint = v.trim()));
+  set('AWS_ENDPOINT_URL_S3', (v) => (s3.endpoint = v.trim()));
+  const runtime = target.runtime as Record<string, unknown>;
+  // The default budget of the nodes the local runtime starts (passed as their --query-check-budget-ms).
   set('ALLOTROPE_QUERY_CHECK_BUDGET_MS', (v) => {
     const ms = parseIntStrict('ALLOTROPE_QUERY_CHECK_BUDGET_MS', v);
-    if (ms > 60_000) throw new ConfigError(`ALLOTROPE_QUERY_CHECK_BUDGET_MS: ${ms} is above the maximum of 60000 (0 turns the check off)`);
+    if (ms > MAX_QUERY_CHECK_BUDGET_MS) throw new ConfigError(`ALLOTROPE_QUERY_CHECK_BUDGET_MS: ${ms} is above the maximum of ${MAX_QUERY_CHECK_BUDGET_MS} (0 turns the check off)`);
+    runtime.queryCheckBudgetMs = ms;
   });
   set('ALLOTROPE_ENGINES_DIR', (v) => ((target.engines as Record<string, unknown>).dir = v));
-  set('ALLOTROPE_NODE_USER', (v) => ((target.runtime as Record<string, unknown>).nodeUser = v));
+  set('ALLOTROPE_NODE_USER', (v) => (runtime.nodeUser = v));
   const billing = target.billing as Record<string, unknown>;
   set('ALLOTROPE_BILLING', (v) => (billing.enabled = parseBool('ALLOTROPE_BILLING', v)));
   set('ALLOTROPE_BILLING_INITIAL_CREDIT', (v) => (billing.initialCredit = v));
@@ -482,12 +557,20 @@ function validate(raw: Record<string, unknown>, cwd: string): Config {
       importAllowHttp: bool('backups.importAllowHttp', bk.importAllowHttp),
       cypherImportMaxMemoryBytes: intIn('ALLOTROPE_CYPHER_IMPORT_MAX_MEMORY_BYTES (backups.cypherImportMaxMemoryBytes)', bk.cypherImportMaxMemoryBytes, 128 * 1024 ** 2, Number.MAX_SAFE_INTEGER),
       cypherImportTimeoutMs: intIn('ALLOTROPE_CYPHER_IMPORT_TIMEOUT_MS (backups.cypherImportTimeoutMs)', bk.cypherImportTimeoutMs, 1_000, 24 * 3_600_000),
+      s3: s3Of(bk.s3, fail),
     },
     operations: {
       concurrency: intIn('operations.concurrency', ops.concurrency, 1, 256),
       leaseMs: intIn('operations.leaseMs', ops.leaseMs, 1_000, 3_600_000),
     },
-    runtime: { healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000), nodeUser: nodeUserOf(rt.nodeUser) },
+    runtime: {
+      healthIntervalMs: intIn('runtime.healthIntervalMs', rt.healthIntervalMs, 100, 3_600_000),
+      nodeUser: nodeUserOf(rt.nodeUser),
+      queryCheckBudgetMs:
+        rt.queryCheckBudgetMs === null || rt.queryCheckBudgetMs === undefined
+          ? null
+          : intIn('ALLOTROPE_QUERY_CHECK_BUDGET_MS (runtime.queryCheckBudgetMs)', rt.queryCheckBudgetMs, 0, MAX_QUERY_CHECK_BUDGET_MS),
+    },
     router: {
       autoResumeWaitMs: intIn('ALLOTROPE_AUTO_RESUME_WAIT_MS (router.autoResumeWaitMs)', ro.autoResumeWaitMs, 0, 600_000),
       switchDrainMs: intIn('ALLOTROPE_SWITCH_DRAIN_MS (router.switchDrainMs)', ro.switchDrainMs, 0, 3_600_000),

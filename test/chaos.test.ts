@@ -87,10 +87,17 @@ describe('chaos: SIGKILLs of the control plane and of graph-server nodes during 
     const serverErrors: string[] = [];
     let writeSeq = 0;
     const timings = { restartMs: 0, writeMs: 0 };
+    // For a failure's message: the output of every control plane of this run, and the kills per node.
+    const outputs: string[] = [];
+    const killsOf = new Map<string, number>();
 
     cp = await start();
     let token = await cp.token();
     const envId = (await cp.request('GET', '/deployments/environments', { token })).body[0].id as string;
+
+    /** Lines of every control plane's output so far that contain `text`. */
+    const serverLog = (...texts: string[]): string[] =>
+      [...outputs, cp?.output() ?? ''].join('\n').split('\n').filter((l) => texts.some((t) => l.includes(t)));
 
     async function api(method: string, path: string, body?: unknown) {
       const res = await cp!.request(method, path, { token, ...(body === undefined ? {} : { body }) });
@@ -129,7 +136,7 @@ describe('chaos: SIGKILLs of the control plane and of graph-server nodes during 
         operations.push({ databaseId: d.id, operationId: res.body.operationId, type });
       } else {
         // 409 (busy, or the state forbids it) is an ordinary answer here.
-        assert.ok(res.status === 409 || res.status === 503, `${type} ${d.name}: ${res.status} ${res.text}`);
+        assert.ok(res.status === 409 || res.status === 503, `${type} ${d.name}: ${res.status} ${res.text}\n${serverLog('"level":50').slice(-5).join('\n')}`);
         counts.operationsRefused++;
       }
     }
@@ -153,6 +160,7 @@ describe('chaos: SIGKILLs of the control plane and of graph-server nodes during 
     async function killControlPlane(): Promise<void> {
       const t0 = Date.now();
       await cp!.kill();
+      outputs.push(cp!.output());
       counts.controlPlaneKills++;
       cp = await start();
       token = await cp.token();
@@ -162,7 +170,8 @@ describe('chaos: SIGKILLs of the control plane and of graph-server nodes during 
     function killNode(): boolean {
       const running = [...nodeProcesses(dataDir).entries()];
       if (running.length === 0) return false;
-      const [, pids] = pick(running);
+      const [station, pids] = pick(running);
+      killsOf.set(station, (killsOf.get(station) ?? 0) + 1);
       for (const pid of pids) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -244,7 +253,12 @@ describe('chaos: SIGKILLs of the control plane and of graph-server nodes during 
           return new Set(records.map((rec) => rec.get('k') as string));
         },
         { timeoutMs: 30_000, intervalMs: 200, what: `${d.name} to answer over Bolt` },
-      );
+      ).catch(async (err: unknown) => {
+        const status = (await api('GET', `${DB}/${d.id}/status`)).text;
+        const lines = serverLog(d.stationId, d.id);
+        const procs = JSON.stringify([...nodeProcesses(dataDir).entries()]);
+        throw new Error(`${String(err)}\ngraph-server processes by node: ${procs}\n${d.name} (node ${d.stationId}, killed ${killsOf.get(d.stationId) ?? 0} times) status ${status}\n${lines.slice(-25).join('\n')}`);
+      });
       for (const k of d.acknowledged) {
         if (keys.has(k)) counts.writesReadBack++;
         else lost.push(`${d.name}:${k}`);

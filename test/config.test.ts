@@ -79,8 +79,38 @@ describe('loadConfig', () => {
       [{ ALLOTROPE_STORE_URL: 'mysql://x' }, /^ALLOTROPE_STORE_URL \(storeUrl\): unsupported scheme/],
       [{ ALLOTROPE_HOST: 'bad host!' }, /^ALLOTROPE_HOST \(host\): 'bad host!' is not an IP address or host name$/],
       [{ ALLOTROPE_TLS_CERT: '/x.pem' }, /^ALLOTROPE_TLS_KEY: must be set together with ALLOTROPE_TLS_CERT/],
+      [{ AWS_ACCESS_KEY_ID: 'AKIA1' }, /^AWS_SECRET_ACCESS_KEY: must be set together with AWS_ACCESS_KEY_ID$/],
+      [{ AWS_SECRET_ACCESS_KEY: 's' }, /^AWS_ACCESS_KEY_ID: must be set together with AWS_SECRET_ACCESS_KEY$/],
+      [{ AWS_SESSION_TOKEN: 't' }, /^AWS_SESSION_TOKEN: must come with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY$/],
+      [{ AWS_REGION: 'eu west' }, /^AWS_REGION \(backups\.s3\.region\): must be a region name/],
+      [{ AWS_ENDPOINT_URL: 'minio:9000' }, /^AWS_ENDPOINT_URL_S3 \(backups\.s3\.endpoint\): must be an http or https URL/],
     ];
     for (const [env, message] of cases) assert.match(configError(() => loadConfig({ env, cwd: dir })), message);
+  });
+
+  test('the query-check budget and the AWS_* settings are read once into the Config', () => {
+    const none = loadConfig({ env: {}, cwd: dir });
+    assert.equal(none.runtime.queryCheckBudgetMs, null, "unset: the graph-server's own default");
+    assert.deepEqual(none.backups.s3, { region: 'us-east-1', endpoint: null, credentials: null });
+    assert.equal(loadConfig({ env: { ALLOTROPE_QUERY_CHECK_BUDGET_MS: '0' }, cwd: dir }).runtime.queryCheckBudgetMs, 0);
+    assert.equal(loadConfig({ env: { ALLOTROPE_QUERY_CHECK_BUDGET_MS: '60000' }, cwd: dir }).runtime.queryCheckBudgetMs, 60_000);
+    const aws = loadConfig({
+      env: { AWS_DEFAULT_REGION: 'us-west-2', AWS_ENDPOINT_URL: 'http://127.0.0.1:9000', AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'tok' },
+      cwd: dir,
+    });
+    assert.deepEqual(aws.backups.s3, { region: 'us-west-2', endpoint: 'http://127.0.0.1:9000', credentials: { accessKeyId: 'AKIA1', secretAccessKey: 'secret', sessionToken: 'tok' } });
+    // The S3-specific names win over the general ones, as in the AWS SDK.
+    const specific = loadConfig({ env: { AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-west-2', AWS_ENDPOINT_URL_S3: 'https://s3.example.org', AWS_ENDPOINT_URL: 'http://x' }, cwd: dir });
+    assert.deepEqual(specific.backups.s3, { region: 'eu-west-1', endpoint: 'https://s3.example.org', credentials: null });
+    const file = join(dir, 'budget.json');
+    writeFileSync(file, JSON.stringify({ runtime: { queryCheckBudgetMs: 250 }, backups: { s3: { region: 'garage', endpoint: 'http://127.0.0.1:3900' } } }));
+    const fromFile = loadConfig({ configFile: file, env: {}, cwd: dir });
+    assert.equal(fromFile.runtime.queryCheckBudgetMs, 250);
+    assert.deepEqual(fromFile.backups.s3, { region: 'garage', endpoint: 'http://127.0.0.1:3900', credentials: null });
+    writeFileSync(file, JSON.stringify({ runtime: { queryCheckBudgetMs: 90_000 } }));
+    assert.match(configError(() => loadConfig({ configFile: file, env: {}, cwd: dir })), /^ALLOTROPE_QUERY_CHECK_BUDGET_MS \(runtime\.queryCheckBudgetMs\): must be a whole number from 0 to 60000/);
+    writeFileSync(file, JSON.stringify({ backups: { s3: { credentials: { accessKeyId: 'x' } } } }));
+    assert.match(configError(() => loadConfig({ configFile: file, env: {}, cwd: dir })), /^backups\.s3\.credentials: is not a setting/);
   });
 
   test('plain HTTP on a non-loopback address stops start-up unless ALLOTROPE_INSECURE_HTTP=1', () => {

@@ -17,6 +17,7 @@ import { openGrafeoEngine } from '../src/graph-server/engines/grafeo/engine.js';
 import { CypherError } from '../src/graph-server/engine-api.js';
 import { runGraphServer } from '../src/graph-server/main.js';
 import { buildLaunch } from '../src/runtimes/local/command.js';
+import { loadConfig } from '../src/config.js';
 import { nodePaths } from '../src/runtimes/local/node-files.js';
 import { validateLocalRuntimeSettings } from '../src/runtimes/local/settings.js';
 import type { NodeSpec } from '../src/runtimes/runtime.js';
@@ -367,12 +368,17 @@ describe('query check settings', () => {
     assert.equal(flag(buildLaunch({ ...spec, settings: { 'db.query_check.budget': '250ms' } }, paths, {}).args), '250');
     assert.equal(flag(buildLaunch({ ...spec, settings: { 'db.query_check.budget': '0' } }, paths, {}).args), '0');
     assert.ok(!buildLaunch(spec, paths, {}).args.includes('--query-check-budget-ms'));
-    assert.equal(flag(buildLaunch(spec, paths, { ALLOTROPE_QUERY_CHECK_BUDGET_MS: '40' }).args), '40');
+    // ALLOTROPE_QUERY_CHECK_BUDGET_MS is read once into the Config, which the runtime passes to each launch.
+    const { queryCheckBudgetMs } = loadConfig({ env: { ALLOTROPE_QUERY_CHECK_BUDGET_MS: '40' } }).runtime;
+    assert.equal(queryCheckBudgetMs, 40);
+    assert.equal(flag(buildLaunch(spec, paths, { queryCheckBudgetMs }).args), '40');
+    assert.equal(flag(buildLaunch(spec, paths, { queryCheckBudgetMs: 0 }).args), '0');
+    assert.ok(!buildLaunch(spec, paths, { queryCheckBudgetMs: null }).args.includes('--query-check-budget-ms'));
     // The database's own setting wins over the control plane's default.
-    const both = buildLaunch({ ...spec, settings: { 'db.query_check.budget': '1s' } }, paths, { ALLOTROPE_QUERY_CHECK_BUDGET_MS: '40' }).args;
+    const both = buildLaunch({ ...spec, settings: { 'db.query_check.budget': '1s' } }, paths, { queryCheckBudgetMs }).args;
     assert.equal(both.filter((a) => a === '--query-check-budget-ms').length, 1);
     assert.equal(flag(both), '1000');
-    assert.throws(() => buildLaunch(spec, paths, { ALLOTROPE_QUERY_CHECK_BUDGET_MS: 'fast' }), /ALLOTROPE_QUERY_CHECK_BUDGET_MS/);
+    assert.throws(() => loadConfig({ env: { ALLOTROPE_QUERY_CHECK_BUDGET_MS: 'fast' } }), /^ConfigError: ALLOTROPE_QUERY_CHECK_BUDGET_MS: 'fast' is not a whole number$/);
     assert.match(validateLocalRuntimeSettings({ 'db.query_check.budget': 'soon' })[0]!, /not a duration/);
     assert.match(validateLocalRuntimeSettings({ 'db.query_check.budget': '2m' })[0]!, /at most 60s/);
   });

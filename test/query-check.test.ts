@@ -366,7 +366,7 @@ describe('query checker compiled to JavaScript', () => {
     // Transpile the checker and what it imports into a temp tree that resolves the project's node_modules.
     const dir = mkdtempSync(join(tmpdir(), 'query-check-js-'));
     try {
-      const files = ['src/worker-thread.ts', 'src/graph-server/engine-api.ts', 'src/graph-server/values.ts', ...readdirSync(join(ROOT, 'src/graph-server/query-check')).map((f) => `src/graph-server/query-check/${f}`)];
+      const files = ['src/worker-thread.ts', 'src/graph-server/engine-api.ts', 'src/graph-server/values.ts', 'src/net/ndjson.ts', ...readdirSync(join(ROOT, 'src/graph-server/query-check')).map((f) => `src/graph-server/query-check/${f}`)];
       for (const file of files.filter((f) => f.endsWith('.ts'))) {
         const out = ts.transpileModule(readFileSync(join(ROOT, file), 'utf8'), {
           compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },

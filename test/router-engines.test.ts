@@ -5,6 +5,7 @@
 // Neo4j where the engine is installed (skipped with the reason otherwise).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import neo4j from 'neo4j-driver';
 import neo4j5 from 'neo4j-driver-5';
 import { installedNeo4j } from './helpers/neo4j-engine.js';
@@ -50,6 +51,26 @@ for (const [label, version] of [
         }
       };
       await use(neo4j, "CREATE (:Routed {v: 'kept'})");
+      // Discovery on the public HTTP port (what Neo4j Browser reads for its connect URL) names the public Bolt
+      // port, on every request of a kept-alive connection, not the node's loopback one.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let i = 0; i < 2; i++) {
+          const found = await new Promise<{ bolt_direct: string; bolt_routing: string }>((resolve, reject) =>
+            http
+              .get({ host: '127.0.0.1', port: database.httpPort, path: '/', agent, headers: { accept: 'application/json' } }, (r) => {
+                let body = '';
+                r.on('data', (d: Buffer) => (body += d.toString()));
+                r.on('end', () => resolve(JSON.parse(body)));
+              })
+              .on('error', reject),
+          );
+          assert.equal(found.bolt_direct, `bolt://${publicAddress}`);
+          assert.equal(found.bolt_routing, `neo4j://${publicAddress}`);
+        }
+      } finally {
+        agent.destroy();
+      }
       for (const module of [neo4j, neo4j5 as unknown as typeof neo4j]) {
         assert.deepEqual((await use(module, 'MATCH (r:Routed) RETURN r.v AS v')).map((r) => r.get('v')), ['kept']);
       }

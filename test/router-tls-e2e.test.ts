@@ -24,15 +24,15 @@ async function marker(module: typeof neo4j, url: string, password: string): Prom
   }
 }
 
-function httpsQuery(host: string, port: number, password: string): Promise<{ status: number; body: string }> {
+function httpsQuery(host: string, port: number, password: string, method: 'POST' | 'GET' = 'POST'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
         host: '127.0.0.1',
         port,
         servername: host,
-        path: '/db/neo4j/query/v2',
-        method: 'POST',
+        path: method === 'POST' ? '/db/neo4j/query/v2' : '/',
+        method,
         rejectUnauthorized: false,
         headers: { host, 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`neo4j:${password}`).toString('base64')}` },
       },
@@ -43,7 +43,7 @@ function httpsQuery(host: string, port: number, password: string): Promise<{ sta
       },
     );
     req.on('error', reject);
-    req.end(JSON.stringify({ statement: 'MATCH (m:Marker) RETURN m.v AS v' }));
+    req.end(method === 'POST' ? JSON.stringify({ statement: 'MATCH (m:Marker) RETURN m.v AS v' }) : undefined);
   });
 }
 
@@ -90,6 +90,12 @@ describe('TLS through the router', () => {
     const res = await httpsQuery(`${b.database.id}.${DOMAIN}`, tlsPort, b.password);
     assert.equal(res.status, 202, res.body);
     assert.deepEqual(JSON.parse(res.body).data.values, [['beta']]);
+    // Discovery over HTTPS on the shared port names the shared port for Bolt (where the node's own is loopback).
+    const discovery = await httpsQuery(`${b.database.id}.${DOMAIN}`, tlsPort, b.password, 'GET');
+    assert.equal(discovery.status, 200, discovery.body);
+    const found = JSON.parse(discovery.body);
+    assert.equal(found.bolt_routing, `neo4j://${b.database.id}.${DOMAIN}:${tlsPort}`);
+    assert.equal(found.query, `https://${b.database.id}.${DOMAIN}/db/{databaseName}/query/v2`);
 
     // After a switch, alpha's TLS URL reaches beta (with beta's users).
     const sw = await server.request('PUT', `${DB}/${a.database.id}/connection-url/switch`, { token, body: { targetDatabaseId: b.database.id } });

@@ -11,6 +11,7 @@ import { after, afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { NodeSpec, RuntimeEvent } from '../src/runtimes/runtime.js';
 import { createLocalRuntime, nodeEnvironment, type LocalRuntime, type LocalRuntimeOptions } from '../src/runtimes/local/local-runtime.js';
+import { nodePaths, readPidRecord, writePidRecord } from '../src/runtimes/local/node-files.js';
 import { readProcessIdentity } from '../src/runtimes/local/process-identity.js';
 import { noAdminChannel } from '../src/runtimes/local/admin-channel.js';
 import { DEFAULT_BACKOFF, backoffDelayMs } from '../src/runtimes/local/backoff.js';
@@ -374,6 +375,23 @@ describe('local runtime: crash recovery', () => {
     assert.equal((await runtime.health('ephemeral')).status, 'healthy');
     await runtime.stop('ephemeral');
     assert.equal(await runtime.endpoint('ephemeral'), null);
+  });
+
+  test('a node recorded before its ready line (its control plane killed while it started) is started again, not adopted without ports', async () => {
+    const dir = await tempDir();
+    const spec = await specFor('half-started', { boltPort: 0, httpPort: 0 });
+    const nodePid = await controlPlaneThatDies(dir, spec);
+    // What the record holds when the control plane dies between spawn and the ready line: pid, no ports.
+    const paths = nodePaths(dir, 'half-started');
+    const { ports: _ports, ...early } = (await readPidRecord(paths))!;
+    await writePidRecord(paths, early);
+    const runtime = runtimeWith(dir);
+    const report = await runtime.reconcile([spec]);
+    assert.deepEqual(report.started, ['half-started']);
+    assert.equal(await alive(nodePid), false, 'the process whose ports were unknown is stopped');
+    const ports = await runtime.endpoint('half-started');
+    assert.ok(ports && ports.boltPort > 0, `endpoint() names where the new process listens: ${JSON.stringify(ports)}`);
+    assert.equal(await canConnect(ports.boltPort), true);
   });
 
   test('reconcile restarts a surviving node whose desired spec changed meanwhile', async () => {

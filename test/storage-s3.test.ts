@@ -14,6 +14,9 @@ import { buffer } from 'node:stream/consumers';
 import { BlobNotFoundError, BlobTooLargeError, InvalidKeyError } from '../src/storage/blob-store.js';
 import { S3BlobStore, createBlobStore, parseS3Url } from '../src/storage/s3.js';
 import { waitFor } from './helpers/wait-for.js';
+import { loadConfig } from '../src/config.js';
+import { systemClock } from '../src/clock.js';
+import { createBackupsStorage } from '../src/server/backups.js';
 
 // s3rver runs in a plain `node` child: under the tsx loader, one of koa's dependencies
 // (generator-function) resolves to its ESM build and s3rver fails to start. The child exits when its
@@ -177,12 +180,13 @@ describe('s3 blob store', () => {
     }
   });
 
-  it('is what createBlobStore builds from an s3:// URL and the usual AWS variables', async () => {
+  it('is what createBlobStore builds from an s3:// URL and the usual AWS variables (read by loadConfig)', async () => {
+    const { s3 } = loadConfig({ env: { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'eu-west-1' } }).backups;
+    assert.deepEqual(s3, { region: 'eu-west-1', endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     const fromUrl = createBlobStore(`s3://${BUCKET}/from-env`, {
       publicBaseUrl: 'http://unused',
       downloadSecret: 'unused-secret-0123456789',
-      s3: { forcePathStyle: true },
-      env: { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'eu-west-1' },
+      s3: { forcePathStyle: true, region: s3.region, endpoint: s3.endpoint!, credentials: s3.credentials! },
     });
     assert.equal(fromUrl.kind, 's3');
     try {
@@ -190,6 +194,28 @@ describe('s3 blob store', () => {
       assert.deepEqual(await buffer(await store.client.send(new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: BUCKET, Key: 'from-env/k/v' })).then((o) => o.Body as Readable)), Buffer.from('via env'));
     } finally {
       (fromUrl as S3BlobStore).close();
+    }
+  });
+
+  it("is what serve builds from Config.backups.s3 (createBackupsStorage): the region, endpoint and keys reach the S3 client", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'allotrope-s3-config-'));
+    try {
+      const config = loadConfig({ env: { ALLOTROPE_DATA_DIR: dataDir, AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_SESSION_TOKEN: 'tok', AWS_DEFAULT_REGION: 'eu-central-1' } });
+      const built = createBackupsStorage({ config, clock: systemClock, storageUrl: `s3://${BUCKET}/served` }) as S3BlobStore;
+      try {
+        assert.equal(built.kind, 's3');
+        assert.equal(built.prefix, 'served');
+        assert.equal(await built.client.config.region(), 'eu-central-1');
+        const url = await built.client.config.endpoint!();
+        assert.equal(`${url.protocol}//${url.hostname}:${url.port}`, endpoint);
+        // Given in code (the SDK marks them CREDENTIALS_CODE), not found by its own look at the environment.
+        const { accessKeyId, secretAccessKey, sessionToken } = await built.client.config.credentials();
+        assert.deepEqual({ accessKeyId, secretAccessKey, sessionToken }, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', sessionToken: 'tok' });
+      } finally {
+        built.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

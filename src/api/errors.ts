@@ -1,11 +1,13 @@
 // The one place that turns errors into the contract's `{"error": "..."}` bodies: domain errors by kind,
-// Fastify's own errors (validation, content type, body size, malformed JSON) by code, and anything else
-// as a 500 that names only the request id (the stack goes to the log).
+// storage errors (blob store, store) by what they mean, Fastify's own errors (validation, content type,
+// body size, malformed JSON) by code, and anything else as a 500 that names only the request id (the
+// stack goes to the log). Routes do not map errors themselves.
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type ErrorKind } from '../errors.js';
+import { DomainError, forbidden, invalid, notFound, type ErrorKind } from '../errors.js';
 import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from '../domain/plain-text.js';
+import { BlobTooLargeError, StorageError } from '../storage/blob-store.js';
 import { isUniqueViolation } from '../store/errors.js';
 
 /** Longest path parameter the router accepts (ids are 32 or 36 characters). */
@@ -83,6 +85,26 @@ export const FRAMEWORK_ERRORS: Readonly<Record<string, [number, string]>> = {
   FST_FIELDS_LIMIT: [413, 'too many fields in the multipart body'],
 };
 
+/**
+ * A blob-store error that reached a route, as the catalogue error it answers with. Its own message names
+ * storage keys and the store's internals, so only a download link's (written for users) is kept.
+ */
+export function storageAnswer(err: StorageError): DomainError {
+  switch (err.kind) {
+    case 'Forbidden':
+      return forbidden(err.message);
+    case 'NotFound':
+      // Requests read blobs only through download links.
+      return notFound('this download no longer exists');
+    case 'TooLarge':
+      return new DomainError('payload-too-large', err instanceof BlobTooLargeError ? `the upload is larger than the limit of ${err.maxBytes} bytes` : 'the upload is larger than the configured limit');
+    case 'Invalid':
+      return invalid('path', 'the path does not name a stored file');
+    case 'Unavailable':
+      return new DomainError('unavailable', 'the blob store is not reachable right now; retry');
+  }
+}
+
 export interface ErrorAnswer {
   status: number;
   body: { error: string };
@@ -91,6 +113,7 @@ export interface ErrorAnswer {
 
 /** Maps any thrown value to a status and the contract body. `internal` is true for 5xx worth logging. */
 export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer & { internal: boolean } {
+  if (err instanceof StorageError) err = storageAnswer(err);
   if (err instanceof DomainError) {
     const status = STATUS_BY_KIND[err.kind];
     return { status, body: { error: err.message }, retryAfterSeconds: err.retryAfterSeconds, internal: status >= 500 };

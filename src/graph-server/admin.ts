@@ -20,6 +20,8 @@ export interface AdminHealth {
   pid: number;
   uptimeMs: number;
   rssBytes: number;
+  /** V8 heap in use (garbage not yet collected included): falls back once an idle server collects after a burst. */
+  heapUsedBytes: number;
   readOnly: boolean;
   boltPort: number;
   httpPort: number;

@@ -153,6 +153,7 @@ export function registerGraphServerCommand(program: Command): Command {
           advertisedHost: flags.advertisedHost,
           readOnly: flags.readOnly ?? false,
           ...(flags.browserDir ? { browserDir: resolve(flags.browserDir) } : {}),
+          releaseMemoryWhenIdle: true,
           queryCheck: {
             budgetMs: flags.queryCheckBudgetMs,
             ...(flags.queryCheckInProcess

@@ -1,5 +1,5 @@
 // The database's UUID, kept in its data directory by either engine: element ids carry it, and a restore
-// keeps the file (local-runtime.ts), so ids a client holds stay valid.
+// keeps the file (runtimes/local/data-dir.ts), so ids a client holds stay valid.
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

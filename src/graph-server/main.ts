@@ -8,6 +8,7 @@ import { closeServer, listen } from './listening.js';
 import { openGrafeoEngine, type GrafeoEngine, type QueryCheck, type StuckQueryPolicy } from './engines/grafeo/engine.js';
 import { createHttpServer } from './http/server.js';
 import type { QueryChecker, QueryCheckerOptions } from './query-check/index.js';
+import { releaseMemoryWhenIdle } from './idle-memory.js';
 import { UsersFile } from './users.js';
 
 export interface GraphServerOptions {
@@ -40,6 +41,11 @@ export interface GraphServerOptions {
   bolt?: Pick<BoltServerOptions, 'authTimeoutMs' | 'maxConnections' | 'maxUnauthenticatedConnections'>;
   /** Neo4j Browser's static files, served on the HTTP port under /browser/. */
   browserDir?: string;
+  /**
+   * Run a full garbage collection once the server is idle after a burst (src/graph-server/idle-memory.ts). The
+   * `graph-server` command turns it on; off by default here, where the process may be a test's own.
+   */
+  releaseMemoryWhenIdle?: boolean | { intervalMs: number };
 }
 
 /** The `graph-server` command's default time budget of a new query's check. */
@@ -129,7 +135,17 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
     ...(opts.browserDir ? { browserDir: opts.browserDir } : {}),
   });
   let admin: AdminServer | null = null;
+  const idle = opts.releaseMemoryWhenIdle;
+  const stopIdleCollection = idle
+    ? releaseMemoryWhenIdle({
+        activity: () => ({ begun: engine.transactionsBegun, open: engine.openTransactions }),
+        ...(typeof idle === 'object' ? { intervalMs: idle.intervalMs } : {}),
+        onCollect: (before, after) =>
+          logger.info({ heapBytes: [before.heapUsed, after.heapUsed], rssBytes: [before.rss, after.rss] }, 'idle: memory of the last burst released'),
+      })
+    : () => undefined;
   const closeAll = async () => {
+    stopIdleCollection();
     await Promise.all([closeServer(bolt), closeServer(http), admin?.close()]);
     users.close();
     await engine.close();
@@ -148,6 +164,7 @@ export async function runGraphServer(opts: GraphServerOptions): Promise<GraphSer
           pid: process.pid,
           uptimeMs: Date.now() - started,
           rssBytes: process.memoryUsage.rss(),
+          heapUsedBytes: process.memoryUsage().heapUsed,
           readOnly: opts.readOnly ?? false,
           boltPort,
           httpPort,

@@ -130,7 +130,9 @@ export async function ensureRouter(config: Config, options: EnsureRouterOptions 
   const main = fileURLToPath(new URL(`../cli/main.${fromTypeScript ? 'ts' : 'js'}`, import.meta.url));
   const loader = fromTypeScript ? ['--import', import.meta.resolve('tsx')] : [];
   const logFile = join(config.dataDir, 'router.log');
-  writeFileSync(routerConfigPath(config.dataDir), `${JSON.stringify(config)}\n`, { mode: 0o600 });
+  // The router never reaches the blob store: the S3 keys stay out of the file.
+  const forRouter: Config = { ...config, backups: { ...config.backups, s3: { ...config.backups.s3, credentials: null } } };
+  writeFileSync(routerConfigPath(config.dataDir), `${JSON.stringify(forRouter)}\n`, { mode: 0o600 });
   const fd = openSync(logFile, 'a', 0o600);
   let pid = 0;
   try {

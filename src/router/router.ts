@@ -12,10 +12,12 @@
 // then are closed. Per database the router writes activity (open connections, last traffic) to the store,
 // which the API's auto-pause scheduler reads.
 import net from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { cidrContains, parseIp, unmapIpv4 } from '../net/cidr.js';
 import type { Tables } from '../store/schema/index.js';
+import { withPublicBolt } from '../net/public-bolt.js';
 import { readProxyHeader } from './proxy-protocol.js';
 import { sniff } from './sniff.js';
 import type { RouterTls } from './tls.js';
@@ -364,6 +366,14 @@ export function createRouter(options: RouterOptions): Router {
       if (kind === 'bolt') refuseBolt(socket, head, refusal);
       else refuseHttp(socket, refusal);
     };
+    // The request line whole, so that forward() can add the public Bolt header after it.
+    if (kind === 'http' && !head.includes('\r\n')) {
+      try {
+        head = await readUntil(socket, (b) => b.includes('\r\n') || b.length >= 16_384, head);
+      } catch {
+        return;
+      }
+    }
     if (!entry) return reply('unknown-port', { code: 'Neo.ClientError.Database.DatabaseNotFound', message: 'No database is served on this port.', httpStatus: 404 });
     let endpoint = entry.endpoint;
     if (!allowed(endpoint, address)) {
@@ -416,6 +426,9 @@ export function createRouter(options: RouterOptions): Router {
 
   function forward(client: net.Socket, port: number, portKind: Kind, endpoint: Endpoint, head: Buffer, address: string, kind: Kind): void {
     const target = endpoint.target!;
+    // An HTTP request for the node's Query API learns where the database's Bolt is public (the node only knows
+    // its loopback port): discovery (`GET /`, Neo4j Browser's connect URL) names that port.
+    if (kind === 'http' && portKind === 'http') head = withPublicBolt(head, port === tlsPort ? port : endpoint.boltPort, client instanceof TLSSocket);
     const upstream = net.connect({ host: '127.0.0.1', port: portKind === 'bolt' ? target.boltPort : target.httpPort, noDelay: true });
     upstream.setNoDelay(true);
     const conn: Conn = { client, upstream, databaseId: endpoint.databaseId, port, kind, address, bytes: 0 };

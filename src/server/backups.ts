@@ -23,7 +23,7 @@ import type { Runtime } from '../runtimes/runtime.js';
 import { createBackupScheduler, type BackupScheduler } from '../scheduler/backups.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { FsBlobStore } from '../storage/fs.js';
-import { createBlobStore } from '../storage/s3.js';
+import { createBlobStore, type CreateBlobStoreOptions } from '../storage/s3.js';
 import { DEFAULT_HOST_PATTERNS, type SafeFetchOptions } from '../storage/safe-fetch.js';
 import type { Store } from '../store/db.js';
 
@@ -179,7 +179,7 @@ export function loadDownloadSecret(dataDir: string): string {
  * or an absolute path), by default `<dataDir>/blobs`. Local download links point at `publicBaseUrl`, the
  * address clients reach this server at (default from config: scheme, publicHost and port).
  */
-export function createBackupsStorage(options: { config: Config; clock: Clock; storageUrl?: string; publicBaseUrl?: string; env?: NodeJS.ProcessEnv }): BlobStore {
+export function createBackupsStorage(options: { config: Config; clock: Clock; storageUrl?: string; publicBaseUrl?: string }): BlobStore {
   const { config } = options;
   const host = config.publicHost.includes(':') ? `[${config.publicHost}]` : config.publicHost;
   const publicBaseUrl = options.publicBaseUrl ?? `${config.tls ? 'https' : 'http'}://${host}:${config.port}`;
@@ -187,6 +187,11 @@ export function createBackupsStorage(options: { config: Config; clock: Clock; st
     publicBaseUrl,
     downloadSecret: loadDownloadSecret(config.dataDir),
     clock: options.clock,
-    ...(options.env ? { env: options.env } : {}),
+    s3: s3Options(config.backups.s3),
   });
+}
+
+/** Config.backups.s3 as the S3 store's options (absent endpoint and keys: AWS itself, the SDK's default chain). */
+function s3Options(s3: Config['backups']['s3']): CreateBlobStoreOptions['s3'] {
+  return { region: s3.region, ...(s3.endpoint ? { endpoint: s3.endpoint } : {}), ...(s3.credentials ? { credentials: s3.credentials } : {}) };
 }

@@ -21,7 +21,7 @@ export async function dataPlane(deps: ExtensionDeps): Promise<Extension> {
   }
   // The router owns the public ports and forwards to the nodes' loopback ports, which the runtime wrapper
   // records in the store (and pokes the router about) at every start and stop.
-  const router = await attachRouter(deps, createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, engines: { neo4j: config.engines.neo4j }, logger: logger.child({ area: 'runtime' }) }));
+  const router = await attachRouter(deps, createLocalRuntime({ rootDir, nodeUser: config.runtime.nodeUser, engines: { neo4j: config.engines.neo4j }, queryCheckBudgetMs: config.runtime.queryCheckBudgetMs, logger: logger.child({ area: 'runtime' }) }));
   const runtime = router.runtime;
   const blobStore = createBackupsStorage({ config, clock, ...(config.backups.storageUrl ? { storageUrl: config.backups.storageUrl } : {}) });
   // The backups area enqueues operations that the lifecycle's engine runs; the engine exists only after.

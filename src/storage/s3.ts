@@ -212,10 +212,8 @@ export interface CreateBlobStoreOptions {
   publicBaseUrl: string;
   downloadSecret: string | Buffer;
   clock?: Clock;
-  /** S3 settings from configuration; each falls back to the usual AWS environment variables. */
+  /** S3 settings (from Config.backups.s3: region, endpoint and keys, the usual AWS_* variables). */
   s3?: Omit<S3BlobStoreOptions, 'bucket' | 'prefix'>;
-  /** Environment to read AWS_* variables from (defaults to process.env). */
-  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -224,21 +222,11 @@ export interface CreateBlobStoreOptions {
  */
 export function createBlobStore(url: string, options: CreateBlobStoreOptions): BlobStore {
   if (url.startsWith('s3://')) {
-    const env = options.env ?? process.env;
     const { bucket, prefix } = parseS3Url(url);
-    const fromEnv: S3Credentials | undefined =
-      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-        : undefined;
-    const endpoint = options.s3?.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-    const credentials = options.s3?.credentials ?? fromEnv;
     return new S3BlobStore({
       ...options.s3,
       bucket,
       prefix,
-      region: options.s3?.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(endpoint ? { endpoint } : {}),
-      ...(credentials ? { credentials } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
   }

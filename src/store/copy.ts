@@ -72,7 +72,11 @@ export async function copyStore(from: Store, to: Store, options: CopyOptions = {
   const progress = options.progress ?? (() => undefined);
   const batchSize = options.batchSize ?? 200;
   const source = from.db as unknown as AnyDb;
-  const sourceTables = new Set((await from.db.introspection.getTables()).map((t) => t.name));
+  const sourceMeta = await from.db.introspection.getTables();
+  const sourceTables = new Set(sourceMeta.map((t) => t.name));
+  // Pages are read in one stable order (every column, as the table lists them): without ORDER BY a server may
+  // return rows in a different order for each LIMIT/OFFSET page, copying some twice and others never.
+  const columnsOf = new Map(sourceMeta.map((t) => [t.name, t.columns.map((c) => c.name)]));
   const order = foreignKeyOrder(await tablesWithParents(to));
   const missing = [...sourceTables].filter((t) => !internal(t) && !order.includes(t));
   if (missing.length > 0) throw new StoreCopyError(`store copy: the target has no table ${missing.join(', ')}; is it older than the source?`);
@@ -94,7 +98,9 @@ export async function copyStore(from: Store, to: Store, options: CopyOptions = {
       }
       const expected = await countRows(source, table);
       for (let offset = 0; offset < expected; offset += batchSize) {
-        const rows = await source.selectFrom(table).selectAll().limit(batchSize).offset(offset).execute();
+        let page = source.selectFrom(table).selectAll();
+        for (const column of columnsOf.get(table) ?? []) page = page.orderBy(column);
+        const rows = await page.limit(batchSize).offset(offset).execute();
         if (rows.length === 0) break;
         let insert = trx.insertInto(table).values(rows);
         if (table === META) insert = insert.onConflict((oc) => oc.doNothing());

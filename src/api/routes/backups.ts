@@ -124,13 +124,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
           return reply.code(202).send(await startImport(deps, caller, request.params.id, { url: body.url as string }));
         }
         const { row } = await authorizeImport(deps, caller, request.params.id);
-        // busboy fails on a malformed body (no boundary, a body that ends mid-part) with plain Errors; those
-        // are the client's fault. Our own codes (size and part limits) keep their mapping.
-        const malformed = (err: unknown) =>
-          (err as { code?: string }).code ? err : invalid('file', 'the multipart body is malformed; send multipart/form-data with a boundary and a field named file');
-        const file = await request.file().catch((err: unknown) => {
-          throw malformed(err);
-        });
+        const file = await request.file().catch((err: unknown) => malformedUpload(err));
         if (!file) throw invalid('file', 'the multipart body has no file; send it in a field named file');
         if (file.fieldname !== 'file') {
           // The rest of the body is not read: the client must not reuse this connection.
@@ -144,10 +138,11 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
         try {
           await deps.blobStore.put(key, file.file, { maxBytes: deps.importMaxBytes });
         } catch (err) {
-          if (err instanceof BlobTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') reply.header('connection', 'close');
-          if (err instanceof BlobTooLargeError) throw new DomainError('payload-too-large', `the upload is larger than the limit of ${deps.importMaxBytes} bytes`);
+          // Over the limit (413, src/api/errors.ts): the rest of the body is not read.
+          const tooLarge = err instanceof BlobTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE';
+          if (tooLarge) reply.header('connection', 'close');
           // The upload stream broke (the body ended mid-part), not the store.
-          if (uploadFailed) throw malformed(err);
+          if (uploadFailed && !tooLarge) malformedUpload(err);
           throw err;
         }
         if (file.file.truncated) {
@@ -180,4 +175,13 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
       async (request, reply) => reply.code(202).send(createdView(deps.databases, await cloneDatabase(deps, request.caller!, request.params.id, request.body))),
     );
   };
+}
+
+/**
+ * busboy fails on a malformed body (no boundary, a body that ends mid-part) with plain Errors; those are
+ * the client's fault. Errors with a code (size and part limits) keep their mapping (src/api/errors.ts).
+ */
+function malformedUpload(err: unknown): never {
+  if ((err as { code?: string }).code) throw err;
+  throw invalid('file', 'the multipart body is malformed; send multipart/form-data with a boundary and a field named file');
 }

@@ -2,6 +2,7 @@
 // of snapshot, restore, export and clone. Shared by the routes, /openapi.json, ../views/backups.ts and the
 // SDK's types.
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_HOST_PATTERNS } from '../../storage/safe-fetch.js';
 import { HttpDate, Id, PlainText, StringEnum } from './common.js';
 import { Credentials, Database, Vendor } from './databases.js';
 
@@ -71,6 +72,6 @@ export const DownloadQuery = Type.Object({
 });
 /** The JSON or form body of the import route; its handler reads the body itself, so the schema only documents it (../openapi.ts). */
 export const ImportFromUrl = Type.Object(
-  { url: Type.String({ description: 'https URL of an archive or Cypher script on an allowed host (default: Amazon S3, *.amazonaws.com)' }) },
+  { url: Type.String({ description: `https URL of an archive or Cypher script on an allowed host (default: Amazon S3, ${DEFAULT_HOST_PATTERNS.join(', ')})` }) },
   { additionalProperties: false },
 );

@@ -7,6 +7,7 @@ import { CypherError, type AuthenticatedUser, type Authenticator, type EngineTra
 import { createBrowserFiles, isBrowserPath } from './browser-files.js';
 import { ParameterFormatError, parametersFrom, stringifyJson, toPlainJson, toTypedJson } from './json-values.js';
 import { createLegacyTransactions } from './legacy-tx.js';
+import { PUBLIC_BOLT_HEADER, parsePublicBolt, type PublicBolt } from '../../net/public-bolt.js';
 
 export const DATABASE_NAME = 'neo4j';
 const TYPED_JSON = 'application/vnd.neo4j.query';
@@ -203,20 +204,32 @@ export function createHttpServer(options: HttpServerOptions): Server {
     return open;
   }
 
+  // What the router said of the connection's first request, kept for the later requests of the same connection.
+  const publicBoltBySocket = new WeakMap<object, PublicBolt>();
+  function publicBoltOf(req: IncomingMessage): PublicBolt | undefined {
+    const said = parsePublicBolt(req.headers[PUBLIC_BOLT_HEADER]);
+    if (said) publicBoltBySocket.set(req.socket, said);
+    return publicBoltBySocket.get(req.socket);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (isBrowserPath(url.pathname)) return serveBrowser(req, res, url);
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    const publicBolt = publicBoltOf(req);
     if (req.method === 'GET' && path === '/') {
       const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '');
       const httpHost = req.headers.host ?? 'localhost';
       const bolt = options.boltAddress();
-      const boltPort = bolt.slice(bolt.lastIndexOf(':') + 1);
+      // Behind the router, the database's public Bolt port (the node's own is loopback only); as Neo4j, the
+      // Bolt schemes do not say whether TLS is on, the HTTP ones do.
+      const boltPort = publicBolt?.port ?? bolt.slice(bolt.lastIndexOf(':') + 1);
+      const scheme = publicBolt?.tls ? 'https' : 'http';
       return send(res, 200, {
         bolt_routing: `neo4j://${host}:${boltPort}`,
         bolt_direct: `bolt://${host}:${boltPort}`,
-        query: `http://${httpHost}/db/{databaseName}/query/v2`,
-        transaction: `http://${httpHost}/db/{databaseName}/query/v2/tx`,
+        query: `${scheme}://${httpHost}/db/{databaseName}/query/v2`,
+        transaction: `${scheme}://${httpHost}/db/{databaseName}/query/v2/tx`,
         neo4j_version: options.neo4jVersion ?? '5.26.0',
         neo4j_edition: 'community',
         auth_config: { oidc_providers: [] },

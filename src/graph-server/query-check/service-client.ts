@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LintOutcome } from './lint-pool.js';
 import { privateSocketDir } from './service.js';
+import { ndjsonReader } from '../../net/ndjson.js';
 
 export interface ServiceClientOptions {
   socketPath: string;
@@ -156,37 +157,30 @@ export class ServiceLintPool {
     this.connecting = true;
     const socket = net.connect(this.options.socketPath);
     socket.unref();
-    let buffered = '';
     socket.on('connect', () => {
       this.connecting = false;
       this.socket = socket;
       this.retryMs = 25;
       for (const job of this.pending.values()) this.send(job);
     });
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let msg: { type?: string; id?: number; outcome?: LintOutcome };
-        try {
-          msg = JSON.parse(line) as typeof msg;
-        } catch {
-          socket.destroy();
-          return;
-        }
-        if (msg.type === 'ready') {
-          this.serviceReady = true;
-          this.markReady();
-          continue;
-        }
-        const job = msg.id === undefined ? undefined : this.pending.get(msg.id);
-        if (!job || !msg.outcome) continue;
-        this.pending.delete(job.id);
-        job.resolve(msg.outcome);
-      }
-    });
+    socket.on(
+      'data',
+      ndjsonReader({
+        onMessage: (value) => {
+          const msg = value as { type?: string; id?: number; outcome?: LintOutcome };
+          if (msg.type === 'ready') {
+            this.serviceReady = true;
+            this.markReady();
+            return;
+          }
+          const job = msg.id === undefined ? undefined : this.pending.get(msg.id);
+          if (!job || !msg.outcome) return;
+          this.pending.delete(job.id);
+          job.resolve(msg.outcome);
+        },
+        onInvalid: () => socket.destroy(),
+      }),
+    );
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.connecting && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) this.startService();
       else if (!this.connecting) this.options.onProblem?.(`query check service connection failed: ${err.code ?? err.message}`);

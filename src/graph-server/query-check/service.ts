@@ -10,6 +10,7 @@ import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { LintPool, type LintOutcome } from './lint-pool.js';
+import { ndjsonReader } from '../../net/ndjson.js';
 
 export interface QueryCheckServiceOptions {
   socketPath: string;
@@ -107,30 +108,22 @@ export async function startQueryCheckService(options: QueryCheckServiceOptions):
       if (!socket.destroyed) socket.write(`${JSON.stringify(msg)}\n`);
     };
     if (warm) send({ type: 'ready' });
-    let buffered = '';
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let req: { id?: unknown; query?: unknown };
-        try {
-          req = JSON.parse(line) as typeof req;
-        } catch {
-          socket.destroy();
-          return;
-        }
-        if (typeof req.id !== 'number' || typeof req.query !== 'string') {
-          socket.destroy();
-          return;
-        }
-        const id = req.id;
-        void lint(req.query).then((outcome) => send({ id, outcome }));
-      }
-      // A client never sends a line this long (graph-servers check texts up to 8 kB).
-      if (buffered.length > 1_000_000) socket.destroy();
-    });
+    socket.on(
+      'data',
+      ndjsonReader({
+        onMessage(value) {
+          const req = value as { id?: unknown; query?: unknown } | null;
+          if (typeof req?.id !== 'number' || typeof req.query !== 'string') {
+            socket.destroy();
+            return false;
+          }
+          const id = req.id;
+          void lint(req.query).then((outcome) => send({ id, outcome }));
+        },
+        // A client never sends a line this long (graph-servers check texts up to 8 kB).
+        onInvalid: () => socket.destroy(),
+      }),
+    );
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clients.delete(socket);

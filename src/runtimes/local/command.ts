@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { RuntimeError, type NodeSpec } from '../runtime.js';
 import type { NodePaths } from './node-files.js';
 import type { Neo4jInstall } from '../../engines/neo4j-install.js';
-import { findLocalRuntimeSetting, MAX_QUERY_CHECK_BUDGET_MS, type SettingEffect } from './settings.js';
+import { findLocalRuntimeSetting, type SettingEffect } from './settings.js';
 
 export interface NodeLaunch {
   spec: NodeSpec;
@@ -20,17 +20,13 @@ export interface NodeLaunch {
 /** Returns `[executable, ...arguments]`. */
 export type CommandFactory = (launch: NodeLaunch) => string[];
 
-/**
- * The control plane's default query-check budget for databases without a `db.query_check.budget`
- * setting: ALLOTROPE_QUERY_CHECK_BUDGET_MS (ms, 0 = off); unset leaves the graph-server's default.
- */
-export function queryCheckBudgetFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const raw = env.ALLOTROPE_QUERY_CHECK_BUDGET_MS?.trim();
-  if (!raw) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) > MAX_QUERY_CHECK_BUDGET_MS) {
-    throw new RuntimeError('Invalid', `ALLOTROPE_QUERY_CHECK_BUDGET_MS must be a whole number of milliseconds from 0 to ${MAX_QUERY_CHECK_BUDGET_MS}`);
-  }
-  return String(Number(raw));
+/** What the control plane's configuration sets for every node. */
+export interface LaunchDefaults {
+  /**
+   * Query-check budget in ms (0 = off) for databases without a `db.query_check.budget` setting
+   * (Config.runtime.queryCheckBudgetMs); null or absent leaves the graph-server's default.
+   */
+  queryCheckBudgetMs?: number | null;
 }
 
 /** The Neo4j engine install nodes of `engine: 'neo4j'` run on (null: none on this machine). */
@@ -51,7 +47,7 @@ function settingEffects(spec: NodeSpec): SettingEffect[] {
     });
 }
 
-export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.ProcessEnv = process.env, engines: EngineInstalls = { neo4j: null }): NodeLaunch {
+export function buildLaunch(spec: NodeSpec, paths: NodePaths, defaults: LaunchDefaults = {}, engines: EngineInstalls = { neo4j: null }): NodeLaunch {
   const args = [
     '--data-dir', paths.dataDir,
     '--bolt-port', String(spec.boltPort),
@@ -77,10 +73,10 @@ export function buildLaunch(spec: NodeSpec, paths: NodePaths, env: NodeJS.Proces
     nodeOptions.push(...(effect.nodeOptions ?? []));
   }
   if (readOnly) args.push('--read-only');
-  // A node of its own user cannot start the machine's query-check service: the runtime does (local-runtime.ts).
+  // A node of its own user cannot start the machine's query-check service: the runtime does (launch.ts).
   if (paths.owner) args.push('--query-check-socket', sharedServiceSocket(), '--query-check-service-managed');
-  const envBudget = queryCheckBudgetFromEnv(env);
-  if (envBudget !== undefined && !args.includes('--query-check-budget-ms')) args.push('--query-check-budget-ms', envBudget);
+  const budget = defaults.queryCheckBudgetMs;
+  if (budget !== undefined && budget !== null && !args.includes('--query-check-budget-ms')) args.push('--query-check-budget-ms', String(budget));
   // The plan's memory bounds the JS heap when no explicit heap setting is given; the engine's own
   // (native) memory is not bounded by this.
   if (!heapFromSettings && spec.memoryMb !== undefined && spec.memoryMb > 0) {

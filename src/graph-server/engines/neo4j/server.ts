@@ -227,6 +227,7 @@ export async function runNeo4jGraphServer(opts: Neo4jGraphServerOptions) {
           pid: process.pid,
           uptimeMs: Date.now() - started,
           rssBytes: process.memoryUsage.rss(),
+          heapUsedBytes: process.memoryUsage().heapUsed,
           readOnly: opts.readOnly,
           boltPort,
           httpPort,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Type } from '@sinclair/typebox';
-import type { ApiInstance } from '../src/api/app.js';
+import type { ApiInstance } from '../src/api/types.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 describe('service endpoints and general rules', () => {

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDollarsToMicros } from '../src/config.js';
-import { usageCsv, type UsageReport } from '../src/domain/billing.js';
+import type { UsageReport } from '../src/api/schemas/billing.js';
+import { usageCsv } from '../src/api/views/billing.js';
 import { DomainError } from '../src/errors.js';
 import { builtInProvider } from '../src/domain/payment-providers.js';
 import { formatMicros, pausedMicros, price, runningMicros, snapshotMicros, startedMinutes, type Segment } from '../src/domain/usage.js';
@@ -88,8 +89,8 @@ describe('billing maths', () => {
 
   test('the CSV has one row per line and a total row, and defuses formula cells', () => {
     const report: UsageReport = {
-      from: new Date(T0),
-      to: new Date(T0 + 60 * MIN),
+      from: new Date(T0).toUTCString(),
+      to: new Date(T0 + 60 * MIN).toUTCString(),
       groupBy: 'environment',
       currency: 'USD',
       charged: false,

@@ -2,11 +2,12 @@
 // recovery after a dead worker, failure messages, exclusivity and follow-up chaining.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { operationView } from '../src/api/views/databases.js';
 import { ManualClock, systemClock } from '../src/clock.js';
 import { DomainError } from '../src/errors.js';
 import { OperationsEngine } from '../src/operations/engine.js';
 import { OperationError, type OperationKind } from '../src/operations/kind.js';
-import { getOperation } from '../src/operations/operation-json.js';
+import { findOperation } from '../src/operations/records.js';
 import { claimOperation, enqueueOperation, isExclusiveViolation } from '../src/operations/queue.js';
 import { insertDatabaseRow, openTempStore, silentLogger, type TempStore } from './helpers/lifecycle-store.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -40,9 +41,10 @@ function engine(kinds: OperationKind[], extra: Partial<ConstructorParameters<typ
 }
 
 async function operation(databaseId: string, id: string) {
-  const op = await getOperation(temp.store.db, databaseId, id, systemClock);
+  // As GET …/operations/{id} shows it.
+  const op = await findOperation(temp.store.db, databaseId, id);
   assert.ok(op, `operation ${id} exists`);
-  return op;
+  return operationView(systemClock, op);
 }
 
 describe('operations engine', () => {

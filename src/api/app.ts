@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { authenticateBearer, InvalidTokenError } from '../auth/bearer.js';
 import { authenticateConsoleSession, CSRF_HEADER, sessionFromCookies } from '../auth/console-sessions.js';
@@ -21,7 +21,7 @@ import { answerClientError, MAX_PATH_SEGMENT_CHARS, sendError } from './errors.j
 import { registerIdempotency } from './idempotency.js';
 import { finishOpenApi } from './openapi.js';
 import { rewriteAliasUrl } from './aliases.js';
-import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { createApiMetrics } from './metrics.js';
 import { confineBillingRole } from '../auth/policy.js';
 import { authRoutes } from './routes/auth.js';
 import { billingRoutes } from './routes/billing.js';
@@ -30,13 +30,8 @@ import { consoleRoutes } from './routes/console.js';
 import { environmentRoutes } from './routes/environments.js';
 import { organizationRoutes } from './routes/organization.js';
 import { serviceRoutes } from './routes/service.js';
+import type { ApiInstance, RouteContext, RoutePlugin } from './types.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, parseFormBody, refuseCharset, validatorCompiler } from './validation.js';
-
-/** The TypeBox-typed Fastify instance every route plugin receives. */
-export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
-
-/** Routes another area adds; registered behind the bearer check. */
-export type RoutePlugin = (app: ApiInstance) => Promise<void>;
 
 export interface AppDeps {
   config: Config;
@@ -52,23 +47,6 @@ export interface AppDeps {
   environmentInUse?: (environmentId: string) => Promise<boolean>;
   /** Extra readiness checks for `/readyz`: each resolves to null when fine, or a one-line problem. */
   readinessChecks?: Array<() => Promise<string | null>>;
-}
-
-/** What the built-in route plugins need. */
-export interface RouteContext {
-  config: Config;
-  store: Store;
-  clock: Clock;
-  keys: SigningKeys;
-  environmentInUse?: (environmentId: string) => Promise<boolean>;
-  readinessChecks: Array<() => Promise<string | null>>;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Prometheus registry and HTTP metrics of this app; other areas may register metrics on it. */
-    apiMetrics: ApiMetrics;
-  }
 }
 
 // A client-supplied X-Request-Id is kept when it is short and plain, so logs can be joined across hops.

@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import { conflict, invalid } from '../errors.js';
 import type { Store } from '../store/db.js';
-import type { ApiInstance } from './app.js';
+import type { ApiInstance } from './types.js';
 
 const TTL_MS = 24 * 60 * 60 * 1000;
 const KEY = /^[\x21-\x7e]{1,255}$/;

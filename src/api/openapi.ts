@@ -6,15 +6,14 @@
 // routes that answer something other than JSON.
 
 import { documentAliases } from './aliases.js';
-import { DEFAULT_HOST_PATTERNS } from '../storage/safe-fetch.js';
+import { ImportFromUrl } from './schemas/backups.js';
+import { ErrorBody } from './schemas/common.js';
 
 type Json = Record<string, any>;
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
 const ERROR_SCHEMA = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'string', description: 'Human-readable cause naming the field or state at fault.' } },
+  ...ErrorBody,
   additionalProperties: false,
   description: 'Every 4xx/5xx answer of the API. A 500 says only `internal error <request id>`.',
 };
@@ -37,12 +36,6 @@ const STATUS_TEXT: Record<string, string> = {
 };
 
 const IMPORT_PATH = '/deployments/databases/{vendor}/{id}/import';
-const UrlBody = {
-  type: 'object',
-  required: ['url'],
-  additionalProperties: false,
-  properties: { url: { type: 'string', description: `https URL of an archive or Cypher script on an allowed host (default: Amazon S3, ${DEFAULT_HOST_PATTERNS.join(', ')})` } },
-};
 
 const isErrorSchema = (schema: Json | undefined) =>
   !!schema && schema.type === 'object' && Array.isArray(schema.required) && schema.required.length === 1 && schema.required[0] === 'error' && Object.keys(schema.properties ?? {}).length === 1;
@@ -86,8 +79,8 @@ export function finishOpenApi(doc: Json): Json {
           description: 'The archive (or Cypher script) as a multipart field named `file`, or the https URL to fetch it from.',
           content: {
             'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', contentMediaType: 'application/octet-stream', description: 'The export archive (.tar.gz), a Cypher script, or (Neo4j databases) a neo4j-admin .dump' } } } },
-            'application/json': { schema: UrlBody },
-            'application/x-www-form-urlencoded': { schema: UrlBody },
+            'application/json': { schema: ImportFromUrl },
+            'application/x-www-form-urlencoded': { schema: ImportFromUrl },
           },
         };
       }

@@ -14,8 +14,8 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Tables } from '../store/schema/index.js';
 import { invalid, paymentRequired } from '../errors.js';
-import { PAYMENT_PROVIDERS, builtInProvider, type PaymentMethodJson, type StoredPaymentMethod } from './payment-providers.js';
-import { formatGbMonths, formatMicros, loadUsage, price, usageMicros, type UsageKind, type UsagePiece } from './usage.js';
+import { PAYMENT_PROVIDERS, builtInProvider, type StoredPaymentMethod } from './payment-providers.js';
+import { formatMicros, loadUsage, price, usageMicros, type UsageKind, type UsagePiece } from './usage.js';
 
 export interface BillingDeps {
   db: Kysely<Tables>;
@@ -62,14 +62,18 @@ async function chargedMicros(deps: BillingDeps, organizationId: string, account:
 
 const max0 = (n: bigint) => (n > 0n ? n : 0n);
 
+/** An organization's account; amounts in micro-dollars (the API writes them as decimal strings). */
 export interface BillingSummary {
   enabled: boolean;
-  paymentMethod: PaymentMethodJson | null;
-  creditBalance: string;
+  /** The method on file (what its provider stored: no secrets) and whether it can pay now. */
+  paymentMethod: { stored: StoredPaymentMethod; valid: boolean } | null;
   currency: typeof CURRENCY;
-  initialCredit: string;
-  charges: string;
-  amountOwed: string;
+  /** The credit left: the initial credit less the charges, never below 0. */
+  creditBalanceMicros: bigint;
+  initialCreditMicros: bigint;
+  chargesMicros: bigint;
+  /** Charges beyond the credit. */
+  amountOwedMicros: bigint;
   accountOpenedAt: Date | null;
 }
 
@@ -81,12 +85,12 @@ export async function getBilling(deps: BillingDeps, caller: Caller): Promise<Bil
   const charges = deps.billing.enabled && account ? await chargedMicros(deps, caller.organizationId, account) : 0n;
   return {
     enabled: deps.billing.enabled,
-    paymentMethod: account?.paymentMethod ? providerOf(account.paymentMethod).view(account.paymentMethod, now) : null,
-    creditBalance: formatMicros(max0(credit - charges)),
+    paymentMethod: account?.paymentMethod ? { stored: account.paymentMethod, valid: providerOf(account.paymentMethod).validity(account.paymentMethod, now).valid } : null,
     currency: CURRENCY,
-    initialCredit: formatMicros(credit),
-    charges: formatMicros(charges),
-    amountOwed: formatMicros(max0(charges - credit)),
+    creditBalanceMicros: max0(credit - charges),
+    initialCreditMicros: credit,
+    chargesMicros: charges,
+    amountOwedMicros: max0(charges - credit),
     accountOpenedAt: deps.billing.enabled ? (account?.openedAt ?? null) : null,
   };
 }
@@ -125,6 +129,7 @@ export async function assertMayStartBilling(deps: BillingDeps, organizationId: s
 
 export type GroupBy = 'database' | 'environment';
 
+/** One line of a usage report: a database (or an environment), a plan and a kind of usage. */
 export interface UsageLine {
   databaseId: string | null;
   databaseName: string | null;
@@ -132,13 +137,15 @@ export interface UsageLine {
   environmentLabel: string | null;
   plan: string | null;
   kind: UsageKind;
+  /** Started minutes (running, paused). */
   minutes: number;
-  hours: string;
-  gbMonths: string;
-  amount: string;
-  amountExact: string;
+  /** Snapshots: bytes stored × milliseconds. */
+  byteMs: bigint;
+  /** The price, exact, in micro-dollars. */
+  micros: bigint;
 }
 
+/** Usage and its price between two instants; the API writes the amounts as decimal strings (src/api/views/billing.ts). */
 export interface UsageReport {
   from: Date;
   to: Date;
@@ -146,7 +153,8 @@ export interface UsageReport {
   currency: typeof CURRENCY;
   charged: boolean;
   lines: UsageLine[];
-  totals: { running: string; paused: string; snapshots: string; amount: string; amountExact: string };
+  /** Micro-dollars per kind. */
+  totals: Record<UsageKind, bigint>;
 }
 
 /** `2026-12-01`, `2026-12-01T10:00:00Z` or an IMF-fixdate; 400 naming `field` otherwise. */
@@ -160,18 +168,13 @@ function startOfMonth(d: Date): Date {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 }
 
-const hoursOf = (minutes: number) => {
-  const hundredths = Math.round((minutes * 100) / 60);
-  return `${Math.floor(hundredths / 100)}.${String(hundredths % 100).padStart(2, '0')}`;
-};
-
 async function buildReport(deps: BillingDeps, caller: Caller, from: Date, to: Date, groupBy: GroupBy): Promise<UsageReport> {
   const now = deps.clock.now();
   const { segments, snapshots } = await loadUsage(deps.db, caller.organizationId, to.getTime());
   const pieces = price(segments, snapshots, deps.billing.snapshotMicrosPerGbMonth, from.getTime(), to.getTime(), now.getTime());
   const names = new Map((await deps.db.selectFrom('databases').select(['id', 'name']).where('organization_id', '=', caller.organizationId).execute()).map((r) => [r.id, r.name]));
   const labels = new Map((await deps.db.selectFrom('environments').select(['id', 'label']).where('organization_id', '=', caller.organizationId).execute()).map((r) => [r.id, r.label]));
-  const lines = new Map<string, { line: Omit<UsageLine, 'hours' | 'gbMonths' | 'amount' | 'amountExact'>; byteMs: bigint; micros: bigint }>();
+  const lines = new Map<string, UsageLine>();
   const totals: Record<UsageKind, bigint> = { running: 0n, paused: 0n, snapshots: 0n };
   const add = (p: UsagePiece) => {
     totals[p.kind] += p.micros;
@@ -180,39 +183,27 @@ async function buildReport(deps: BillingDeps, caller: Caller, from: Date, to: Da
     let entry = lines.get(key);
     if (!entry) {
       entry = {
-        line: {
-          databaseId: byDatabase ? p.databaseId : null,
-          databaseName: byDatabase ? (names.get(p.databaseId) ?? null) : null,
-          environmentId: p.environmentId,
-          environmentLabel: labels.get(p.environmentId) ?? null,
-          plan: p.plan || null,
-          kind: p.kind,
-          minutes: 0,
-        },
+        databaseId: byDatabase ? p.databaseId : null,
+        databaseName: byDatabase ? (names.get(p.databaseId) ?? null) : null,
+        environmentId: p.environmentId,
+        environmentLabel: labels.get(p.environmentId) ?? null,
+        plan: p.plan || null,
+        kind: p.kind,
+        minutes: 0,
         byteMs: 0n,
         micros: 0n,
       };
       lines.set(key, entry);
     }
-    entry.line.minutes += p.minutes;
+    entry.minutes += p.minutes;
     entry.byteMs += p.byteMs;
     entry.micros += p.micros;
   };
   pieces.forEach(add);
   const order: Record<UsageKind, number> = { running: 0, paused: 1, snapshots: 2 };
   const out = [...lines.values()]
-    .map((e) => ({ ...e.line, hours: hoursOf(e.line.minutes), gbMonths: formatGbMonths(e.byteMs), amount: formatMicros(e.micros), amountExact: formatMicros(e.micros, 6) }))
     .sort((a, b) => (a.environmentLabel ?? '').localeCompare(b.environmentLabel ?? '') || (a.databaseName ?? '').localeCompare(b.databaseName ?? '') || (a.databaseId ?? '').localeCompare(b.databaseId ?? '') || order[a.kind] - order[b.kind] || (a.plan ?? '').localeCompare(b.plan ?? ''));
-  const all = totals.running + totals.paused + totals.snapshots;
-  return {
-    from,
-    to,
-    groupBy,
-    currency: CURRENCY,
-    charged: deps.billing.enabled,
-    lines: out,
-    totals: { running: formatMicros(totals.running), paused: formatMicros(totals.paused), snapshots: formatMicros(totals.snapshots), amount: formatMicros(all), amountExact: formatMicros(all, 6) },
-  };
+  return { from, to, groupBy, currency: CURRENCY, charged: deps.billing.enabled, lines: out, totals };
 }
 
 export async function usageReport(deps: BillingDeps, caller: Caller, query: { from?: string; to?: string; groupBy?: string }): Promise<UsageReport> {
@@ -226,12 +217,15 @@ export async function usageReport(deps: BillingDeps, caller: Caller, query: { fr
   return buildReport(deps, caller, from, to, groupBy);
 }
 
+/** A month's report with what the account is charged for it; micro-dollars. */
 export interface Statement extends UsageReport {
   month: string;
-  /** What the account is charged this month (usage after the account opened; 0 with billing off). */
-  charges: string;
-  creditApplied: string;
-  amountDue: string;
+  /** Usage after the account opened (0 with billing off). */
+  chargesMicros: bigint;
+  /** Credit drawn down by this month's charges. */
+  creditAppliedMicros: bigint;
+  /** Charges less the credit applied. */
+  amountDueMicros: bigint;
 }
 
 export async function monthlyStatement(deps: BillingDeps, caller: Caller, month: string): Promise<Statement> {
@@ -253,18 +247,5 @@ export async function monthlyStatement(deps: BillingDeps, caller: Caller, month:
     const creditLeft = max0(account.creditMicros - before);
     applied = charges < creditLeft ? charges : creditLeft;
   }
-  return { ...report, month, charges: formatMicros(charges), creditApplied: formatMicros(applied), amountDue: formatMicros(charges - applied) };
-}
-
-/** The report as CSV: one row per line, then a total row. Cells that a spreadsheet would run as a formula are quoted with a leading apostrophe. */
-export function usageCsv(report: UsageReport): string {
-  const cell = (v: string | number | null): string => {
-    let s = v === null ? '' : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  const header = ['environmentId', 'environmentLabel', 'databaseId', 'databaseName', 'plan', 'kind', 'minutes', 'hours', 'gbMonths', 'amount', 'amountExact', 'currency'];
-  const rows = report.lines.map((l) => [l.environmentId, l.environmentLabel, l.databaseId, l.databaseName, l.plan, l.kind, l.minutes, l.hours, l.gbMonths, l.amount, l.amountExact, report.currency]);
-  rows.push(['', '', '', '', '', 'total', '', '', '', report.totals.amount, report.totals.amountExact, report.currency]);
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+  return { ...report, month, chargesMicros: charges, creditAppliedMicros: applied, amountDueMicros: charges - applied };
 }

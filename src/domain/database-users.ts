@@ -21,16 +21,6 @@ export interface UsersDeps {
   logger: { warn(obj: object, msg: string): void };
 }
 
-export interface DatabaseUserJson {
-  id: string;
-  username: string;
-  description: string | null;
-  /** RFC 7231 date, or null when it never expires. */
-  expireAt: string | null;
-  readOnly: boolean;
-  createdAt: string;
-}
-
 export interface NewDatabaseUser {
   username?: string;
   description?: string;
@@ -39,17 +29,6 @@ export interface NewDatabaseUser {
 }
 
 const USERNAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-
-function userJson(row: DatabaseUsersTable): DatabaseUserJson {
-  return {
-    id: row.id,
-    username: row.username,
-    description: row.description,
-    expireAt: row.expire_at ? new Date(row.expire_at).toUTCString() : null,
-    readOnly: row.read_only === 1,
-    createdAt: new Date(row.created_at).toUTCString(),
-  };
-}
 
 function parseExpiry(value: string | undefined, now: Date): string | null {
   if (value === undefined || value === '' || value === 'never') return null;
@@ -78,13 +57,13 @@ async function pushUsers(deps: UsersDeps, databaseId: string): Promise<void> {
   }
 }
 
-export async function listDatabaseUsers(deps: UsersDeps, caller: Caller, databaseId: string): Promise<DatabaseUserJson[]> {
+export async function listDatabaseUsers(deps: UsersDeps, caller: Caller, databaseId: string): Promise<DatabaseUsersTable[]> {
   const { row } = await findDatabase(deps, caller, databaseId, 'read');
-  const rows = await deps.db.selectFrom('database_users').selectAll().where('database_id', '=', row.id).orderBy('created_at').orderBy('username').execute();
-  return rows.map(userJson);
+  return deps.db.selectFrom('database_users').selectAll().where('database_id', '=', row.id).orderBy('created_at').orderBy('username').execute();
 }
 
-export async function createDatabaseUser(deps: UsersDeps, caller: Caller, databaseId: string, input: NewDatabaseUser): Promise<DatabaseUserJson & { password: string }> {
+/** The new user's row and its password (the row keeps only the hash; the password is shown once). */
+export async function createDatabaseUser(deps: UsersDeps, caller: Caller, databaseId: string, input: NewDatabaseUser): Promise<{ user: DatabaseUsersTable; password: string }> {
   const database = await mutableDatabase(deps, caller, databaseId);
   const now = deps.clock.now();
   const username = input.username === undefined || input.username === '' ? `user_${newId().slice(0, 8)}` : input.username;
@@ -110,7 +89,7 @@ export async function createDatabaseUser(deps: UsersDeps, caller: Caller, databa
     await trx.insertInto('database_users').values(row).execute();
   });
   await pushUsers(deps, database.id);
-  return { ...userJson(row), password };
+  return { user: row, password };
 }
 
 async function findUser(deps: UsersDeps, databaseId: string, userId: string): Promise<DatabaseUsersTable> {

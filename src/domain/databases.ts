@@ -1,4 +1,4 @@
-// Databases: creation, the lifecycle state machine, and the Database object of the API (api.md §5).
+// Databases: creation, the lifecycle state machine, and the records the API shows a database from (api.md §5).
 // Every action that changes state writes the new state and the operation that carries it out in one
 // transaction; the operations engine (src/operations/) then does the slow part.
 import { randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ import { DomainError, conflict, forbidden, invalid, notFound } from '../errors.j
 import { allocatePortPair, retryWhenPortTaken, type PortRange } from './ports.js';
 import { assertPlainText } from './plain-text.js';
 import type { Config } from '../config.js';
-import { connectionUrls, routerTlsEndpoint, type ConnectionUrls, type RouterTlsEndpoint } from './connection-urls.js';
+import { routerTlsEndpoint, type RouterTlsEndpoint } from './connection-urls.js';
 
 export const DATABASE_STATES = [
   'provisioning',
@@ -122,34 +122,17 @@ export function databaseDepsFrom(
   };
 }
 
-export interface DatabaseStatus {
-  state: string;
-  needsRestart: boolean;
-  isPending: boolean;
-  isLocked: boolean;
-  underIncident: boolean;
-  lastHealthCheckStatus: { lastCheckSecondsAgo: number | null; status: string };
+/** Whether operations run on a database: any at all (pending), one that holds it exclusively (locked). */
+export interface DatabaseActivity {
+  pending: boolean;
+  locked: boolean;
 }
 
-export interface DatabaseJson {
-  id: string;
-  organizationId: string;
-  environmentId: string;
-  name: string;
-  plan: string;
-  version: { number: string; edition: string; vendor: 'graphneo'; engine: string };
-  region: string;
-  domainName: string;
-  privateDomainName: string;
-  boltPort: number;
-  httpPort: number;
-  connectionUrls: ConnectionUrls;
-  createdAt: string;
-  status: DatabaseStatus;
-  enabledExtrasKinds: string[];
-  nodes: { stationId: string; nodeType: string; state: string }[];
-  autoPause: { enabled: boolean; idleMinutes: number };
-  autoResume: boolean;
+/** A database as the API shows it (src/api/views/databases.ts): its row, its nodes (oldest first), what runs on it. */
+export interface DatabaseRecord {
+  row: DatabasesTable;
+  nodes: DatabaseNodesTable[];
+  activity: DatabaseActivity;
 }
 
 /** A database row the caller may see, with its environment (for authorization). */
@@ -220,7 +203,7 @@ export interface NewDatabase {
 }
 
 export interface CreatedDatabase {
-  database: DatabaseJson;
+  database: DatabaseRecord;
   operationId: string;
   credentials: { username: string; password: string };
 }
@@ -352,59 +335,30 @@ export async function createDatabase(deps: DatabaseDeps, caller: Caller, input: 
       throw err;
     }));
   deps.wake();
-  const database = await databaseJson(deps, (await deps.db.selectFrom('databases').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
+  const database = await databaseRecord(deps.db, await deps.db.selectFrom('databases').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
   return { database, operationId, credentials: { username: 'neo4j', password } };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Read
 
-export async function databaseJson(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, row: DatabasesTable, known?: { nodes: DatabaseNodesTable[]; pending: Set<string>; locked: Set<string> }): Promise<DatabaseJson> {
-  const nodes = known?.nodes ?? (await deps.db.selectFrom('database_nodes').selectAll().where('database_id', '=', row.id).orderBy('created_at').execute());
-  const status = known
-    ? statusJson(deps.clock, row, known.pending.has(row.id), known.locked.has(row.id))
-    : await databaseStatus(deps, row);
-  const host = row.domain_name;
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    environmentId: row.environment_id,
-    name: row.name,
-    plan: row.plan,
-    version: { number: row.version_number, edition: row.edition, vendor: 'graphneo', engine: row.engine },
-    region: row.region,
-    domainName: host,
-    privateDomainName: host,
-    boltPort: row.bolt_port,
-    httpPort: row.http_port,
-    connectionUrls: connectionUrls(row, deps.routerTls ?? null),
-    createdAt: new Date(row.created_at).toUTCString(),
-    status,
-    enabledExtrasKinds: JSON.parse(row.enabled_extras) as string[],
-    nodes: nodes.filter((n) => n.database_id === row.id).map((n) => ({ stationId: n.station_id, nodeType: n.node_type, state: row.state })),
-    autoPause: { enabled: row.auto_pause_enabled === 1, idleMinutes: row.auto_pause_idle_minutes },
-    autoResume: row.auto_resume === 1,
-  };
+const activityOf = (running: { exclusive: number }[]): DatabaseActivity => ({ pending: running.length > 0, locked: running.some((o) => o.exclusive === 1) });
+
+/** The records of `rows`, in their order: two queries however many rows. */
+async function databaseRecords(db: Kysely<Tables>, rows: DatabasesTable[]): Promise<DatabaseRecord[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const nodes = await db.selectFrom('database_nodes').selectAll().where('database_id', 'in', ids).orderBy('created_at').execute();
+  const ops = await db.selectFrom('operations').select(['database_id', 'exclusive']).where('database_id', 'in', ids).where('status', '=', 'started').execute();
+  return rows.map((row) => ({ row, nodes: nodes.filter((n) => n.database_id === row.id), activity: activityOf(ops.filter((o) => o.database_id === row.id)) }));
 }
 
-function statusJson(clock: Clock, row: DatabasesTable, pending: boolean, locked: boolean): DatabaseStatus {
-  const checkedAt = row.health_checked_at ? Date.parse(row.health_checked_at) : null;
-  return {
-    state: row.state,
-    needsRestart: row.needs_restart === 1,
-    isPending: pending,
-    isLocked: locked,
-    underIncident: row.under_incident === 1,
-    lastHealthCheckStatus: {
-      lastCheckSecondsAgo: checkedAt === null ? null : Math.max(0, Math.floor((clock.now().getTime() - checkedAt) / 1000)),
-      status: row.health_status ?? 'unknown',
-    },
-  };
+async function databaseRecord(db: Kysely<Tables>, row: DatabasesTable): Promise<DatabaseRecord> {
+  return (await databaseRecords(db, [row]))[0]!;
 }
 
-export async function databaseStatus(deps: Pick<DatabaseDeps, 'db' | 'clock'>, row: DatabasesTable): Promise<DatabaseStatus> {
-  const ops = await deps.db.selectFrom('operations').select(['exclusive']).where('database_id', '=', row.id).where('status', '=', 'started').execute();
-  return statusJson(deps.clock, row, ops.length > 0, ops.some((o) => o.exclusive === 1));
+async function databaseActivity(db: Kysely<Tables>, databaseId: string): Promise<DatabaseActivity> {
+  return activityOf(await db.selectFrom('operations').select(['exclusive']).where('database_id', '=', databaseId).where('status', '=', 'started').execute());
 }
 
 export interface DatabaseFilter {
@@ -415,7 +369,7 @@ export interface DatabaseFilter {
 }
 
 /** Databases the caller may see, ordered by id; returns up to `limit + 1` so the caller can tell if more remain. */
-export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, caller: Caller, filter: DatabaseFilter): Promise<DatabaseJson[]> {
+export async function listDatabases(deps: Pick<DatabaseDeps, 'db'>, caller: Caller, filter: DatabaseFilter): Promise<DatabaseRecord[]> {
   if (caller.role === 'billing') throw forbidden(`role 'billing' may not use deployments`);
   if (filter.state !== undefined && !(DATABASE_STATES as readonly string[]).includes(filter.state)) {
     throw invalid('state', `state '${filter.state}' is not one of ${DATABASE_STATES.join(', ')}`);
@@ -428,24 +382,18 @@ export async function listDatabases(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'r
   if (filter.environmentId !== undefined) query = query.where('environment_id', '=', normalizeId(filter.environmentId) ?? filter.environmentId);
   query = filter.state !== undefined ? query.where('state', '=', filter.state) : query.where('state', '<>', 'terminated');
   if (filter.after) query = query.where('id', '>', normalizeId(filter.after) ?? filter.after);
-  const rows = await query.orderBy('id').limit(filter.limit + 1).execute();
-  if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  const nodes = await deps.db.selectFrom('database_nodes').selectAll().where('database_id', 'in', ids).orderBy('created_at').execute();
-  const ops = await deps.db.selectFrom('operations').select(['database_id', 'exclusive']).where('database_id', 'in', ids).where('status', '=', 'started').execute();
-  const pending = new Set(ops.map((o) => o.database_id));
-  const locked = new Set(ops.filter((o) => o.exclusive === 1).map((o) => o.database_id));
-  return Promise.all(rows.map((row) => databaseJson(deps, row, { nodes, pending, locked })));
+  return databaseRecords(deps.db, await query.orderBy('id').limit(filter.limit + 1).execute());
 }
 
-export async function getDatabase(deps: Pick<DatabaseDeps, 'db' | 'clock' | 'routerTls'>, caller: Caller, id: string): Promise<DatabaseJson> {
+export async function getDatabase(deps: Pick<DatabaseDeps, 'db'>, caller: Caller, id: string): Promise<DatabaseRecord> {
   const { row } = await findDatabase(deps, caller, id, 'read');
-  return databaseJson(deps, row);
+  return databaseRecord(deps.db, row);
 }
 
-export async function getDatabaseStatus(deps: Pick<DatabaseDeps, 'db' | 'clock'>, caller: Caller, id: string): Promise<DatabaseStatus> {
+/** The row and what runs on it: all a database's status is made of. */
+export async function getDatabaseStatus(deps: Pick<DatabaseDeps, 'db'>, caller: Caller, id: string): Promise<Pick<DatabaseRecord, 'row' | 'activity'>> {
   const { row } = await findDatabase(deps, caller, id, 'read');
-  return databaseStatus(deps, row);
+  return { row, activity: await databaseActivity(deps.db, row.id) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -604,7 +552,7 @@ export interface DatabasePatch {
   autoResume?: boolean;
 }
 
-export async function patchDatabase(deps: DatabaseDeps, caller: Caller, id: string, patch: DatabasePatch): Promise<DatabaseJson> {
+export async function patchDatabase(deps: DatabaseDeps, caller: Caller, id: string, patch: DatabasePatch): Promise<DatabaseRecord> {
   const { row } = await findDatabase(deps, caller, id, CONFIGURE_SCOPE);
   if (row.state === 'terminated' || row.state === 'terminating') throw conflict(`database is ${row.state}; it cannot be changed`);
   const changes: Partial<DatabasesTable> = {};
@@ -624,5 +572,5 @@ export async function patchDatabase(deps: DatabaseDeps, caller: Caller, id: stri
     }
     if (Object.keys(changes).length > 0) await trx.updateTable('databases').set(changes).where('id', '=', row.id).execute();
   });
-  return databaseJson(deps, await deps.db.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
+  return databaseRecord(deps.db, await deps.db.selectFrom('databases').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
 }

@@ -11,35 +11,16 @@ import { assertReadable, type BackupsDomainDeps } from './snapshots.js';
 
 export type ExportFormat = 'archive' | 'cypher';
 
-export interface ExportJson {
-  id: string;
-  databaseId: string;
-  status: string;
-  format: string;
-  sizeBytes: number | null;
-  sha256: string | null;
-  /** Null until ready, and once expired. */
+/** An export with its download link: null until it is ready, and once it expired. */
+export interface ExportRecord {
+  row: ExportsTable;
   url: string | null;
-  expiresAt: string;
-  createdAt: string;
-  error?: string;
 }
 
-async function exportJson(deps: Pick<BackupsDomainDeps, 'blobStore' | 'clock'>, row: ExportsTable): Promise<ExportJson> {
+async function withDownloadUrl(deps: Pick<BackupsDomainDeps, 'blobStore' | 'clock'>, row: ExportsTable): Promise<ExportRecord> {
   const remaining = Math.floor((Date.parse(row.expires_at) - deps.clock.now().getTime()) / 1000);
   const url = row.status === 'ready' && row.blob_key && remaining > 0 ? await deps.blobStore.signedDownloadUrl(row.blob_key, { expiresInSeconds: remaining, fileName: row.file_name }) : null;
-  return {
-    id: row.id,
-    databaseId: row.database_id,
-    status: row.status,
-    format: row.format,
-    sizeBytes: row.size_bytes === null ? null : Number(row.size_bytes),
-    sha256: row.sha256,
-    url,
-    expiresAt: new Date(row.expires_at).toUTCString(),
-    createdAt: new Date(row.created_at).toUTCString(),
-    ...(row.error ? { error: row.error } : {}),
-  };
+  return { row, url };
 }
 
 function fileNameFor(databaseName: string, format: ExportFormat, now: Date): string {
@@ -48,7 +29,7 @@ function fileNameFor(databaseName: string, format: ExportFormat, now: Date): str
   return `${safe}-${stamp}.${format === 'cypher' ? 'cypher' : 'tar.gz'}`;
 }
 
-export async function startExport(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: { format?: string }): Promise<{ export: ExportJson; operationId: string }> {
+export async function startExport(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: { format?: string }): Promise<{ export: ExportRecord; operationId: string }> {
   const { row } = await findDatabase(deps, caller, databaseId, 'export');
   const format = (input.format ?? 'archive') as ExportFormat;
   if (format !== 'archive' && format !== 'cypher') throw invalid('format', `format '${input.format}' is not one of archive, cypher`);
@@ -84,20 +65,20 @@ export async function startExport(deps: BackupsDomainDeps, caller: Caller, datab
   });
   deps.wake();
   const created = await deps.db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  return { export: await exportJson(deps, created), operationId };
+  return { export: await withDownloadUrl(deps, created), operationId };
 }
 
-export async function listExports(deps: BackupsDomainDeps, caller: Caller, databaseId: string): Promise<ExportJson[]> {
+export async function listExports(deps: BackupsDomainDeps, caller: Caller, databaseId: string): Promise<ExportRecord[]> {
   // The links are as good as the data: listing them needs the export privilege.
   const { row } = await findDatabase(deps, caller, databaseId, 'export');
   const rows = await deps.db.selectFrom('exports').selectAll().where('database_id', '=', row.id).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
-  return Promise.all(rows.map((r) => exportJson(deps, r)));
+  return Promise.all(rows.map((r) => withDownloadUrl(deps, r)));
 }
 
-export async function getExport(deps: BackupsDomainDeps, caller: Caller, databaseId: string, exportId: string): Promise<ExportJson> {
+export async function getExport(deps: BackupsDomainDeps, caller: Caller, databaseId: string, exportId: string): Promise<ExportRecord> {
   const { row } = await findDatabase(deps, caller, databaseId, 'export');
   const id = normalizeId(exportId);
   const found = id ? await deps.db.selectFrom('exports').selectAll().where('id', '=', id).where('database_id', '=', row.id).executeTakeFirst() : undefined;
   if (!found) throw notFound(`export '${exportId}' of database '${row.id}' does not exist`);
-  return exportJson(deps, found);
+  return withDownloadUrl(deps, found);
 }

@@ -11,16 +11,6 @@ export interface StoredPaymentMethod {
   [field: string]: unknown;
 }
 
-/** A payment method as the API shows it. */
-export interface PaymentMethodJson {
-  type: 'card' | 'invoice';
-  provider: string;
-  last4?: string;
-  expMonth?: number;
-  expYear?: number;
-  valid: boolean;
-}
-
 export type Validity = { valid: true } | { valid: false; reason: string };
 
 export interface PaymentProvider {
@@ -29,8 +19,6 @@ export interface PaymentProvider {
   parseMethod(input: Record<string, unknown>, now: Date): StoredPaymentMethod;
   /** Whether the method can pay at `now`, and why not. */
   validity(method: StoredPaymentMethod, now: Date): Validity;
-  /** The method as the API shows it (no secrets; `valid` says whether it can pay now). */
-  view(method: StoredPaymentMethod, now: Date): PaymentMethodJson;
   /** A few words naming the method in messages: `card ending 4242`. */
   describe(method: StoredPaymentMethod): string;
 }
@@ -65,11 +53,6 @@ export const builtInProvider: PaymentProvider = {
       return { valid: false, reason: `its ${this.describe(method)} expired at the end of ${String(method.expMonth).padStart(2, '0')}/${method.expYear}` };
     }
     return { valid: false, reason: `its payment method of type '${method.type}' is not known to this server` };
-  },
-  view(method, now) {
-    const valid = this.validity(method, now).valid;
-    if (method.type === 'card') return { type: 'card', provider: method.provider, last4: String(method.last4), expMonth: Number(method.expMonth), expYear: Number(method.expYear), valid };
-    return { type: 'invoice', provider: method.provider, valid };
   },
   describe(method) {
     return method.type === 'card' ? `card ending ${String(method.last4)}` : method.type;

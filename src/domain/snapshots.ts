@@ -35,36 +35,6 @@ export interface BackupsDomainDeps {
   importAllowHttp: boolean;
 }
 
-export interface SnapshotJson {
-  id: string;
-  databaseId: string;
-  kind: string;
-  label: string | null;
-  status: string;
-  sizeBytes: number | null;
-  sha256: string | null;
-  counts: { nodes: number; relationships: number } | null;
-  createdAt: string;
-  expiresAt: string | null;
-  error?: string;
-}
-
-export function snapshotJson(row: SnapshotsTable): SnapshotJson {
-  return {
-    id: row.id,
-    databaseId: row.database_id,
-    kind: row.kind,
-    label: row.label,
-    status: row.status,
-    sizeBytes: row.size_bytes === null ? null : Number(row.size_bytes),
-    sha256: row.sha256,
-    counts: row.node_count === null ? null : { nodes: Number(row.node_count), relationships: Number(row.relationship_count ?? 0) },
-    createdAt: new Date(row.created_at).toUTCString(),
-    expiresAt: row.expires_at ? new Date(row.expires_at).toUTCString() : null,
-    ...(row.error ? { error: row.error } : {}),
-  };
-}
-
 /** 403 naming the plan unless the database's plan includes snapshots (and scheduled backups). */
 export function assertSnapshotsAllowed(row: DatabasesTable, what = 'snapshots'): void {
   const plan = findPlan(row.plan);
@@ -95,7 +65,7 @@ const LABEL_MAX = 200;
 // Snapshots a user sees; clone seeds are internal to the clone's create operation.
 const VISIBLE_KINDS = ['on-demand', 'scheduled', 'final'];
 
-export async function createSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: { label?: string | null }): Promise<{ snapshot: SnapshotJson; operationId: string }> {
+export async function createSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, input: { label?: string | null }): Promise<{ snapshot: SnapshotsTable; operationId: string }> {
   const { row } = await findDatabase(deps, caller, databaseId, 'snapshot');
   assertSnapshotsAllowed(row);
   if (typeof input.label === 'string') assertPlainText('label', input.label);
@@ -125,7 +95,7 @@ export async function createSnapshot(deps: BackupsDomainDeps, caller: Caller, da
   });
   deps.wake();
   const snapshot = await deps.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  return { snapshot: snapshotJson(snapshot), operationId };
+  return { snapshot, operationId };
 }
 
 export function newSnapshotRow(
@@ -158,9 +128,9 @@ export function newSnapshotRow(
   };
 }
 
-export async function listSnapshots(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string, kinds: string[] = VISIBLE_KINDS): Promise<SnapshotJson[]> {
+export async function listSnapshots(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string, kinds: string[] = VISIBLE_KINDS): Promise<SnapshotsTable[]> {
   const { row } = await findDatabase(deps, caller, databaseId, 'read');
-  const rows = await deps.db
+  return deps.db
     .selectFrom('snapshots')
     .selectAll()
     .where('database_id', '=', row.id)
@@ -168,7 +138,6 @@ export async function listSnapshots(deps: Pick<BackupsDomainDeps, 'db'>, caller:
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .execute();
-  return rows.map(snapshotJson);
 }
 
 async function findSnapshot(deps: Pick<BackupsDomainDeps, 'db'>, database: DatabasesTable, snapshotId: string): Promise<SnapshotsTable> {
@@ -180,9 +149,9 @@ async function findSnapshot(deps: Pick<BackupsDomainDeps, 'db'>, database: Datab
   return row;
 }
 
-export async function getSnapshot(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string, snapshotId: string): Promise<SnapshotJson> {
+export async function getSnapshot(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string, snapshotId: string): Promise<SnapshotsTable> {
   const { row } = await findDatabase(deps, caller, databaseId, 'read');
-  return snapshotJson(await findSnapshot(deps, row, snapshotId));
+  return findSnapshot(deps, row, snapshotId);
 }
 
 export async function deleteSnapshot(deps: BackupsDomainDeps, caller: Caller, databaseId: string, snapshotId: string): Promise<void> {
@@ -203,7 +172,7 @@ export async function deleteSnapshot(deps: BackupsDomainDeps, caller: Caller, da
   await deps.db.deleteFrom('snapshots').where('id', '=', snapshot.id).execute();
 }
 
-export async function latestBackup(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string): Promise<SnapshotJson> {
+export async function latestBackup(deps: Pick<BackupsDomainDeps, 'db'>, caller: Caller, databaseId: string): Promise<SnapshotsTable> {
   const { row } = await findDatabase(deps, caller, databaseId, 'read');
   const latest = await deps.db
     .selectFrom('snapshots')
@@ -215,7 +184,7 @@ export async function latestBackup(deps: Pick<BackupsDomainDeps, 'db'>, caller: 
     .orderBy('id', 'desc')
     .executeTakeFirst();
   if (!latest) throw notFound(`database '${row.id}' has no completed snapshot or backup yet`);
-  return snapshotJson(latest);
+  return latest;
 }
 
 /** Restores a snapshot of `databaseId` into it, or into `targetDatabaseId` (same organization). */

@@ -410,7 +410,7 @@ export class Allotrope {
   readonly users = {
     list: (databaseId: string) => this.call<T.DatabaseUser[]>('users.list', { id: databaseId }),
     create: (databaseId: string, body: T.CreateDatabaseUser = {}) => this.call<T.DatabaseUserWithPassword>('users.create', { id: databaseId }, { body }),
-    resetPassword: (databaseId: string, userId: string) => this.call<{ password: string }>('users.resetPassword', { id: databaseId, userId }),
+    resetPassword: (databaseId: string, userId: string) => this.call<T.NewPassword>('users.resetPassword', { id: databaseId, userId }),
     delete: (databaseId: string, userId: string) => this.call<void>('users.delete', { id: databaseId, userId }),
   };
 

@@ -4,6 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import type * as B from '../api/schemas/backups.js';
 import type * as Bill from '../api/schemas/billing.js';
 import type * as C from '../api/schemas/catalog.js';
+import type * as Common from '../api/schemas/common.js';
 import type * as D from '../api/schemas/databases.js';
 import type * as I from '../api/schemas/identity.js';
 
@@ -33,12 +34,14 @@ export type DatabaseCreated = Static<typeof D.Created>;
 export type ListDatabases = Static<typeof D.ListQuery>;
 export type OperationAccepted = Static<typeof D.OperationAccepted>;
 export type RestartOptions = Static<typeof D.Restart>;
-export type RestartAccepted = OperationAccepted & { stationIds: string[]; reset: boolean };
+export type RestartAccepted = Static<typeof D.RestartAccepted>;
 export type UpdateDatabase = Static<typeof D.Patch>;
 export type Operation = Static<typeof D.Operation>;
 export type OperationStep = Static<typeof D.Step>;
 export type DatabaseUser = Static<typeof D.DatabaseUser>;
 export type DatabaseUserWithPassword = Static<typeof D.DatabaseUserWithPassword>;
+/** Answer of POST …/users/{userId}/password: the new password, shown only here. */
+export type NewPassword = Static<typeof D.NewPassword>;
 export type CreateDatabaseUser = Static<typeof D.CreateDatabaseUser>;
 export type Configuration = Static<typeof D.Configuration>;
 export type PutConfiguration = Static<typeof D.PutConfiguration>;
@@ -56,15 +59,10 @@ export type CloneDatabase = Static<typeof B.Clone>;
 export type DatabaseCloned = Static<typeof B.Cloned>;
 
 /** Body of PUT …/connection-url/switch (api.md §5). */
-export interface SwitchConnectionUrl {
-  targetDatabaseId: string;
-}
+export type SwitchConnectionUrl = Static<typeof D.SwitchUrl>;
 
 /** `?limit=&after=` of every collection. */
-export interface Page {
-  limit?: number;
-  after?: string;
-}
+export type Page = Static<typeof Common.PageQuery>;
 
 export type Billing = Static<typeof Bill.Billing>;
 export type SetPaymentMethod = Static<typeof Bill.SetPaymentMethod>;

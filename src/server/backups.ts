@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { RoutePlugin } from '../api/app.js';
+import type { RoutePlugin } from '../api/types.js';
 import { backupRoutes } from '../api/routes/backups.js';
 import { downloadRoutes } from '../api/routes/downloads.js';
 import type { Clock } from '../clock.js';

@@ -11,7 +11,7 @@
 // close() policy (`leaveRunning`), and reconcile adopts them at the next start either way.
 import type { Caller } from '../auth/caller.js';
 import type { Logger } from 'pino';
-import type { RoutePlugin } from '../api/app.js';
+import type { RoutePlugin } from '../api/types.js';
 import { databaseRoutes } from '../api/routes/databases.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';

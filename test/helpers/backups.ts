@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import neo4j, { type Driver } from 'neo4j-driver';
-import type { ApiInstance } from '../../src/api/app.js';
+import type { ApiInstance } from '../../src/api/types.js';
 import { sendError } from '../../src/api/errors.js';
 import { createBackups, type Backups, type BackupsSettings } from '../../src/server/backups.js';
 import type { Config } from '../../src/config.js';

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoutePlugin } from '../../src/api/app.js';
+import type { RoutePlugin } from '../../src/api/types.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, initialCredentialsPath, serve, type RunningServer, type ServeOptions } from '../../src/server/serve.js';

@@ -4,9 +4,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { grantClientCredentials } from '../../auth/client-credentials.js';
 import { FailedAttemptLimiter } from '../../auth/rate-limit.js';
 import { DomainError, invalid, unauthorized } from '../../errors.js';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { ErrorBody } from '../schemas/common.js';
-import { TokenRequest, TokenResponse } from '../schemas/identity.js';
+import { Jwks, TokenRequest, TokenResponse } from '../schemas/identity.js';
 
 /** client_id and client_secret from `Authorization: Basic`, form-decoded as RFC 6749 §2.3.1 asks. */
 function basicCredentials(header: string | undefined): { clientId: string; clientSecret: string } | null {
@@ -94,7 +94,7 @@ export function authRoutes(ctx: RouteContext) {
           tags: ['auth'],
           summary: 'Public keys that verify access tokens (JWKS)',
           security: [],
-          response: { 200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }) },
+          response: { 200: Jwks },
         },
       },
       async () => {

@@ -16,11 +16,12 @@ import { getExport, listExports, startExport } from '../../domain/exports.js';
 import { authorizeImport, newUploadKey, startImport } from '../../domain/imports.js';
 import { DomainError, invalid } from '../../errors.js';
 import { BlobTooLargeError } from '../../storage/blob-store.js';
-import type { ApiInstance, RoutePlugin } from '../app.js';
+import type { ApiInstance, RoutePlugin } from '../types.js';
 import { errorResponses } from '../schemas/common.js';
-import { OperationAccepted } from '../schemas/databases.js';
+import { exportView, snapshotView } from '../views/backups.js';
+import { createdView } from '../views/databases.js';
+import { DbParams, OperationAccepted, VENDOR } from '../schemas/databases.js';
 import {
-  BackupDbParams as DbParams,
   SnapshotParams,
   ExportParams,
   Snapshot,
@@ -36,7 +37,6 @@ import {
   ExportStarted,
 } from '../schemas/backups.js';
 
-const VENDOR = 'graphneo';
 const BASE = '/deployments/databases/:vendor/:id';
 
 export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
@@ -49,15 +49,18 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
     });
 
     app.get(`${BASE}/snapshots`, { schema: { tags, summary: 'Snapshots of a database, newest first', params: DbParams, response: { 200: Type.Array(Snapshot), ...errorResponses(403, 404) } } }, async (request) =>
-      listSnapshots(deps, request.caller!, request.params.id),
+      (await listSnapshots(deps, request.caller!, request.params.id)).map(snapshotView),
     );
     app.post(
       `${BASE}/snapshots`,
       { schema: { tags, summary: 'Take a snapshot (standard plans and above) of a running or paused database; 409 in any other state', params: DbParams, body: CreateSnapshot, response: { 202: SnapshotStarted, ...errorResponses(403, 404, 409) } } },
-      async (request, reply) => reply.code(202).send(await createSnapshot(deps, request.caller!, request.params.id, request.body ?? {})),
+      async (request, reply) => {
+        const { snapshot, operationId } = await createSnapshot(deps, request.caller!, request.params.id, request.body ?? {});
+        return reply.code(202).send({ snapshot: snapshotView(snapshot), operationId });
+      },
     );
     app.get(`${BASE}/snapshots/:snapshotId`, { schema: { tags, summary: 'Get a snapshot', params: SnapshotParams, response: { 200: Snapshot, ...errorResponses(403, 404) } } }, async (request) =>
-      getSnapshot(deps, request.caller!, request.params.id, request.params.snapshotId),
+      snapshotView(await getSnapshot(deps, request.caller!, request.params.id, request.params.snapshotId)),
     );
     app.delete(`${BASE}/snapshots/:snapshotId`, { schema: { tags, summary: 'Delete a snapshot', params: SnapshotParams, response: { 204: Type.Null(), ...errorResponses(403, 404, 409) } } }, async (request, reply) => {
       await deleteSnapshot(deps, request.caller!, request.params.id, request.params.snapshotId);
@@ -70,10 +73,10 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
     );
 
     app.get(`${BASE}/backups`, { schema: { tags, summary: 'Scheduled backups, newest first', params: DbParams, response: { 200: Type.Array(Snapshot), ...errorResponses(403, 404) } } }, async (request) =>
-      listSnapshots(deps, request.caller!, request.params.id, ['scheduled']),
+      (await listSnapshots(deps, request.caller!, request.params.id, ['scheduled'])).map(snapshotView),
     );
     app.get(`${BASE}/backups/latest`, { schema: { tags, summary: 'The newest completed snapshot or scheduled backup', params: DbParams, response: { 200: Snapshot, ...errorResponses(403, 404) } } }, async (request) =>
-      latestBackup(deps, request.caller!, request.params.id),
+      snapshotView(await latestBackup(deps, request.caller!, request.params.id)),
     );
     app.get(`${BASE}/backups/schedule`, { schema: { tags, summary: 'The scheduled-backup setting', params: DbParams, response: { 200: Schedule, ...errorResponses(403, 404) } } }, async (request) =>
       getBackupSchedule(deps, request.caller!, request.params.id),
@@ -87,13 +90,16 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
     app.put(
       `${BASE}/export`,
       { schema: { tags, summary: 'Export a running or paused database as an archive or a Cypher script; 409 in any other state', params: DbParams, body: StartExport, response: { 202: ExportStarted, ...errorResponses(403, 404, 409) } } },
-      async (request, reply) => reply.code(202).send(await startExport(deps, request.caller!, request.params.id, request.body ?? {})),
+      async (request, reply) => {
+        const started = await startExport(deps, request.caller!, request.params.id, request.body ?? {});
+        return reply.code(202).send({ export: exportView(started.export), operationId: started.operationId });
+      },
     );
     app.get(`${BASE}/exports`, { schema: { tags, summary: 'Exports of a database, newest first', params: DbParams, response: { 200: Type.Array(Export), ...errorResponses(403, 404) } } }, async (request) =>
-      listExports(deps, request.caller!, request.params.id),
+      (await listExports(deps, request.caller!, request.params.id)).map(exportView),
     );
     app.get(`${BASE}/exports/:exportId`, { schema: { tags, summary: 'Get an export with its download link', params: ExportParams, response: { 200: Export, ...errorResponses(403, 404) } } }, async (request) =>
-      getExport(deps, request.caller!, request.params.id, request.params.exportId),
+      exportView(await getExport(deps, request.caller!, request.params.id, request.params.exportId)),
     );
 
     app.put(
@@ -166,7 +172,7 @@ export function backupRoutes(deps: BackupsDomainDeps): RoutePlugin {
           },
         },
       },
-      async (request, reply) => reply.code(202).send(await cloneDatabase(deps, request.caller!, request.params.id, request.body)),
+      async (request, reply) => reply.code(202).send(createdView(deps.databases, await cloneDatabase(deps, request.caller!, request.params.id, request.body))),
     );
   };
 }

@@ -1,19 +1,11 @@
 // Billing routes (api.md §6): the account, the payment method, usage (JSON or CSV) and monthly statements.
 // Owners, admins and the billing role only; the billing role reaches nothing else (src/auth/policy.ts).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { getBilling, monthlyStatement, setPaymentMethod, usageCsv, usageReport, type BillingDeps, type BillingSummary, type UsageReport } from '../../domain/billing.js';
-import type { ApiInstance, RouteContext } from '../app.js';
-import { httpDate, httpDateOrNull } from '../dates.js';
-import { Billing, MonthParams, SetPaymentMethod, Statement, StatementQuery, UsageQuery, UsageReport as UsageReportSchema } from '../schemas/billing.js';
+import { getBilling, monthlyStatement, setPaymentMethod, usageReport, type BillingDeps } from '../../domain/billing.js';
+import type { ApiInstance, RouteContext } from '../types.js';
+import { Billing, MonthParams, SetPaymentMethod, Statement, StatementQuery, UsageQuery, UsageReport } from '../schemas/billing.js';
 import { ErrorBody, errorResponses } from '../schemas/common.js';
-
-function billingView(b: BillingSummary) {
-  return { ...b, accountOpenedAt: httpDateOrNull(b.accountOpenedAt) };
-}
-
-function reportView<T extends UsageReport>(r: T) {
-  return { ...r, from: httpDate(r.from), to: httpDate(r.to) };
-}
+import { billingView, reportView, statementView, usageCsv } from '../views/billing.js';
 
 function wantsCsv(request: FastifyRequest, format: string | undefined): boolean {
   if (format !== undefined) return format === 'csv';
@@ -22,7 +14,7 @@ function wantsCsv(request: FastifyRequest, format: string | undefined): boolean 
 
 /** JSON, or CSV when asked for; the OpenAPI lists both content types. */
 function sendReport(request: FastifyRequest, reply: FastifyReply, report: UsageReport, format: string | undefined, fileName: string) {
-  if (!wantsCsv(request, format)) return reportView(report);
+  if (!wantsCsv(request, format)) return report;
   return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${fileName}"`).send(usageCsv(report));
 }
 
@@ -70,13 +62,13 @@ export function billingRoutes(ctx: RouteContext) {
             'Derived from recorded state changes, so it is exact across control-plane restarts. Reported with billing off too (showback: `charged` is false). Amounts are decimal strings in USD.',
           querystring: UsageQuery,
           produces: ['application/json', 'text/csv'],
-          response: { 200: csvOrJson(UsageReportSchema), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+          response: { 200: csvOrJson(UsageReport), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         } as object,
       },
       async (request, reply) => {
         const query = request.query as { from?: string; to?: string; groupBy?: string; format?: string };
         const report = await usageReport(deps, request.caller!, query);
-        return sendReport(request, reply, report, query.format, 'usage.csv');
+        return sendReport(request, reply, reportView(report), query.format, 'usage.csv');
       },
     );
     app.get(
@@ -95,7 +87,7 @@ export function billingRoutes(ctx: RouteContext) {
         const { month } = request.params as { month: string };
         const query = request.query as { format?: string };
         const statement = await monthlyStatement(deps, request.caller!, month);
-        return sendReport(request, reply, statement, query.format, `statement-${month}.csv`);
+        return sendReport(request, reply, statementView(statement), query.format, `statement-${month}.csv`);
       },
     );
   };

@@ -1,7 +1,7 @@
 // The catalog: what can be deployed (api.md §3).
 import { Type } from '@sinclair/typebox';
 import { catalogVersions, PLANS } from '../../domain/catalog.js';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { errorResponses } from '../schemas/common.js';
 import { Plan, Region, Version } from '../schemas/catalog.js';
 

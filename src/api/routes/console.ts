@@ -21,8 +21,9 @@ import {
 import { FailedAttemptLimiter } from '../../auth/rate-limit.js';
 import { DomainError, forbidden, unauthorized } from '../../errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { ErrorBody } from '../schemas/common.js';
+import { SessionAnswer, SignInBody } from '../schemas/console.js';
 
 // From dist/src/api/routes/ (built) or src/api/routes/ (tsx) to the package's console/ directory.
 const STATIC_DIR = [new URL('../../../../console/', import.meta.url), new URL('../../../console/', import.meta.url)]
@@ -51,12 +52,6 @@ function loadStatic(): Map<string, { body: Buffer; type: string }> {
 // The console talks to this origin, and to databases' Query API endpoints on their own ports (connect-src http: https:).
 const CSP = "default-src 'self'; connect-src 'self' http: https:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
 
-const SignInBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 200 }), password: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false });
-const SessionAnswer = Type.Object({
-  user: Type.Object({ id: Type.String(), username: Type.String(), role: Type.String(), organizationId: Type.String() }),
-  csrfToken: Type.String({ description: 'Send as X-CSRF-Token on every request made with the session cookie' }),
-  idleMinutes: Type.Integer(),
-});
 
 export function consoleRoutes(ctx: RouteContext) {
   const tls = ctx.config.tls !== null;

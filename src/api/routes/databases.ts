@@ -25,17 +25,19 @@ import { getDatabaseConfiguration, putDatabaseConfiguration, type SettingsDeps }
 import { getEnvironment } from '../../domain/environments.js';
 import { invalid, notFound } from '../../errors.js';
 import { normalizeId } from '../../ids.js';
-import { getOperation, listOperations } from '../../operations/operation-json.js';
+import { findOperation, listOperations } from '../../operations/records.js';
 import type { Tables } from '../../store/schema/index.js';
-import type { ApiInstance, RoutePlugin } from '../app.js';
-import { PageQuery, pageRequest, sendPage } from '../pagination.js';
-import { Id, errorResponses } from '../schemas/common.js';
+import type { ApiInstance, RoutePlugin } from '../types.js';
+import { pageRequest, sendPage } from '../pagination.js';
+import { PageQuery, errorResponses } from '../schemas/common.js';
 import {
   Status,
   Database,
   CreateDatabase,
   Created,
   OperationAccepted,
+  RestartAccepted,
+  NewPassword,
   Operation,
   DatabaseUser,
   DatabaseUserWithPassword,
@@ -53,6 +55,7 @@ import {
   Patch,
   VENDOR,
 } from '../schemas/databases.js';
+import { createdView, databaseUserView, databaseView, operationView, statusView } from '../views/databases.js';
 
 export interface DatabaseRouteDeps {
   db: Kysely<Tables>;
@@ -79,7 +82,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
     app.post(
       BASE,
       { schema: { tags, summary: 'Create a database; the initial password is shown only in this answer', params: VendorParams, body: CreateDatabase, response: { 202: Created, ...errorResponses(403, 404, 409) } } },
-      async (request, reply) => reply.code(202).send(await createDatabase(databases, request.caller!, request.body)),
+      async (request, reply) => reply.code(202).send(createdView(databases, await createDatabase(databases, request.caller!, request.body))),
     );
 
     app.get(
@@ -88,7 +91,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
       async (request, reply) => {
         const page = pageRequest(request.query);
         const items = await listDatabases(databases, request.caller!, { ...page, environmentId: request.query.environmentId, state: request.query.state });
-        return sendPage(request, reply, items, page.limit, (d) => d.id);
+        return sendPage(request, reply, items, page.limit, (d) => d.row.id).map((d) => databaseView(databases, d));
       },
     );
 
@@ -99,16 +102,18 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
         const env = await getEnvironment(deps.db, request.caller!, request.params.id);
         const page = pageRequest(request.query);
         const items = await listDatabases(databases, request.caller!, { ...page, environmentId: env.id });
-        return sendPage(request, reply, items, page.limit, (d) => d.id);
+        return sendPage(request, reply, items, page.limit, (d) => d.row.id).map((d) => databaseView(databases, d));
       },
     );
 
     app.get(`${BASE}/:id`, { schema: { tags, summary: 'Get a database', params: DbParams, response: { 200: Database, ...errorResponses(403, 404) } } }, async (request) =>
-      getDatabase(databases, request.caller!, request.params.id),
+      databaseView(databases, await getDatabase(databases, request.caller!, request.params.id)),
     );
 
-    app.get(`${BASE}/:id/status`, { schema: { tags, summary: "A database's status and flags", params: DbParams, response: { 200: Status, ...errorResponses(403, 404) } } }, async (request) =>
-      getDatabaseStatus(databases, request.caller!, request.params.id),
+    app.get(`${BASE}/:id/status`, { schema: { tags, summary: "A database's status and flags", params: DbParams, response: { 200: Status, ...errorResponses(403, 404) } } }, async (request) => {
+      const { row, activity } = await getDatabaseStatus(databases, request.caller!, request.params.id);
+      return statusView(databases.clock, row, activity);
+    },
     );
 
     app.delete(
@@ -123,7 +128,7 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
         summary: 'Restart a database (reset: kill instead of a graceful stop); stationIds empty = every node',
         params: DbParams,
         body: Restart,
-        response: { 202: Type.Object({ operationId: Id, stationIds: Type.Array(Type.String()), reset: Type.Boolean() }), ...errorResponses(403, 404, 409) },
+        response: { 202: RestartAccepted, ...errorResponses(403, 404, 409) },
       },
     };
     for (const method of ['POST', 'PUT'] as const) {
@@ -174,7 +179,8 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
       { schema: { tags, summary: 'Rename a database or change its auto-pause/auto-resume', params: DbParams, body: Patch, response: { 200: Database, ...errorResponses(403, 404, 409) } } },
       async (request) => {
         const { autoPause, ...rest } = request.body;
-        return patchDatabase(databases, request.caller!, request.params.id, { ...rest, ...(autoPause === undefined ? {} : { autoPause: typeof autoPause === 'boolean' ? { enabled: autoPause } : autoPause }) });
+        const patched = await patchDatabase(databases, request.caller!, request.params.id, { ...rest, ...(autoPause === undefined ? {} : { autoPause: typeof autoPause === 'boolean' ? { enabled: autoPause } : autoPause }) });
+        return databaseView(databases, patched);
       },
     );
 
@@ -184,8 +190,8 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
       async (request, reply) => {
         const { row } = await findDatabase(databases, request.caller!, request.params.id, 'read');
         const page = pageRequest(request.query);
-        const items = await listOperations(deps.db, row.id, deps.clock, { limit: page.limit + 1, ...(page.after ? { after: normalizeId(page.after) ?? page.after } : {}) });
-        return sendPage(request, reply, items, page.limit, (o) => o.id);
+        const items = await listOperations(deps.db, row.id, { limit: page.limit + 1, ...(page.after ? { after: normalizeId(page.after) ?? page.after } : {}) });
+        return sendPage(request, reply, items, page.limit, (o) => o.row.id).map((o) => operationView(deps.clock, o));
       },
     );
 
@@ -194,25 +200,28 @@ export function databaseRoutes(deps: DatabaseRouteDeps): RoutePlugin {
       { schema: { tags, summary: 'Get an operation', params: OperationParams, response: { 200: Operation, ...errorResponses(403, 404) } } },
       async (request) => {
         const { row } = await findDatabase(databases, request.caller!, request.params.id, 'read');
-        const op = await getOperation(deps.db, row.id, normalizeId(request.params.operationId) ?? '', deps.clock);
+        const op = await findOperation(deps.db, row.id, normalizeId(request.params.operationId) ?? '');
         if (!op) throw notFound(`operation '${request.params.operationId}' does not exist on this database`);
-        return op;
+        return operationView(deps.clock, op);
       },
     );
 
     app.get(`${BASE}/:id/users`, { schema: { tags, summary: "A database's users (never a password)", params: DbParams, response: { 200: Type.Array(DatabaseUser), ...errorResponses(403, 404) } } }, async (request) =>
-      listDatabaseUsers(deps.users, request.caller!, request.params.id),
+      (await listDatabaseUsers(deps.users, request.caller!, request.params.id)).map(databaseUserView),
     );
 
     app.post(
       `${BASE}/:id/users`,
       { schema: { tags, summary: 'Create a database user; the password is shown only in this answer', params: DbParams, body: CreateDatabaseUser, response: { 201: DatabaseUserWithPassword, ...errorResponses(403, 404, 409) } } },
-      async (request, reply) => reply.code(201).send(await createDatabaseUser(deps.users, request.caller!, request.params.id, request.body ?? {})),
+      async (request, reply) => {
+        const { user, password } = await createDatabaseUser(deps.users, request.caller!, request.params.id, request.body ?? {});
+        return reply.code(201).send({ ...databaseUserView(user), password });
+      },
     );
 
     app.post(
       `${BASE}/:id/users/:userId/password`,
-      { schema: { tags, summary: "Replace a user's password with a new random one", params: UserParams, response: { 200: Type.Object({ password: Type.String() }), ...errorResponses(403, 404, 409) } } },
+      { schema: { tags, summary: "Replace a user's password with a new random one", params: UserParams, response: { 200: NewPassword, ...errorResponses(403, 404, 409) } } },
       async (request) => resetDatabaseUserPassword(deps.users, request.caller!, request.params.id, request.params.userId),
     );
 

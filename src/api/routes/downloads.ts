@@ -2,17 +2,11 @@
 // token: the link itself is the credential (HMAC over key, expiry and file name), so this plugin must be
 // registered outside the authenticated scope. Expired or altered links answer 403, a file deleted since
 // 404 (the store's errors, mapped in src/api/errors.ts); one file per link.
-import { Type } from '@sinclair/typebox';
 import type { FsBlobStore } from '../../storage/fs.js';
 import type { Clock } from '../../clock.js';
-import type { ApiInstance, RoutePlugin } from '../app.js';
+import type { ApiInstance, RoutePlugin } from '../types.js';
+import { DownloadQuery } from '../schemas/backups.js';
 import { errorResponses } from '../schemas/common.js';
-
-const DownloadQuery = Type.Object({
-  expires: Type.Optional(Type.String()),
-  signature: Type.Optional(Type.String()),
-  name: Type.Optional(Type.String()),
-});
 
 export function downloadRoutes(deps: { blobStore: FsBlobStore; clock: Clock }): RoutePlugin {
   return async (app: ApiInstance): Promise<void> => {

@@ -9,32 +9,12 @@ import {
   listEnvironments,
   listNetworkRules,
   updateEnvironment,
-  type Environment as EnvironmentModel,
-  type NetworkRule as NetworkRuleModel,
 } from '../../domain/environments.js';
-import type { ApiInstance, RouteContext } from '../app.js';
-import { httpDate } from '../dates.js';
-import { PageQuery, pageRequest, sendPage } from '../pagination.js';
-import { IdParams, errorResponses } from '../schemas/common.js';
-import { CreateEnvironment, CreateNetworkRule, Environment, NetworkRule, UpdateEnvironment } from '../schemas/identity.js';
-
-export function networkRuleView(rule: NetworkRuleModel) {
-  return { id: rule.id, label: rule.label, ipRange: rule.ipRange, createdAt: httpDate(rule.createdAt) };
-}
-
-export function environmentView(env: EnvironmentModel) {
-  return {
-    id: env.id,
-    label: env.label,
-    organizationId: env.organizationId,
-    type: env.type,
-    color: env.color,
-    region: env.region,
-    cidr: env.cidr,
-    createdAt: httpDate(env.createdAt),
-    networkRules: env.networkRules.map(networkRuleView),
-  };
-}
+import type { ApiInstance, RouteContext } from '../types.js';
+import { pageRequest, sendPage } from '../pagination.js';
+import { IdParams, PageQuery, errorResponses } from '../schemas/common.js';
+import { CreateEnvironment, CreateNetworkRule, Environment, NetworkRule, NetworkRuleParams, UpdateEnvironment } from '../schemas/identity.js';
+import { environmentView, networkRuleView } from '../views/identity.js';
 
 export function environmentRoutes(ctx: RouteContext) {
   const db = ctx.store.db;
@@ -80,7 +60,6 @@ export function environmentRoutes(ctx: RouteContext) {
       },
     );
 
-    const RuleParams = Type.Object({ id: Type.String(), ruleId: Type.String() });
     app.get(
       '/deployments/environments/:id/network-rules',
       { schema: { tags, summary: "List an environment's network rules (IP allowlist)", params: IdParams, response: { 200: Type.Array(NetworkRule), ...errorResponses(403, 404) } } },
@@ -102,7 +81,7 @@ export function environmentRoutes(ctx: RouteContext) {
     );
     app.delete(
       '/deployments/environments/:id/network-rules/:ruleId',
-      { schema: { tags, summary: 'Delete a network rule (admin)', params: RuleParams, response: { 204: Type.Null(), ...errorResponses(403, 404) } } },
+      { schema: { tags, summary: 'Delete a network rule (admin)', params: NetworkRuleParams, response: { 204: Type.Null(), ...errorResponses(403, 404) } } },
       async (request, reply) => {
         await deleteNetworkRule(db, request.caller!, request.params.id, request.params.ruleId);
         return reply.code(204).send(null);

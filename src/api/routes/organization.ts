@@ -7,18 +7,13 @@ import {
   listApiClients,
   refreshApiClientSecret,
   updateApiClient,
-  type ApiClient as ApiClientModel,
 } from '../../domain/api-clients.js';
 import { listEnvironmentTypeScopes, setEnvironmentTypeScope } from '../../domain/organizations.js';
-import type { ApiInstance, RouteContext } from '../app.js';
-import { httpDate, httpDateOrNull } from '../dates.js';
-import { PageQuery, pageRequest, sendPage } from '../pagination.js';
-import { IdParams, errorResponses } from '../schemas/common.js';
+import type { ApiInstance, RouteContext } from '../types.js';
+import { pageRequest, sendPage } from '../pagination.js';
+import { IdParams, PageQuery, errorResponses } from '../schemas/common.js';
 import { ApiClient, ApiClientWithSecret, ClientSecret, CreateApiClient, EnvironmentType, EnvironmentTypeScope, UpdateApiClient, UpdateEnvironmentTypeScope } from '../schemas/identity.js';
-
-export function apiClientView(c: ApiClientModel) {
-  return { id: c.id, name: c.name, clientId: c.clientId, role: c.role, environmentIds: c.environmentIds, createdAt: httpDate(c.createdAt), lastUsedAt: httpDateOrNull(c.lastUsedAt) };
-}
+import { apiClientView } from '../views/identity.js';
 
 export function organizationRoutes(ctx: RouteContext) {
   const db = ctx.store.db;

@@ -1,7 +1,7 @@
 // Service endpoints (api.md §7): liveness, readiness, metrics, the OpenAPI document and its HTML rendering.
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
-import type { ApiInstance, RouteContext } from '../app.js';
+import type { ApiInstance, RouteContext } from '../types.js';
 import { renderDocsPage } from '../docs-page.js';
 import type { ApiMetrics } from '../metrics.js';
 import { ErrorBody } from '../schemas/common.js';

@@ -1,12 +1,14 @@
 // Wire shapes of the backup routes (api.md §5 "Backups"): snapshots, exports, the schedule, and the bodies
-// of snapshot, restore, export and clone. Shared by the routes, /openapi.json and the SDK's types.
-import { Type } from '@sinclair/typebox';
+// of snapshot, restore, export and clone. Shared by the routes, /openapi.json, ../views/backups.ts and the
+// SDK's types.
+import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_HOST_PATTERNS } from '../../storage/safe-fetch.js';
 import { HttpDate, Id, PlainText, StringEnum } from './common.js';
-import { Credentials, Database } from './databases.js';
+import { Credentials, Database, Vendor } from './databases.js';
 
-export const BackupDbParams = Type.Object({ vendor: Type.String(), id: Type.String() });
-export const SnapshotParams = Type.Object({ vendor: Type.String(), id: Type.String(), snapshotId: Type.String() });
-export const ExportParams = Type.Object({ vendor: Type.String(), id: Type.String(), exportId: Type.String() });
+// A database's own routes take ./databases.ts DbParams.
+export const SnapshotParams = Type.Object({ vendor: Vendor, id: Type.String(), snapshotId: Type.String() });
+export const ExportParams = Type.Object({ vendor: Vendor, id: Type.String(), exportId: Type.String() });
 
 export const Snapshot = Type.Object({
   id: Id,
@@ -21,6 +23,7 @@ export const Snapshot = Type.Object({
   expiresAt: Type.Union([HttpDate, Type.Null()]),
   error: Type.Optional(Type.String()),
 });
+export type Snapshot = Static<typeof Snapshot>;
 
 export const Export = Type.Object({
   id: Id,
@@ -34,6 +37,7 @@ export const Export = Type.Object({
   createdAt: HttpDate,
   error: Type.Optional(Type.String()),
 });
+export type Export = Static<typeof Export>;
 
 export const Schedule = Type.Object({
   enabled: Type.Boolean(),
@@ -60,4 +64,14 @@ export const Clone = Type.Object(
 export const SnapshotStarted = Type.Object({ snapshot: Snapshot, operationId: Id });
 export const ExportStarted = Type.Object({ export: Export, operationId: Id });
 export const Cloned = Type.Object({ database: Database, operationId: Id, credentials: Credentials });
-export const ImportFromUrl = Type.Object({ url: Type.String({ description: 'https URL of an archive or Cypher script on an allowed host' }) }, { additionalProperties: false });
+/** The signature of a `/downloads/…` link of the local blob store (src/storage/fs.ts). */
+export const DownloadQuery = Type.Object({
+  expires: Type.Optional(Type.String()),
+  signature: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+});
+/** The JSON or form body of the import route; its handler reads the body itself, so the schema only documents it (../openapi.ts). */
+export const ImportFromUrl = Type.Object(
+  { url: Type.String({ description: `https URL of an archive or Cypher script on an allowed host (default: Amazon S3, ${DEFAULT_HOST_PATTERNS.join(', ')})` }) },
+  { additionalProperties: false },
+);

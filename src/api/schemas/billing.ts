@@ -1,5 +1,5 @@
 // Shapes of billing (api.md §6): the account, the payment method of the built-in provider, usage and statements.
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { HttpDate, StringEnum } from './common.js';
 
 const Money = (description: string) => Type.String({ pattern: '^\\d+\\.\\d{2}$', description: `${description} Decimal string in dollars, rounded half up to the cent.`, examples: ['50.00'] });
@@ -16,6 +16,7 @@ export const PaymentMethodView = Type.Object(
   },
   { description: 'No card number is ever stored: the built-in provider keeps the last four digits and the expiry.' },
 );
+export type PaymentMethodView = Static<typeof PaymentMethodView>;
 
 export const Billing = Type.Object({
   paymentMethod: Type.Union([PaymentMethodView, Type.Null()]),
@@ -27,6 +28,8 @@ export const Billing = Type.Object({
   amountOwed: Money('Charges beyond the credit: what the payment method is invoiced for.'),
   accountOpenedAt: Type.Union([HttpDate, Type.Null()], { description: 'When charging started: the first billable action or billing request with billing on.' }),
 });
+export type Billing = Static<typeof Billing>;
+
 
 export const SetPaymentMethod = Type.Object(
   {
@@ -68,6 +71,8 @@ export const UsageLine = Type.Object({
   amount: Money('This line.'),
   amountExact: ExactMoney,
 });
+export type UsageLine = Static<typeof UsageLine>;
+
 
 const UsageTotals = Type.Object({
   running: Money('Compute.'),
@@ -88,6 +93,7 @@ const reportFields = {
 };
 
 export const UsageReport = Type.Object(reportFields);
+export type UsageReport = Static<typeof UsageReport>;
 
 export const Statement = Type.Object({
   ...reportFields,
@@ -96,5 +102,7 @@ export const Statement = Type.Object({
   creditApplied: Money('Credit drawn down by this month’s charges.'),
   amountDue: Money('Charges less the credit applied: invoiced to the payment method.'),
 });
+export type Statement = Static<typeof Statement>;
+
 
 export const MonthParams = Type.Object({ month: Type.String({ description: 'yyyy-mm (UTC calendar month)', examples: ['2026-12'] }) });

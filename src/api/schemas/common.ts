@@ -1,5 +1,5 @@
-// Shapes shared by every route: the error body, ids, dates, string enums.
-import { Type, type StringOptions, type TSchema, type TString, type TUnsafe } from '@sinclair/typebox';
+// Shapes shared by every route: the error body, ids, dates, string enums, the page query.
+import { Type, type Static, type StringOptions, type TSchema, type TString, type TUnsafe } from '@sinclair/typebox';
 import { PLAIN_TEXT_PATTERN } from '../../domain/plain-text.js';
 
 /** Every 4xx/5xx body (api.md §1). */
@@ -14,6 +14,19 @@ export const Id = Type.String({ description: 'Entity id: 32 lowercase hex digits
 export const HttpDate = Type.String({ description: 'RFC 7231 IMF-fixdate', examples: ['Sun, 06 Nov 1994 08:49:37 GMT'] });
 
 export const IdParams = Type.Object({ id: Type.String({ description: 'Entity id' }) });
+
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
+
+/** `?limit=&after=` of every collection (api.md §1); ../pagination.ts answers it. */
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT, description: 'Items per page (max 1000).' })),
+    after: Type.Optional(Type.String({ maxLength: 64, description: 'Id of the last item of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+export type PageQuery = Static<typeof PageQuery>;
 
 /** Error responses every authenticated route may give, merged into each route's `response`. */
 export function errorResponses(...codes: number[]): Record<number, TSchema> {

@@ -1,10 +1,9 @@
 // Wire shapes of the database routes (api.md §5): the database, its status, operations, users and
 // configuration, and the bodies of the commands. The routes validate with them, /openapi.json is built from
-// them, and the SDK's types are their Static<> (src/sdk/types.ts).
-import { Type, type TSchema } from '@sinclair/typebox';
+// them; their Static<> types are what ../views/databases.ts fills in and what the SDK returns (src/sdk/types.ts).
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DATABASE_STATES } from '../../domain/databases.js';
-import { PageQuery } from '../pagination.js';
-import { HttpDate, Id, PlainText, StringEnum } from './common.js';
+import { HttpDate, Id, PageQuery, PlainText, StringEnum } from './common.js';
 
 export const VENDOR = 'graphneo';
 
@@ -21,6 +20,7 @@ export const Status = Type.Object({
     status: Type.String({ description: 'healthy, unhealthy, stopped or unknown (never checked)' }),
   }),
 });
+export type Status = Static<typeof Status>;
 
 export const Database = Type.Object({
   id: Id,
@@ -48,6 +48,7 @@ export const Database = Type.Object({
   autoPause: Type.Object({ enabled: Type.Boolean(), idleMinutes: Type.Integer() }),
   autoResume: Type.Boolean(),
 });
+export type Database = Static<typeof Database>;
 
 export const CreateDatabase = Type.Object(
   {
@@ -66,6 +67,7 @@ export const CreateDatabase = Type.Object(
 export const Credentials = Type.Object({ username: Type.String(), password: Type.String({ description: 'Shown only in this answer' }) });
 export const Created = Type.Object({ database: Database, operationId: Id, credentials: Credentials });
 export const OperationAccepted = Type.Object({ operationId: Id });
+export const RestartAccepted = Type.Object({ operationId: Id, stationIds: Type.Array(Type.String()), reset: Type.Boolean() });
 
 export const Step = Type.Object({
   name: Type.String(),
@@ -88,6 +90,7 @@ export const Operation = Type.Object({
   steps: Type.Array(Step),
   error: Type.Optional(Type.String()),
 });
+export type Operation = Static<typeof Operation>;
 
 export const DatabaseUser = Type.Object({
   id: Id,
@@ -97,7 +100,9 @@ export const DatabaseUser = Type.Object({
   readOnly: Type.Boolean(),
   createdAt: HttpDate,
 });
+export type DatabaseUser = Static<typeof DatabaseUser>;
 export const DatabaseUserWithPassword = Type.Composite([DatabaseUser, Type.Object({ password: Type.String({ description: 'Shown only in this answer' }) })]);
+export const NewPassword = Type.Object({ password: Type.String() });
 export const CreateDatabaseUser = Type.Object(
   {
     username: Type.Optional(PlainText()),

@@ -1,5 +1,5 @@
 // Wire shapes of tokens, environments, network rules, environment-type scopes and API clients.
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { DEPLOYMENT_ACTIONS, ENVIRONMENT_TYPES } from '../../auth/policy.js';
 import { HttpDate, Id, PlainText, StringEnum } from './common.js';
 
@@ -19,10 +19,15 @@ export const TokenResponse = Type.Object({
   expires_in: Type.Integer({ description: 'Seconds until the token expires.' }),
 });
 
+/** The public keys that verify access tokens (/.well-known/jwks.json). */
+export const Jwks = Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) });
+
 export const EnvironmentType = StringEnum(ENVIRONMENT_TYPES, { description: 'development (green), staging (yellow) or production (red)' });
 export const DeploymentAction = StringEnum(DEPLOYMENT_ACTIONS);
 
+export const NetworkRuleParams = Type.Object({ id: Type.String(), ruleId: Type.String() });
 export const NetworkRule = Type.Object({ id: Id, label: Type.String(), ipRange: Type.String({ description: 'CIDR, IPv4 or IPv6' }), createdAt: HttpDate });
+export type NetworkRule = Static<typeof NetworkRule>;
 
 export const Environment = Type.Object({
   id: Id,
@@ -35,6 +40,8 @@ export const Environment = Type.Object({
   createdAt: HttpDate,
   networkRules: Type.Array(NetworkRule),
 });
+export type Environment = Static<typeof Environment>;
+
 
 export const CreateEnvironment = Type.Object(
   {
@@ -72,6 +79,8 @@ export const ApiClient = Type.Object({
   createdAt: HttpDate,
   lastUsedAt: Type.Union([HttpDate, Type.Null()]),
 });
+export type ApiClient = Static<typeof ApiClient>;
+
 
 export const ApiClientWithSecret = Type.Composite([ApiClient, Type.Object({ clientSecret: Type.String({ description: 'Shown only once.' }) })]);
 

@@ -58,7 +58,7 @@ async function startDb(name: string): Promise<Db> {
   const child = spawn(
     process.execPath,
     [...LOADER, MAIN, 'graph-server', '--data-dir', dataDir, '--bolt-port', '0', '--http-port', '0', '--users-file', usersFile, '--query-check-socket', socket, '--query-check-service-idle-ms', '5000'],
-    { stdio: ['ignore', 'pipe', 'ignore'], env: nodeEnvironment() },
+    { stdio: ['ignore', 'pipe', process.env.BENCH_FOOTPRINT_STDERR ? 'inherit' : 'ignore'], env: nodeEnvironment() },
   );
   running.add(child);
   let out = '';

@@ -1,13 +1,16 @@
 // The leftover-process check every test file runs under (test/helpers/leftover-check.ts, loaded by
 // scripts/run-tests.mjs): a file that leaves a detached process behind fails, naming it; a file whose
-// children all ended passes. Each case is a real `node --test` run of a small file written here.
+// children all ended passes (each a real `node --test` run of a small file written here); a test server's
+// router and database nodes are among the processes checked.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { awaitNoProcessTagged, TEST_FILE_VAR } from './helpers/leftover-processes.js';
+import { askRouter, type RouterPing } from '../src/router/control.js';
+import { createDatabaseAndWait, startLifecycleServer } from './helpers/lifecycle.js';
+import { awaitNoProcessTagged, processesTagged, TEST_FILE_VAR } from './helpers/leftover-processes.js';
 
 const helper = new URL('./helpers/leftover-check.js', import.meta.url).href;
 const dir = mkdtempSync(join(tmpdir(), 'allotrope-leftover-'));
@@ -73,8 +76,20 @@ test('starts a process and stops it', async () => {
     assert.doesNotMatch(result.output, /behind/);
   });
 
-  test('this file is tagged, and the processes it started here are gone', async () => {
+  test("a test server's router and database node carry this file's tag, and are gone after its stop", async () => {
+    const tag = `${TEST_FILE_VAR}=${process.pid}`;
     assert.equal(process.env[TEST_FILE_VAR], String(process.pid), 'run through scripts/run-tests.mjs');
-    assert.deepEqual(await awaitNoProcessTagged(`${TEST_FILE_VAR}=${process.pid}`, 5_000), []);
+    const server = await startLifecycleServer();
+    try {
+      const { database } = await createDatabaseAndWait(server, server.adminToken, server.environmentId, 'tagged');
+      const nodePid = (await server.runtime.pidOf(database.nodes[0].stationId))!;
+      const routerPid = (await askRouter<RouterPing>(server.dataDir, { op: 'ping' }))!.pid;
+      const tagged = processesTagged(tag).map((p) => p.pid);
+      assert.ok(tagged.includes(nodePid), `node ${nodePid} among ${tagged.join(', ')}`);
+      assert.ok(tagged.includes(routerPid), `router ${routerPid} among ${tagged.join(', ')}`);
+    } finally {
+      await server.stop();
+    }
+    assert.deepEqual(await awaitNoProcessTagged(tag, 10_000), []);
   });
 });

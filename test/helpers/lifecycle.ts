@@ -1,5 +1,6 @@
-// Starts the management API with the database lifecycle wired in (local runtime running the real
-// graph-server), in this process or as a child process that a test may SIGKILL, plus small API helpers.
+// Starts the management API with the database lifecycle wired in by serve's data plane (router, local
+// runtime running the real graph-server; no backups area), in this process or as a child process that a
+// test may SIGKILL, plus small API helpers.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

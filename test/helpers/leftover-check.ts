@@ -5,7 +5,7 @@
 // It tags this process's environment with ALLOTROPE_TEST_FILE=<pid>; every process started from here
 // inherits it, however deep and whether detached or not, unless it is given an environment of its own
 // (the local runtime's nodes get only a few variables: test/helpers/lifecycle.ts passes the tag on to
-// the nodes of the servers it starts). Once the file is done — its tests and all its hooks ran and the
+// the nodes of the in-process servers it starts; nodes of an `allotrope serve` child go unchecked). Once the file is done — its tests and all its hooks ran and the
 // event loop drained ('beforeExit': a root-level after() registered here would run before the file's own
 // root-level after() hooks, which stop its servers) — it waits, polling, up to LEFTOVER_WAIT_MS for no
 // other process to carry the tag; else it names the processes left behind and fails the file (exit 1,

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export const TEST_FILE_VAR = 'ALLOTROPE_TEST_FILE';
-const SHARED_BY_DESIGN = /query-check[/\\]service-main\.[jt]s\b/;
+// The query-check service on one of the machine's default sockets (<tmpdir>/allotrope-query-check-<uid>[-shared]/).
+const SHARED_BY_DESIGN = /query-check[/\\]service-main\.[jt]s \S*[/\\]allotrope-query-check-\d+(-shared)?[/\\]/;
 
 /** The variable tying a process to the test file that started it, for an environment given to a child ({} outside run-tests.mjs). */
 export function testFileTag(): Record<string, string> {
@@ -23,8 +24,8 @@ export function read(file: string): string | null {
 
 /**
  * Processes other than this one whose environment carries `tag`, with their command lines. The query-check
- * service (graph-server/query-check/service-main) is not counted: one per user and install, shared by every
- * graph-server of the machine and meant to outlive them (it exits when idle).
+ * service on a default socket is not counted: one per user and install, shared by every graph-server of the
+ * machine and meant to outlive them (it exits when idle). One a test started on a socket of its own is.
  */
 export function processesTagged(tag: string): Array<{ pid: number; cmdline: string }> {
   const found: Array<{ pid: number; cmdline: string }> = [];

@@ -5,17 +5,13 @@
 // (`allotrope engines install neo4j`); without it, says so and measures Grafeo only.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { loadConfig } from '../src/config.js';
-import { dataPlane } from '../src/server/data-plane.js';
 import { defaultEnginesDir, findNeo4j } from '../src/engines/neo4j-install.js';
-import { createLogger, serve } from '../src/server/serve.js';
+import { DB, startBenchServer } from './lib-server.js';
 
-const DB = '/deployments/databases/graphneo';
 const QUERIES = Number(process.env.BENCH_ENGINES_QUERIES ?? 2000);
 const fmt = (ms: number) => (ms < 10_000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
@@ -55,26 +51,8 @@ async function main(): Promise<void> {
   const baseline = await bareNodeStartMs();
   console.log(`baseline: bare Node start-up ${fmt(baseline)}`);
 
-  const dataDir = await mkdtemp(join(tmpdir(), 'allotrope-bench-engines-'));
-  const config = loadConfig({ env: { ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_DB_PORTS: '26000-26099', ALLOTROPE_LOG_LEVEL: 'error' } });
-  config.engines.neo4j = neo4jInstall;
-  const server = await serve(config, { extend: [dataPlane], logger: createLogger('error'), announce: () => undefined });
-  const creds = server.bootstrap!;
-  const tokenRes = await fetch(`${server.url}/organizations/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_id: creds.client.clientId, client_secret: creds.clientSecret }),
-  });
-  const token = ((await tokenRes.json()) as { access_token: string }).access_token;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return (await res.json().catch(() => ({}))) as any;
-  };
-  const envId = (await call('GET', '/deployments/environments'))[0].id;
+  const bench = await startBenchServer({ name: 'allotrope-bench-engines-', env: { ALLOTROPE_DB_PORTS: '26000-26099' }, configure: (config) => (config.engines.neo4j = neo4jInstall) });
+  const call = async (method: string, path: string, body?: unknown) => (await bench.call(method, path, body)).body;
   const firstQuery = async (driver: Driver) => {
     for (;;) {
       try {
@@ -85,25 +63,16 @@ async function main(): Promise<void> {
       }
     }
   };
-  const waitOp = async (id: string, op: string) => {
-    for (;;) {
-      const o = await call('GET', `${DB}/${id}/operations/${op}`);
-      if (o.status === 'finished') return;
-      if (o.status !== 'started') throw new Error(`operation ${o.operationType} ${o.status}: ${o.error}`);
-      await delay(20);
-    }
-  };
-
   const results: Record<string, { create: number; resume: number; seq: number; par: number; idle: number }> = {};
   try {
     for (const version of neo4jInstall ? ['5.26-grafeo', '5.26'] : ['5.26-grafeo']) {
       const label = version === '5.26' ? `neo4j ${neo4jInstall!.version}` : 'grafeo';
       const t0 = performance.now();
-      const created = await call('POST', DB, { environmentId: envId, name: `bench-${version.replace('.', '-')}`, plan: 'ds2', version });
+      const created = await call('POST', DB, { environmentId: bench.environmentId, name: `bench-${version.replace('.', '-')}`, plan: 'ds2', version });
       const id = created.database.id as string;
       const driver = neo4j.driver(`bolt://127.0.0.1:${created.database.boltPort}`, neo4j.auth.basic('neo4j', created.credentials.password), { connectionTimeout: 2_000 });
       const create = (await firstQuery(driver)) - t0;
-      await waitOp(id, created.operationId);
+      await bench.operationDone(id, created.operationId);
 
       let t = performance.now();
       for (let i = 0; i < QUERIES; i++) await driver.executeQuery('RETURN $i AS i', { i });
@@ -115,15 +84,15 @@ async function main(): Promise<void> {
       const par = QUERIES / ((performance.now() - t) / 1000);
 
       await delay(10_000);
-      const station = readFileSync(join(dataDir, 'runtime', 'nodes', (await call('GET', `${DB}/${id}`)).nodes[0].stationId, 'node.pid'), 'utf8');
+      const station = readFileSync(join(bench.dataDir, 'runtime', 'nodes', (await call('GET', `${DB}/${id}`)).nodes[0].stationId, 'node.pid'), 'utf8');
       const idle = treeRss(Number(JSON.parse(station).pid));
 
       const paused = await call('PUT', `${DB}/${id}/pause`);
-      await waitOp(id, paused.operationId);
+      await bench.operationDone(id, paused.operationId);
       const t1 = performance.now();
       const resumed = await call('PUT', `${DB}/${id}/resume`);
       const resume = (await firstQuery(driver)) - t1;
-      await waitOp(id, resumed.operationId);
+      await bench.operationDone(id, resumed.operationId);
       await driver.close();
       results[label] = { create, resume, seq, par, idle };
       console.log(
@@ -131,7 +100,7 @@ async function main(): Promise<void> {
           `RETURN $i ${seq.toFixed(0)}/s sequential, ${par.toFixed(0)}/s 8 at once, idle RSS ${mib(idle)}`,
       );
       const gone = await call('DELETE', `${DB}/${id}`);
-      await waitOp(id, gone.operationId);
+      await bench.operationDone(id, gone.operationId);
     }
     const g = results.grafeo;
     const n = Object.entries(results).find(([k]) => k.startsWith('neo4j'))?.[1];
@@ -142,8 +111,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

@@ -6,59 +6,19 @@
 // (`node -e ""`, spawn to exit; 10 before the control plane starts and 2 after each round) and a new
 // driver's TCP connect + first Bolt query to a database that runs through all the rounds.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { loadConfig } from '../src/config.js';
-import { dataPlane } from '../src/server/data-plane.js';
-import { createLogger, serve, type RunningServer } from '../src/server/serve.js';
+import { DB, OPERATION_POLL_MS, startBenchServer, type BenchServer } from './lib-server.js';
 
 const fromTypeScript = import.meta.url.endsWith('.ts');
 const ROUNDS = Number(process.env.BENCH_PROVISIONING_ROUNDS ?? 5);
 const NODES = 10_000;
 // Polling granularity of the operation status and of the first-query retries: the figures are
 // at most this much late.
-const POLL_MS = 20;
-const DB = '/deployments/databases/graphneo';
+const POLL_MS = OPERATION_POLL_MS;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : ms < 10_000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`);
-
-interface Api {
-  url: string;
-  token: string;
-}
-
-async function call(api: Api, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${api.token}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(new URL(path, api.url), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text, text };
-}
-
-/** Sends an action (expects 202 with an operationId); returns the response body and when it was sent. */
-async function act(api: Api, method: string, path: string, body?: unknown): Promise<{ body: any; sentAt: number }> {
-  const sentAt = performance.now();
-  const res = await call(api, method, path, body);
-  if (res.status !== 202) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
-  return { body: res.body, sentAt };
-}
-
-/** Polls the operation until it ends; returns the time it was first seen finished. */
-async function operationDone(api: Api, databaseId: string, operationId: string, timeoutMs = 60_000): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const res = await call(api, 'GET', `${DB}/${databaseId}/operations/${operationId}`);
-    if (res.status !== 200) throw new Error(`GET operation: ${res.status} ${res.text}`);
-    if (res.body.status === 'finished') return performance.now();
-    if (res.body.status !== 'started') throw new Error(`operation ${res.body.operationType} ${res.body.status}: ${res.body.error ?? ''}`);
-    if (performance.now() > deadline) throw new Error(`operation ${operationId} still running after ${timeoutMs} ms`);
-    await delay(POLL_MS);
-  }
-}
 
 function driverFor(boltPort: number, password: string): Driver {
   return neo4j.driver(`bolt://127.0.0.1:${boltPort}`, neo4j.auth.basic('neo4j', password), { connectionTimeout: 5_000, maxConnectionPoolSize: 4 });
@@ -145,15 +105,15 @@ async function sampleBaselines(b: Baselines, db: { boltPort: number; password: s
   }
 }
 
-async function round(api: Api, environmentId: string, i: number, samples: Map<Phase, number[]>): Promise<void> {
+async function round(api: BenchServer, environmentId: string, i: number, samples: Map<Phase, number[]>): Promise<void> {
   const add = (phase: Phase, ms: number) => samples.set(phase, [...(samples.get(phase) ?? []), ms]);
-  const created = await act(api, 'POST', DB, { environmentId, name: `bench-${i}`, plan: 'ds2', version: '5.26-grafeo' });
+  const created = await api.act('POST', DB, { environmentId, name: `bench-${i}`, plan: 'ds2', version: '5.26-grafeo' });
   const id: string = created.body.database.id;
   const boltPort: number = created.body.database.boltPort;
   const password: string = created.body.credentials.password;
   let terminated = false;
   try {
-    add('create: operation finished', (await operationDone(api, id, created.body.operationId)) - created.sentAt);
+    add('create: operation finished', (await api.operationDone(id, created.body.operationId)) - created.sentAt);
     add('create: first query', (await firstQuery(boltPort, password)) - created.sentAt);
 
     const loader = driverFor(boltPort, password);
@@ -164,49 +124,47 @@ async function round(api: Api, environmentId: string, i: number, samples: Map<Ph
     } finally {
       await loader.close();
     }
-    const paused = await act(api, 'PUT', `${DB}/${id}/pause`);
-    add('pause', (await operationDone(api, id, paused.body.operationId)) - paused.sentAt);
+    const paused = await api.act('PUT', `${DB}/${id}/pause`);
+    add('pause', (await api.operationDone(id, paused.body.operationId)) - paused.sentAt);
 
     // Read from the files of the stopped node: no process is started for it.
-    const sleeping = await act(api, 'POST', `${DB}/${id}/snapshots`, { label: 'bench, paused' });
-    add('snapshot while paused (10k nodes)', (await operationDone(api, id, sleeping.body.operationId)) - sleeping.sentAt);
-    const slept = await call(api, 'GET', `${DB}/${id}/snapshots/${sleeping.body.snapshot.id}`);
+    const sleeping = await api.act('POST', `${DB}/${id}/snapshots`, { label: 'bench, paused' });
+    add('snapshot while paused (10k nodes)', (await api.operationDone(id, sleeping.body.operationId)) - sleeping.sentAt);
+    const slept = await api.call('GET', `${DB}/${id}/snapshots/${sleeping.body.snapshot.id}`);
     if (slept.body.status !== 'ready' || slept.body.counts?.nodes !== NODES) throw new Error(`paused snapshot not as expected: ${slept.text}`);
 
-    const resumed = await act(api, 'PUT', `${DB}/${id}/resume`);
-    add('resume: operation finished', (await operationDone(api, id, resumed.body.operationId)) - resumed.sentAt);
+    const resumed = await api.act('PUT', `${DB}/${id}/resume`);
+    add('resume: operation finished', (await api.operationDone(id, resumed.body.operationId)) - resumed.sentAt);
     add('resume: first query', (await firstQuery(boltPort, password)) - resumed.sentAt);
     // The data survived the pause (else the figures above would time an empty database).
     if ((await nodeCount(boltPort, password)) !== NODES) throw new Error('nodes lost across pause/resume');
 
-    const restarted = await act(api, 'POST', `${DB}/${id}/restart`, {});
-    add('restart: operation finished', (await operationDone(api, id, restarted.body.operationId)) - restarted.sentAt);
+    const restarted = await api.act('POST', `${DB}/${id}/restart`, {});
+    add('restart: operation finished', (await api.operationDone(id, restarted.body.operationId)) - restarted.sentAt);
     add('restart: first query', (await firstQuery(boltPort, password)) - restarted.sentAt);
     if ((await nodeCount(boltPort, password)) !== NODES) throw new Error('nodes lost across restart');
 
-    const snap = await act(api, 'POST', `${DB}/${id}/snapshots`, { label: 'bench' });
-    add('snapshot (10k nodes)', (await operationDone(api, id, snap.body.operationId)) - snap.sentAt);
-    const got = await call(api, 'GET', `${DB}/${id}/snapshots/${snap.body.snapshot.id}`);
+    const snap = await api.act('POST', `${DB}/${id}/snapshots`, { label: 'bench' });
+    add('snapshot (10k nodes)', (await api.operationDone(id, snap.body.operationId)) - snap.sentAt);
+    const got = await api.call('GET', `${DB}/${id}/snapshots/${snap.body.snapshot.id}`);
     if (got.body.status !== 'ready' || got.body.counts?.nodes !== NODES) throw new Error(`snapshot not as expected: ${got.text}`);
 
-    const term = await act(api, 'DELETE', `${DB}/${id}`);
+    const term = await api.act('DELETE', `${DB}/${id}`);
     terminated = true;
-    add('terminate', (await operationDone(api, id, term.body.operationId)) - term.sentAt);
+    add('terminate', (await api.operationDone(id, term.body.operationId)) - term.sentAt);
   } finally {
     // A failed round still frees its database (server.close() would stop it anyway).
-    if (!terminated) await call(api, 'DELETE', `${DB}/${id}`).catch(() => undefined);
+    if (!terminated) await api.call('DELETE', `${DB}/${id}`).catch(() => undefined);
   }
 }
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const dataDir = await mkdtemp(join(tmpdir(), 'bench-provisioning-'));
-  let server: RunningServer | undefined;
+  let bench: BenchServer | undefined;
   const cleanup = async () => {
-    const s = server;
-    server = undefined;
-    await s?.close().catch((err: unknown) => console.error(`control plane stop failed: ${(err as Error).message}`));
-    await rm(dataDir, { recursive: true, force: true });
+    const b = bench;
+    bench = undefined;
+    await b?.close().catch((err: unknown) => console.error(`control plane stop failed: ${(err as Error).message}`));
   };
   const onSignal = () => void cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -216,32 +174,14 @@ async function main(): Promise<void> {
     await bareNodeStartup(); // warms the page cache for the Node binary
     for (let k = 0; k < 10; k++) baselines.nodeStarts.push(await bareNodeStartup());
 
-    const config = loadConfig({
-      env: {
-        ALLOTROPE_DATA_DIR: dataDir,
-        ALLOTROPE_HOST: '127.0.0.1',
-        ALLOTROPE_PORT: '0',
-        ALLOTROPE_PUBLIC_HOST: '127.0.0.1',
-        ALLOTROPE_DB_PORTS: process.env.BENCH_DB_PORTS ?? '27000-27099',
-        ALLOTROPE_LOG_LEVEL: 'silent',
-      },
-    });
     // The bootstrap credentials are used here and never printed.
-    server = await serve(config, { extend: [dataPlane], logger: createLogger('silent'), announce: () => undefined });
-    if (!server.bootstrap) throw new Error('the temporary store was not bootstrapped');
-    const tokenRes = await fetch(new URL('/organizations/oauth/token', server.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: server.bootstrap.client.clientId, client_secret: server.bootstrap.clientSecret }),
-    });
-    if (tokenRes.status !== 201) throw new Error(`token request: ${tokenRes.status}`);
-    const api: Api = { url: server.url, token: ((await tokenRes.json()) as { access_token: string }).access_token };
-    const environmentId: string = (await call(api, 'GET', '/deployments/environments')).body[0].id;
+    const api = (bench = await startBenchServer({ name: 'bench-provisioning-', env: { ALLOTROPE_DB_PORTS: process.env.BENCH_DB_PORTS ?? '27000-27099' }, logLevel: 'silent' }));
+    const environmentId = api.environmentId;
 
     // The baseline database runs through every round; its samples are taken after each round, so
     // they see the same machine load as the rounds (2 more Node start-ups each time, too).
-    const base = await act(api, 'POST', DB, { environmentId, name: 'bench-baseline', plan: 'ds2', version: '5.26-grafeo' });
-    await operationDone(api, base.body.database.id, base.body.operationId);
+    const base = await api.act('POST', DB, { environmentId, name: 'bench-baseline', plan: 'ds2', version: '5.26-grafeo' });
+    await api.operationDone(base.body.database.id, base.body.operationId);
     const baseDb = { boltPort: base.body.database.boltPort as number, password: base.body.credentials.password as string };
     await firstQuery(baseDb.boltPort, baseDb.password);
 

@@ -6,16 +6,9 @@
 // straight throughput for small queries, ≥ 0.95 for the large result. A real control plane runs in-process
 // (serve() with the data plane) and starts the router as `allotrope serve` does.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import neo4j, { type Driver } from 'neo4j-driver';
-import { loadConfig } from '../src/config.js';
-import { dataPlane } from '../src/server/data-plane.js';
-import { createLogger, serve } from '../src/server/serve.js';
+import { DB, startBenchServer } from './lib-server.js';
 
-const DB = '/deployments/databases/graphneo';
 const QUERIES = Number(process.env.BENCH_ROUTER_QUERIES ?? 300);
 const ROWS = 100_000;
 const ROUNDS = Number(process.env.BENCH_ROUTER_ROUNDS ?? 9);
@@ -65,33 +58,17 @@ async function setup(url: string, password: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'allotrope-bench-router-'));
-  const config = loadConfig({
-    env: { ALLOTROPE_DATA_DIR: dataDir, ALLOTROPE_PORT: '0', ALLOTROPE_DB_PORTS: process.env.BENCH_DB_PORTS ?? '26100-26199', ALLOTROPE_LOG_LEVEL: 'error', ALLOTROPE_ENGINES_DIR: join(dataDir, 'none'), ALLOTROPE_ROUTER_TLS: 'self-signed', ALLOTROPE_ROUTER_TLS_PORT: process.env.BENCH_TLS_PORT ?? '26200' },
+  const bench = await startBenchServer({
+    name: 'allotrope-bench-router-',
+    env: { ALLOTROPE_DB_PORTS: process.env.BENCH_DB_PORTS ?? '26100-26199', ALLOTROPE_ROUTER_TLS: 'self-signed', ALLOTROPE_ROUTER_TLS_PORT: process.env.BENCH_TLS_PORT ?? '26200' },
+    // Grafeo only, whatever engines this machine has installed.
+    configure: (config) => (config.engines.neo4j = null),
   });
-  const server = await serve(config, { extend: [dataPlane], logger: createLogger('error'), announce: () => undefined });
   try {
-    const creds = server.bootstrap!;
-    const tokenRes = await fetch(`${server.url}/organizations/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: creds.client.clientId, client_secret: creds.clientSecret }),
-    });
-    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
-    const call = async (method: string, path: string, body?: unknown) =>
-      (await (
-        await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })
-      ).json()) as any;
-    const envId = (await call('GET', '/deployments/environments'))[0].id;
-    const created = await call('POST', DB, { environmentId: envId, name: 'bench-router', plan: 'ds2', version: '5.26-grafeo' });
-    for (;;) {
-      const o = await call('GET', `${DB}/${created.database.id}/operations/${created.operationId}`);
-      if (o.status === 'finished') break;
-      if (o.status !== 'started') throw new Error(`create ${o.status}: ${o.error}`);
-      await delay(20);
-    }
+    const { body: created } = await bench.act('POST', DB, { environmentId: bench.environmentId, name: 'bench-router', plan: 'ds2', version: '5.26-grafeo' });
+    await bench.operationDone(created.database.id, created.operationId);
     const password = created.credentials.password as string;
-    const node = await server.store.db.selectFrom('database_nodes').select('internal_bolt_port').where('database_id', '=', created.database.id).executeTakeFirstOrThrow();
+    const node = await bench.server.store.db.selectFrom('database_nodes').select('internal_bolt_port').where('database_id', '=', created.database.id).executeTakeFirstOrThrow();
     // A second reference: the smallest possible proxy hop (a bare pipe() relay in a process of its own), so
     // the router's own cost shows apart from what any extra process hop costs on this machine.
     const relay = spawn(process.execPath, ['-e', RELAY, String(node.internal_bolt_port)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -133,8 +110,7 @@ async function main(): Promise<void> {
         `router ÷ straight: small queries ${ratio(r.seq, s.seq)} sequential, ${ratio(r.par, s.par)} 8 at once (target ≥ 0.90); 100k-row result ${ratio(r.rows, s.rows)} (target ≥ 0.95); set-up +${(r.setup - s.setup).toFixed(1)} ms, with TLS +${(t.setup - s.setup).toFixed(1)} ms`,
     );
   } finally {
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

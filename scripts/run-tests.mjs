@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Runs every compiled test file with node's own test runner. Node 20's `--test` takes no globs,
 // so the file list is built here. Arguments filter by substring: `npm test -- bolt`.
+// Each file's process loads test/helpers/leftover-check.ts first (`--import`, passed on by the runner
+// to every file's process): a file that leaves a process behind fails.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('../dist/test/', import.meta.url).pathname;
@@ -20,7 +23,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files], {
+const leftoverCheck = pathToFileURL(join(root, 'helpers', 'leftover-check.js')).href;
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--import', leftoverCheck, ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);

@@ -81,6 +81,19 @@ function collectEvents(runtime: LocalRuntime): RuntimeEvent[] {
   return events;
 }
 
+/**
+ * Resolves once the runtime's first back-off has surely run out for every node: a witness node of the
+ * same runtime is killed after the event under test, and its restart (after that same back-off) awaited.
+ * What the runtime would do on its own to another node after a back-off would have happened by then.
+ */
+async function backoffRanOut(runtime: LocalRuntime, events: RuntimeEvent[]): Promise<void> {
+  await runtime.start(await specFor('witness'));
+  process.kill((await runtime.pidOf('witness'))!, 'SIGKILL');
+  await waitFor(() => events.some((e) => e.stationId === 'witness' && e.type === 'restarted'), { what: 'the witness node to be restarted after the back-off' });
+}
+
+const eventsOf = (events: RuntimeEvent[], stationId: string) => events.filter((e) => e.stationId === stationId);
+
 afterEach(async () => {
   for (const runtime of runtimes.splice(0)) await runtime.close();
   for (const child of extraProcesses.splice(0)) {
@@ -284,8 +297,9 @@ describe('local runtime: supervision', () => {
     const events = collectEvents(runtime);
     await runtime.start(await specFor('s1'));
     await runtime.stop('s1');
-    await new Promise((resolve) => setTimeout(resolve, 100)); // longer than the back-off: nothing may happen
-    assert.deepEqual(events.filter((e) => e.type === 'exited' || e.type === 'restarted'), []);
+    await backoffRanOut(runtime, events);
+    assert.deepEqual(eventsOf(events, 's1').filter((e) => e.type === 'exited' || e.type === 'restarted'), []);
+    assert.equal(await runtime.pidOf('s1'), undefined);
   });
 
   test('health turns unhealthy when the node stops answering, and healthy again', async () => {
@@ -454,18 +468,21 @@ describe('local runtime: reconcile failures', () => {
     assert.equal(health.status, 'unhealthy');
     assert.match(health.detail!, /failed to start/);
     await writeFile(marker, '');
-    await new Promise((resolve) => setTimeout(resolve, 100)); // five back-off periods: no retry behind the caller
-    assert.deepEqual(events, []);
+    await backoffRanOut(runtime, events); // no retry behind the caller, though a start would now succeed
+    assert.deepEqual(eventsOf(events, 's1'), []);
+    assert.equal(await runtime.pidOf('s1'), undefined);
     await runtime.start(spec);
     assert.equal((await runtime.health('s1')).status, 'healthy');
   });
 
   test('a failed start() is not retried behind the caller', async () => {
-    const runtime = runtimeWith(await tempDir(), { command: () => [process.execPath, '-e', 'process.exit(1)'], backoff: { initialMs: 20 } });
+    // Node s1 cannot start; the witness can.
+    const command: LocalRuntimeOptions['command'] = (launch) => (launch.spec.stationId === 's1' ? [process.execPath, '-e', 'process.exit(1)'] : fakeCommand(launch));
+    const runtime = runtimeWith(await tempDir(), { command, backoff: { initialMs: 20 } });
     const events = collectEvents(runtime);
     await assert.rejects(runtime.start(await specFor('s1')));
-    await new Promise((resolve) => setTimeout(resolve, 100)); // five back-off periods: nothing may happen
-    assert.deepEqual(events, []);
+    await backoffRanOut(runtime, events);
+    assert.deepEqual(eventsOf(events, 's1'), []);
     assert.equal((await runtime.health('s1')).status, 'stopped');
   });
 });

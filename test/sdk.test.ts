@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop as stopEsbuild } from 'esbuild';
 import { ManualClock } from '../src/clock.js';
 import { Allotrope, AllotropeError, ENDPOINTS, OperationFailedError, type Operation } from '../src/sdk/index.js';
 import { startBackupsServer, type BackupsServer } from './helpers/backups.js';
@@ -136,7 +136,10 @@ describe('SDK: endpoints, tokens, bundle', () => {
   });
 
   it('bundles for browsers with esbuild, with no Node-only import', async () => {
-    const result = await build({ entryPoints: [join(repoRoot, 'dist', 'src', 'sdk', 'index.js')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+    const result = await build({ entryPoints: [join(repoRoot, 'dist', 'src', 'sdk', 'index.js')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' }).finally(
+      // esbuild's service process would otherwise run until this file's process exits.
+      () => stopEsbuild(),
+    );
     assert.deepEqual(result.errors, []);
     const code = result.outputFiles[0]!.text;
     assert.ok(code.length < 60_000, `the bundle is small (${code.length} bytes)`);

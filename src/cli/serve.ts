@@ -55,6 +55,27 @@ export function registerServeCommand(program: Command): void {
       const running = server;
       url = running.url;
       const standingBy = new AbortController();
+      // Handlers before the "listening" line: whoever waits for it may send SIGTERM at once, which without a
+      // handler would end this process on the spot and leave the router and the database processes running.
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        running.app.log.info({ signal }, 'shutting down');
+        standingBy.abort();
+        running.close().then(
+          async () => {
+            await lock?.release();
+            process.exit(0);
+          },
+          (err: unknown) => {
+            running.app.log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
       // Said before "listening", so whoever waits for that line knows the role too.
       if (!lock && 'heldBy' in owner) process.stdout.write(`Allotrope: standing by: the databases of ${config.dataDir} are run by ${describeHolder(owner.heldBy)}; this instance takes over when it stops\n`);
       process.stdout.write(`Allotrope management API listening on ${running.url} (reference: ${running.url}/docs)\n`);
@@ -82,25 +103,6 @@ export function registerServeCommand(program: Command): void {
       }
       if (neo4j.install) running.app.log.info({ neo4j: neo4j.install.version, dir: neo4j.install.dir }, `Neo4j ${neo4j.install.version} engine found: new databases run on Neo4j by default`);
       else running.app.log.info({ enginesDir: config.engines.dir }, `only Grafeo versions are offered: ${neo4j.reason}`);
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        running.app.log.info({ signal }, 'shutting down');
-        standingBy.abort();
-        running.close().then(
-          async () => {
-            await lock?.release();
-            process.exit(0);
-          },
-          (err: unknown) => {
-            running.app.log.error({ err }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGHUP', () => {
         // The router (its own process) reads its certificate again too: one reload for both.
         void askRouter<{ error?: string }>(config.dataDir, { op: 'reload-tls' }).then((reply) => {

@@ -1,7 +1,7 @@
-// Starts the management API with the lifecycle AND the backups area wired in, the way src/server/ is
-// meant to (local runtime running the real graph-server, a blob store on the local filesystem or a real
-// s3rver), plus the unauthenticated `/downloads/…` route on its own loopback listener (buildApp has no
-// public-route slot yet). Also: s3rver in a child process, the real `allotrope serve` as a child process
+// Starts the management API with serve's data plane (lifecycle AND backups; local runtime running the real
+// graph-server, a blob store on the local filesystem or a real s3rver), plus the unauthenticated
+// `/downloads/…` route on a loopback listener of its own, whose address the local blob store's links name
+// (the API's port is known only once it listens). Also: s3rver in a child process, the real `allotrope serve` as a child process
 // for crash tests, and small API helpers for backup tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,18 +12,17 @@ import Fastify from 'fastify';
 import neo4j, { type Driver } from 'neo4j-driver';
 import type { ApiInstance } from '../../src/api/types.js';
 import { sendError } from '../../src/api/errors.js';
-import { createBackups, type Backups, type BackupsSettings } from '../../src/server/backups.js';
-import type { Config } from '../../src/config.js';
-import { createLifecycle, type Lifecycle } from '../../src/server/lifecycle.js';
+import type { Backups, BackupsSettings } from '../../src/server/backups.js';
+import { dataPlane } from '../../src/server/data-plane.js';
+import type { Lifecycle } from '../../src/server/lifecycle.js';
 import type { ExtensionDeps, Extension } from '../../src/server/serve.js';
-import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
-import { attachRouter } from '../../src/router/attach.js';
+import type { LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
 import type { Runtime } from '../../src/runtimes/runtime.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs.js';
 import { S3BlobStore } from '../../src/storage/s3.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process.js';
-import { testGraphServerCommand, testPortRange, waitForOperation, type Api } from './lifecycle.js';
+import { testDataPlaneConfig, testPortRange, testRuntimeOptions, waitForOperation, type Api } from './lifecycle.js';
 import { startServer, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
 import { freePort } from './free-port.js';
@@ -55,21 +54,13 @@ export interface BackupsParts {
   blobStore: BlobStore;
 }
 
-/** A serve() extension: local runtime + createLifecycle + createBackups, wired as data-plane.ts should. */
+/** A serve() extension: serve's data plane (src/server/data-plane.ts) with a test's blob store; the schedule loop is left to the test's ticks. */
 export function backupsExtension(
   options: { s3?: S3Target; settings?: BackupsSettings; downloadsUrl: string; downloadSecret: string; wrapRuntime?: (runtime: LocalRuntime) => Runtime },
   expose?: (parts: BackupsParts) => Promise<void> | void,
 ) {
   return async (deps: ExtensionDeps): Promise<Extension> => {
-    const config: Config = { ...deps.config, runtime: { ...deps.config.runtime, healthIntervalMs: 500 } };
-    const runtime = createLocalRuntime({
-      rootDir: join(config.dataDir, 'runtime'),
-      command: testGraphServerCommand,
-      healthIntervalMs: 300,
-      stopGraceMs: 5_000,
-      backoff: { initialMs: 200 },
-      logger: deps.logger.child({ area: 'runtime' }),
-    });
+    const config = testDataPlaneConfig(deps.config);
     const blobStore: BlobStore = options.s3
       ? new S3BlobStore({
           bucket: options.s3.bucket,
@@ -80,25 +71,16 @@ export function backupsExtension(
           credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
         })
       : new FsBlobStore({ root: join(config.dataDir, 'blobs'), publicBaseUrl: options.downloadsUrl, downloadSecret: options.downloadSecret, clock: deps.clock });
-    let wakeEngine = (): void => undefined;
-    // As serve's data plane: the router owns the public ports and learns where nodes listen.
-    const router = await attachRouter({ ...deps, config }, options.wrapRuntime ? options.wrapRuntime(runtime) : runtime);
-    const used = router.runtime;
-    const backups = createBackups({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, blobStore, wake: () => wakeEngine(), settings: options.settings });
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: used, endpointsChanged: router.poke, pollIntervalMs: 200, backups: backups.hooks, extraKinds: backups.kinds });
-    wakeEngine = () => lifecycle.engine.wake();
-    await expose?.({ lifecycle, backups, runtime, blobStore });
-    return {
-      routes: [lifecycle.routes, backups.routes],
-      environmentInUse: lifecycle.environmentInUse,
-      registerMetrics: router.registerMetrics,
-      start: () => lifecycle.start(),
-      async stop() {
-        await backups.scheduler.stop();
-        await lifecycle.stop();
-        await router.close();
+    return dataPlane(
+      { ...deps, config },
+      {
+        runtime: testRuntimeOptions,
+        ...(options.wrapRuntime ? { wrapRuntime: options.wrapRuntime } : {}),
+        lifecycle: { pollIntervalMs: 200 },
+        backups: { blobStore, schedule: false, ...(options.settings ? { settings: options.settings } : {}) },
+        expose: (parts) => expose?.({ lifecycle: parts.lifecycle, backups: parts.backups!, runtime: parts.runtime, blobStore }),
       },
-    };
+    );
   };
 }
 

@@ -1,5 +1,6 @@
-// Starts the management API with the database lifecycle wired in (local runtime running the real
-// graph-server), in this process or as a child process that a test may SIGKILL, plus small API helpers.
+// Starts the management API with the database lifecycle wired in by serve's data plane (router, local
+// runtime running the real graph-server; no backups area), in this process or as a child process that a
+// test may SIGKILL, plus small API helpers.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,12 +8,13 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import type { SettingDefinition } from '../../src/domain/database-settings.js';
-import { createLifecycle, type Lifecycle } from '../../src/server/lifecycle.js';
+import type { Lifecycle } from '../../src/server/lifecycle.js';
+import { dataPlane, type DataPlaneOverrides } from '../../src/server/data-plane.js';
 import type { Extension, ExtensionDeps } from '../../src/server/serve.js';
 import { graphServerCommand, typeScriptLoaderOptions, type CommandFactory } from '../../src/runtimes/local/command.js';
 import type { EngineInstalls } from '../../src/runtimes/local/command.js';
-import { createLocalRuntime, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
-import { attachRouter } from '../../src/router/attach.js';
+import { nodeEnvironment, type LocalRuntime } from '../../src/runtimes/local/local-runtime.js';
+import { testFileTag } from './leftover-processes.js';
 import { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process.js';
 import { startServer, type ApiResponse, type RequestOptions, type TestServer } from './server.js';
 import { waitFor } from './wait-for.js';
@@ -37,39 +39,44 @@ export interface LifecycleTestOptions {
   engines?: EngineInstalls;
 }
 
-/** An `extend` factory for serve(): local runtime under `<dataDir>/runtime` + createLifecycle. */
+/**
+ * Test servers' local runtimes: the graph-server command, short intervals, and the nodes' environment
+ * carrying the test file's tag (test/helpers/leftover-processes.ts) besides the variables nodes get.
+ */
+export const testRuntimeOptions = {
+  command: testGraphServerCommand,
+  env: { ...nodeEnvironment(), ...testFileTag() },
+  healthIntervalMs: 300,
+  stopGraceMs: 5_000,
+  backoff: { initialMs: 200 },
+} satisfies DataPlaneOverrides['runtime'];
+
+/**
+ * A test server's config: nodes run as this user (the command is the test's, see LocalRuntimeOptions.nodeUser)
+ * with a short health interval.
+ */
+export function testDataPlaneConfig(config: Config, runtime: Partial<Config['runtime']> = {}): Config {
+  return { ...config, runtime: { ...config.runtime, nodeUser: 'same', healthIntervalMs: 500, ...runtime } };
+}
+
+/** An `extend` factory for serve(): serve's data plane (src/server/data-plane.ts) without the backups area. */
 export function lifecycleExtension(options: LifecycleTestOptions = {}, expose?: (parts: { lifecycle: Lifecycle; runtime: LocalRuntime }) => void) {
   return async (deps: ExtensionDeps): Promise<Extension> => {
     const config: Config = {
-      ...deps.config,
+      ...testDataPlaneConfig(deps.config, options.healthIntervalMs ? { healthIntervalMs: options.healthIntervalMs } : {}),
       operations: { concurrency: options.concurrency ?? deps.config.operations.concurrency, leaseMs: options.leaseMs ?? deps.config.operations.leaseMs },
-      runtime: { ...deps.config.runtime, healthIntervalMs: options.healthIntervalMs ?? 500 },
-      // Versions of an installed engine are offered when the runtime is given it.
+      // Versions of an installed engine are offered (and its nodes run) when the test gives it.
       engines: { ...deps.config.engines, ...(options.engines ? { neo4j: options.engines.neo4j } : {}) },
     };
-    const local = createLocalRuntime({
-      rootDir: join(config.dataDir, 'runtime'),
-      command: testGraphServerCommand,
-      healthIntervalMs: 300,
-      stopGraceMs: 5_000,
-      backoff: { initialMs: 200 },
-      logger: deps.logger.child({ area: 'runtime' }),
-      ...(options.engines ? { engines: options.engines } : {}),
-    });
-    // As serve's data plane: the router owns the public ports, nodes listen on loopback ports it is told of.
-    const router = await attachRouter({ ...deps, config }, local);
-    const lifecycle = await createLifecycle({ config, store: deps.store, clock: deps.clock, logger: deps.logger, runtime: router.runtime, endpointsChanged: router.poke, pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) });
-    expose?.({ lifecycle, runtime: local });
-    return {
-      routes: [lifecycle.routes],
-      environmentInUse: lifecycle.environmentInUse,
-      registerMetrics: router.registerMetrics,
-      start: () => lifecycle.start(),
-      stop: async () => {
-        await lifecycle.stop();
-        await router.close();
+    return dataPlane(
+      { ...deps, config },
+      {
+        runtime: testRuntimeOptions,
+        lifecycle: { pollIntervalMs: 200, ...(options.settings ? { settings: options.settings } : {}) },
+        backups: false,
+        expose: (parts) => expose?.({ lifecycle: parts.lifecycle, runtime: parts.runtime }),
       },
-    };
+    );
   };
 }
 

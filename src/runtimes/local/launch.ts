@@ -103,7 +103,9 @@ export async function launch(ctx: RuntimeContext, node: NodeState, spec: NodeSpe
 
 // Nodes get only these from the control plane's environment: it may hold secrets (store and S3
 // credentials, signing keys) that a database process has no business seeing.
-const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_ENV'];
+// ALLOTROPE_TEST_FILE: the test run's tag (test/helpers/leftover-check.ts), so a node a test's control plane starts is
+// found if it outlives the test file; never set outside tests.
+const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_ENV', 'ALLOTROPE_TEST_FILE'];
 
 export function nodeEnvironment(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

@@ -13,12 +13,10 @@ import { downloadRoutes } from '../api/routes/downloads.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { databaseDepsFrom } from '../domain/databases.js';
-import { newSnapshotRow, snapshotUsableBy, type BackupsDomainDeps } from '../domain/snapshots.js';
-import { newId } from '../ids.js';
+import { snapshotUsableBy, type BackupsDomainDeps } from '../domain/snapshots.js';
 import type { LifecycleOptions } from './lifecycle.js';
-import type { OperationKind, StepContext } from '../operations/kind.js';
-import { backupOperationKinds, restoreSnapshotInto, takeSnapshot, type BackupKindsDeps } from '../operations/kinds/backups.js';
-import { nodeSpecsOf } from '../domain/node-specs.js';
+import type { OperationKind } from '../operations/kind.js';
+import { backupOperationKinds, restoreSnapshotInto, takeFinalSnapshot, type BackupKindsDeps } from '../operations/kinds/backups.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { createBackupScheduler, type BackupScheduler } from '../scheduler/backups.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -111,43 +109,13 @@ export function createBackups(options: BackupsOptions): Backups {
     importAllowHttp,
   };
 
-  /**
-   * The terminate operation's `take-final-snapshot` step: an online backup of a healthy node, else a backup
-   * of its files; files the engine cannot open give no final snapshot, which the step says.
-   */
-  async function finalSnapshot(ctx: StepContext): Promise<string> {
-    const databaseId = ctx.operation.databaseId;
-    const existing = await ctx.db.selectFrom('snapshots').selectAll().where('operation_id', '=', ctx.operation.id).where('kind', '=', 'final').executeTakeFirst();
-    if (existing?.status === 'ready') return `final snapshot ${existing.id} already taken`;
-    const database = await ctx.db.selectFrom('databases').selectAll().where('id', '=', databaseId).executeTakeFirstOrThrow();
-    const now = ctx.clock.now();
-    const snapshotId = existing?.id ?? newId();
-    if (!existing) {
-      await ctx.db.insertInto('snapshots').values(newSnapshotRow(snapshotId, database, 'final', `final snapshot of ${database.name}`, ctx.operation.id, now, new Date(now.getTime() + finalRetentionMs), null)).execute();
-    }
-    try {
-      // A node that is not serving (paused, or crashing) is stopped for good and backed up from its files.
-      for (const spec of await nodeSpecsOf(ctx.db, databaseId, config.host)) {
-        if ((await runtime.health(spec.stationId).catch(() => ({ status: 'stopped' }))).status !== 'healthy') await runtime.stop(spec.stationId);
-      }
-      const summary = await takeSnapshot(kindsDeps, ctx, snapshotId, databaseId);
-      return `final snapshot ${snapshotId} kept until ${new Date(now.getTime() + finalRetentionMs).toUTCString()}: ${summary}`;
-    } catch (err) {
-      // Termination goes on: a database that cannot run cannot be backed up, and must still be removable.
-      const message = err instanceof Error ? err.message : String(err);
-      await ctx.db.updateTable('snapshots').set({ status: 'failed', error: message }).where('id', '=', snapshotId).execute();
-      logger.warn({ err, databaseId }, 'final snapshot failed; terminating without it');
-      return `no final snapshot: ${message}`;
-    }
-  }
-
   const scheduler = createBackupScheduler({ store, clock, logger, blobStore, wake: () => options.wake(), intervalMs: settings.schedulerIntervalMs });
 
   return {
     kinds: backupOperationKinds(kindsDeps),
     routes: backupRoutes(domain),
     hooks: {
-      finalSnapshot,
+      finalSnapshot: (ctx) => takeFinalSnapshot(kindsDeps, ctx, finalRetentionMs),
       restoreSnapshot: (ctx, stationId, snapshotId) => restoreSnapshotInto(kindsDeps, ctx, stationId, snapshotId),
       snapshotUsable,
     },

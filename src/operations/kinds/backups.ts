@@ -27,6 +27,8 @@ import type { Tables } from '../../store/schema/index.js';
 import { recordSnapshotGone } from '../../store/snapshot-storage.js';
 import { OperationError, type OperationKind, type Step, type StepContext } from '../kind.js';
 import { nodeSpecsOf } from '../../domain/node-specs.js';
+import { newSnapshotRow } from '../../domain/snapshots.js';
+import { newId } from '../../ids.js';
 import { exportKey, snapshotKey } from '../../storage/keys.js';
 
 export interface BackupKindsDeps {
@@ -290,6 +292,37 @@ async function databaseName(db: Db, databaseId: string): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+/**
+ * The terminate operation's `take-final-snapshot` step (kinds/databases.ts calls it through its
+ * `finalSnapshot` hook): an online backup of a healthy node, else a backup of its files, kept `retentionMs`;
+ * files the engine cannot open give no final snapshot, which the step says, and termination goes on.
+ */
+export async function takeFinalSnapshot(deps: BackupKindsDeps, ctx: StepContext, retentionMs: number): Promise<string> {
+  const databaseId = ctx.operation.databaseId;
+  const existing = await ctx.db.selectFrom('snapshots').selectAll().where('operation_id', '=', ctx.operation.id).where('kind', '=', 'final').executeTakeFirst();
+  if (existing?.status === 'ready') return `final snapshot ${existing.id} already taken`;
+  const database = await ctx.db.selectFrom('databases').selectAll().where('id', '=', databaseId).executeTakeFirstOrThrow();
+  const now = ctx.clock.now();
+  const snapshotId = existing?.id ?? newId();
+  if (!existing) {
+    await ctx.db.insertInto('snapshots').values(newSnapshotRow(snapshotId, database, 'final', `final snapshot of ${database.name}`, ctx.operation.id, now, new Date(now.getTime() + retentionMs), null)).execute();
+  }
+  try {
+    // A node that is not serving (paused, or crashing) is stopped for good and backed up from its files.
+    for (const spec of await nodeSpecsOf(ctx.db, databaseId, deps.nodeHost)) {
+      if ((await deps.runtime.health(spec.stationId).catch(() => ({ status: 'stopped' }))).status !== 'healthy') await deps.runtime.stop(spec.stationId);
+    }
+    const summary = await takeSnapshot(deps, ctx, snapshotId, databaseId);
+    return `final snapshot ${snapshotId} kept until ${new Date(now.getTime() + retentionMs).toUTCString()}: ${summary}`;
+  } catch (err) {
+    // Termination goes on: a database that cannot run cannot be backed up, and must still be removable.
+    const message = err instanceof Error ? err.message : String(err);
+    await ctx.db.updateTable('snapshots').set({ status: 'failed', error: message }).where('id', '=', snapshotId).execute();
+    ctx.logger.warn({ err, databaseId }, 'final snapshot failed; terminating without it');
+    return `no final snapshot: ${message}`;
+  }
+}
+
 // Taking a snapshot (also used by the final-snapshot and clone hooks)
 
 /**

@@ -366,8 +366,9 @@ export function createRouter(options: RouterOptions): Router {
       if (kind === 'bolt') refuseBolt(socket, head, refusal);
       else refuseHttp(socket, refusal);
     };
-    // The request line whole, so that forward() can add the public Bolt header after it.
-    if (kind === 'http' && !head.includes('\r\n')) {
+    // The request line whole, so that forward() can add the public Bolt header after it — only for what starts
+    // like an HTTP request (`GET /…`): other bytes go to the node as they are, which refuses them at once.
+    if (kind === 'http' && !head.includes('\r\n') && /^[A-Z]{3,12} \S/.test(head.subarray(0, 16).toString('latin1'))) {
       try {
         head = await readUntil(socket, (b) => b.includes('\r\n') || b.length >= 16_384, head);
       } catch {

@@ -24,6 +24,8 @@ export const IDLE_MEMORY_INTERVAL_MS = 3_000;
 const SLACK_BYTES = 16 * 1024 * 1024;
 /** Time for finalizers to free what the collection found unreachable before malloc_trim runs. */
 const FINALIZE_MS = 1_000;
+/** The second trim of a release, for memory freed late. */
+const LATE_TRIM_MS = 4_000;
 
 /** V8's full collection, exposed for this process if it was not started with --expose-gc (as jest does). */
 function fullCollection(): (() => void) | null {
@@ -50,6 +52,25 @@ async function loadMallocTrim(): Promise<(() => void) | null> {
   }
 }
 
+/**
+ * One release: the engine's native results are freed by finalizers that run after a collection, not in it
+ * (on Node 24 the objects they free only become unreachable in a second collection), so trimming at once
+ * found them still allocated (a 210 MiB heap: RSS 747 → 632 MiB only). So: collect, let finalizers run,
+ * collect again, wait, trim; and trim once more a few seconds later for what was freed late (Node 24 measured:
+ * 709 → 502 MiB at the first trim, 169 MiB after the second).
+ */
+async function release(gc: () => void, trim: Promise<(() => void) | null>): Promise<void> {
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  const [fn] = await Promise.all([trim, delay(FINALIZE_MS)]);
+  fn?.();
+  await delay(LATE_TRIM_MS);
+  gc();
+  await delay(FINALIZE_MS);
+  fn?.();
+}
+
 /** Starts the idle check; returns its stop function. Without a way to collect, it does nothing. */
 export function releaseMemoryWhenIdle(options: IdleMemoryOptions): () => void {
   const gc = fullCollection();
@@ -67,12 +88,9 @@ export function releaseMemoryWhenIdle(options: IdleMemoryOptions): () => void {
     const before = process.memoryUsage();
     if (before.heapUsed - baseline.heapUsed < slack && before.rss - baseline.rss < slack) return;
     releasing = true;
-    gc();
     trim ??= loadMallocTrim();
-    // The engine's native results are freed by their finalizers, which run after the collection, not in it:
-    // trimming at once found them still allocated (a 210 MiB heap: RSS 747 → 632 MiB only, 372 MiB 20 s later).
-    void Promise.all([trim, delay(FINALIZE_MS)])
-      .then(([fn]) => fn?.())
+    void release(gc, trim)
+      .catch(() => undefined)
       .finally(() => {
         releasing = false;
         baseline = process.memoryUsage();

@@ -4,9 +4,9 @@
 // - the engine's native buffers, once freed, stay in glibc's heap: freed chunks between live ones are not
 //   returned by glibc's own trimming, only by malloc_trim(3) (in the engine alone: 519 → 169 MiB).
 // So once no transaction is open and none began for a whole check interval, and the heap or the RSS grew by
-// more than `slackBytes` (16 MiB) since the last release, one full collection runs and then
-// malloc_trim(0), called through koffi (an FFI library; loaded at the first release, skipped where there is
-// no glibc). Measured with the graph-server: after the three reads, RSS 454 → ~170 MiB within one interval.
+// more than `slackBytes` (16 MiB) since the last release, a release runs (`release` below: full collections,
+// then malloc_trim(0), called through koffi — an FFI library, loaded at the first release, skipped where there
+// is no glibc). Measured with the graph-server on Node 20: after the three reads, RSS 454 → ~150 MiB.
 import v8 from 'node:v8';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
@@ -53,11 +53,12 @@ async function loadMallocTrim(): Promise<(() => void) | null> {
 }
 
 /**
- * One release: the engine's native results are freed by finalizers that run after a collection, not in it
- * (on Node 24 the objects they free only become unreachable in a second collection), so trimming at once
- * found them still allocated (a 210 MiB heap: RSS 747 → 632 MiB only). So: collect, let finalizers run,
- * collect again, wait, trim; and trim once more a few seconds later for what was freed late (Node 24 measured:
- * 709 → 502 MiB at the first trim, 169 MiB after the second).
+ * One release: the engine's native results are freed by finalizers that run after a collection, not in it,
+ * so trimming at once found them still allocated (a 210 MiB heap: RSS 747 → 632 MiB only). So: collect, let
+ * finalizers run, collect again, wait, trim; and collect and trim once more a few seconds later for what was
+ * freed late. Node 20: 426 → 135 MiB. Node 24 frees later still (why was not found): 561 → 390 MiB at the
+ * end of the release, the rest at the next one. The late steps run even if queries arrived meanwhile (one
+ * more full collection, tens of ms for a heap this size).
  */
 async function release(gc: () => void, trim: Promise<(() => void) | null>): Promise<void> {
   gc();
